@@ -1,0 +1,94 @@
+"""Intermediate records that flow between corpus stages: raw pages, documents and image references.
+
+A ``Page`` is one HTTP response from a crawl (bytes and headers, not yet decoded). A ``Document``
+is text on its way to the ``text`` output: a parsed page or one line of a plain-text dump. An
+``ImageRef`` is an ``<img>`` found on a page with the text around it, kept for the image-text path.
+
+Stages pass these along and turn them into ``schemas`` rows at the end (``Document.to_text_record``)
+or into a ``RejectedRecord`` when a stage drops them (``Document.reject``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import RejectedRecord, TextRecord
+from schemas.records import Quality
+
+
+@dataclass
+class Page:
+    """One crawled HTTP response, before decoding. ``body`` is the raw payload bytes."""
+
+    id: str
+    url: str
+    source: str
+    body: bytes
+    content_type: str | None = None
+    http_charset: str | None = None
+    status: int | None = None
+    crawl_date: str | None = None
+    input_file: str | None = None
+    offset: int | None = None
+
+    def reject(self, stage: str, reason: str, *, score: float | None = None,
+               detail: str | None = None) -> RejectedRecord:
+        preview = self.body[:2000].decode("utf-8", "replace") if self.body else None
+        return RejectedRecord(
+            id=self.id, source=self.source, kind="page", stage=stage, reason=reason, score=score,
+            detail=detail, url=self.url, text=preview, input_file=self.input_file,
+            offset=self.offset,
+        )
+
+
+@dataclass
+class ImageRef:
+    """An image referenced by a page, with the text that surrounds it in the DOM."""
+
+    url: str
+    alt: str | None = None
+    title: str | None = None
+    caption: str | None = None
+    context_before: str | None = None
+    context_after: str | None = None
+    width: int | None = None  # declared in the HTML attributes, if any
+    height: int | None = None
+
+
+@dataclass
+class Document:
+    """Text on its way to the ``text`` output, with the scores stages have left on it."""
+
+    id: str
+    source: str
+    text: str
+    url: str | None = None
+    title: str | None = None
+    input_file: str | None = None
+    offset: int | None = None
+    crawl_date: str | None = None
+    images: list[ImageRef] = field(default_factory=list)
+    quality: Quality = field(default_factory=Quality)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> Document:
+        return dataclasses.replace(self, **changes)
+
+    def reject(self, stage: str, reason: str, *, score: float | None = None,
+               detail: str | None = None, duplicate_of: str | None = None,
+               kind: str = "text") -> RejectedRecord:
+        return RejectedRecord(
+            id=self.id, source=self.source, kind=kind, stage=stage, reason=reason, score=score,
+            detail=detail, duplicate_of=duplicate_of, url=self.url, title=self.title,
+            text=self.text, input_file=self.input_file, offset=self.offset,
+        )
+
+    def to_text_record(self, n_tokens: int) -> TextRecord:
+        q = dataclasses.asdict(self.quality)
+        return TextRecord(
+            id=self.id, source=self.source, text=self.text, url=self.url, title=self.title,
+            n_chars=len(self.text), n_tokens=n_tokens, input_file=self.input_file,
+            crawl_date=self.crawl_date, **q,
+        )

@@ -1,0 +1,65 @@
+"""The ``m6`` command. Each subcommand lives in the package it belongs to and is imported only
+when it runs, so ``m6 inspect`` never pays for importing torch and ``m6 generate`` never imports
+Beam.
+
+A subcommand module exposes ``main(argv: list[str]) -> int`` and builds its own parser with
+``prog="m6 <name>"``. To add one, add a line to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "corpus": ("pipelines.cli", "build the corpus with Beam (text, image_text, rejected shards)"),
+    "inspect": ("corpus.inspect", "look inside Parquet shards: schema, counts, rows, stats"),
+    "lm": ("corpus.quality.lm_cli", "train a kenlm language model (m6 lm train)"),
+    "spam": ("corpus.quality.spam_cli", "train a fasttext spam classifier (m6 spam train)"),
+    "tokenizer": ("model.tokenizer_cli", "train a WordPiece tokenizer (m6 tokenizer train)"),
+    "params": ("model.params_cli", "print the parameter count of a model preset"),
+    "pretrain": ("model.train_cli", "pretrain the M6 model from corpus shards"),
+    "generate": ("model.generate_cli", "generate text from a prompt"),
+    "caption": ("model.apps.caption_cli", "describe an image"),
+    "vqa": ("model.apps.vqa_cli", "answer a question about an image"),
+    "poem": ("model.apps.poem_cli", "write or check a poem under format constraints"),
+    "match": ("model.apps.match_cli", "score whether an image and a text match"),
+    "imagine": ("model.apps.imagine_cli", "generate an image from text"),
+    "vq": ("model.apps.vq_cli", "train the vector-quantised image autoencoder (m6 vq train)"),
+    "finetune": ("model.apps.finetune_cli", "fine-tune a pretrained checkpoint for an application"),
+    "eval": ("model.apps.eval_cli", "evaluate an application and print its metric"),
+}
+
+
+def _usage() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = ["usage: m6 <command> [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'm6 <command> --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"m6: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name = COMMANDS[name][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            print(f"m6 {name}: not available in this build ({module_name} is missing)",
+                  file=sys.stderr)
+            return 2
+        raise
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Beam wiring: DoFns and PTransforms that run corpus stages, pipeline options, runners and sinks."""
