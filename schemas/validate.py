@@ -35,7 +35,10 @@ def version_of(schema: pa.Schema) -> str | None:
 
 
 def schema_problems(schema: pa.Schema, kind: str | None = None) -> list[str]:
-    """Every way ``schema`` differs from the project schema of ``kind`` (from metadata if None)."""
+    """Every way ``schema`` differs from the project schema of ``kind`` (from metadata if None).
+
+    Nullability is not compared here: other writers (DuckDB, Spark) may mark every column
+    nullable. ``validate_table`` checks the actual nulls instead."""
     kind = kind or kind_of(schema)
     if kind is None:
         return ["no m6.schema in the schema metadata: not written by m6, pass the kind explicitly"]
@@ -53,8 +56,6 @@ def schema_problems(schema: pa.Schema, kind: str | None = None) -> list[str]:
             problems.append(f"missing column {f.name!r} ({f.type})")
         elif not g.type.equals(f.type):
             problems.append(f"column {f.name!r} has type {g.type}, expected {f.type}")
-        elif g.nullable and not f.nullable:
-            problems.append(f"column {f.name!r} is nullable, expected non-null")
     for name in got:
         if name not in expected.names:
             problems.append(f"unexpected column {name!r}")

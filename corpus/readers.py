@@ -1,0 +1,68 @@
+"""Reading stages: a file path in, records out, so Beam can spread input files over workers.
+
+``ReadCrawlFile`` reads one WARC/ARC file (``corpus.parse.warc``) and yields a ``Page`` for every
+response record (HTML and images) and a ``RejectedRecord`` for every record it could not read;
+``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s.
+A file that cannot be opened at all becomes one rejected row naming the file; the job goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from corpus.document import Page
+from corpus.stage import Stage
+from schemas import RejectedRecord, make_id
+
+
+def _unreadable(path: str, stage: str, exc: BaseException) -> RejectedRecord:
+    return RejectedRecord(
+        id=make_id("unknown", path), source="unknown", kind="record", stage=stage,
+        reason="unreadable_file", detail=f"{type(exc).__name__}: {exc}", input_file=path,
+    )
+
+
+class ReadCrawlFile(Stage):
+    """Path of a WARC/ARC file (gzipped or not) -> Pages and rejected records."""
+
+    name: ClassVar[str] = "read_crawl"
+
+    def __init__(self, source: str = "common_crawl"):
+        self.source = source
+
+    def process(self, path: str) -> Iterator[Any]:
+        from corpus.parse.warc import iter_records
+
+        try:
+            yield from iter_records(path, source=self.source)
+        except OSError as exc:
+            yield _unreadable(path, self.name, exc)
+
+
+class ReadDumpFile(Stage):
+    """Path of a JSON-lines dump -> Documents and rejected records."""
+
+    name: ClassVar[str] = "read_dump"
+
+    def process(self, path: str) -> Iterator[Any]:
+        from corpus.parse.dumps import iter_dump_docs
+
+        try:
+            yield from iter_dump_docs(path)
+        except OSError as exc:
+            yield _unreadable(path, self.name, exc)
+
+
+def _mime(page: Page) -> str:
+    return (page.content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_image_page(record: Any) -> bool:
+    """An image response record (its bytes may be joined to image references by URL)."""
+    return isinstance(record, Page) and _mime(record).startswith("image/")
+
+
+def is_html_page(record: Any) -> bool:
+    """Everything that is not an image goes to extraction, which rejects non-HTML with a reason."""
+    return isinstance(record, Page) and not is_image_page(record)

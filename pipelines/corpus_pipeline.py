@@ -1,0 +1,147 @@
+"""The corpus pipeline: crawls, dumps and listings in; text, image_text and rejected shards out.
+
+The wiring follows DESIGN.md's data flow; each box is a named composite step:
+
+    ReadCrawl -> Extract ─┐
+    ReadDumps ────────────┴-> Clean -> Quality -> Dedup -> Write_text
+    (pages' images, WARC image records, listings) -> Images -> Write_image_text
+    every rejected row ─────────────────────────────────> Write_rejected
+    all rows -> Stats ──┐
+    written shards ─────┴-> Finalize (stale shards removed, stats.json, manifest.json)
+
+Reading is a stage over file paths (``corpus.readers``), so a file is read by one worker and files
+spread over workers after a ``Reshuffle``; Beam's ``ReadFromText``/``WriteToParquet`` are not used,
+so the same pipeline runs on the DaskRunner too (DEVELOPERS.md). Nothing here uses side inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import apache_beam as beam
+
+from corpus.config import CorpusConfig
+from corpus.inputs import InputPlan
+from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
+from corpus.shards import num_buckets
+from corpus.tokens import count_tokens
+from pipelines.sink import KINDS, WriteShards, finalize
+from pipelines.stage_dofn import ApplyStage, ApplyStages
+from pipelines.stats import CorpusStats
+
+
+def text_row(doc) -> dict:
+    return doc.to_text_record(count_tokens(doc.text)).to_row()
+
+
+@dataclass
+class Outputs:
+    """The PCollections of one run, by name (for tests and for composing bigger pipelines)."""
+
+    text: beam.PCollection
+    image_text: beam.PCollection
+    rejected: beam.PCollection
+    manifest: beam.PCollection
+
+
+def _files(p: beam.Pipeline, label: str, paths: tuple[str, ...]) -> beam.PCollection:
+    return (p | f"{label}Files" >> beam.Create(sorted(paths))
+            | f"{label}Spread" >> beam.Reshuffle())
+
+
+def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> Outputs:
+    """Add the whole corpus pipeline to ``p``; returns its main PCollections."""
+    rejected = []
+
+    crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
+        ReadCrawlFile(source=cfg.run.crawl_source))
+    rejected.append(crawl.rejected)
+    html_pages = crawl.main | "HtmlPages" >> beam.Filter(is_html_page)
+    image_pages = crawl.main | "ImagePages" >> beam.Filter(is_image_page)
+
+    web_docs, rej = html_pages | "Extract" >> ApplyStages(_extract_stages(cfg))
+    rejected.append(rej)
+
+    dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(ReadDumpFile())
+    rejected.append(dumps.rejected)
+
+    docs = (web_docs, dumps.main) | "AllDocs" >> beam.Flatten()
+    docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg))
+    rejected.append(rej)
+    if cfg.run.quality:
+        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg))
+        rejected.append(rej)
+    if cfg.run.dedup:
+        from pipelines.dedup import DedupText
+
+        docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against)
+        rejected.append(rej)
+    text_rows = docs | "TextRows" >> beam.Map(text_row)
+
+    if cfg.run.images:
+        from pipelines.images import ImagePairs
+
+        listings = _files(p, "Listing", plan.listings)
+        image_rows, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg)
+        rejected.append(rej)
+    else:
+        image_rows = p | "NoImages" >> beam.Create([])
+
+    rejected_rows = (tuple(rejected) | "AllRejected" >> beam.Flatten()
+                     | "RejectedRows" >> beam.Map(lambda r: r.to_row()))
+
+    n = num_buckets(plan.total_bytes, cfg.shards.target_bytes)
+    rows = {"text": text_rows, "image_text": image_rows, "rejected": rejected_rows}
+    written = [rows[k] | WriteShards(k, output, n, cfg.shards) for k in KINDS]
+
+    stats = ({k: rows[k] for k in KINDS} | "Stats" >> CorpusStats())
+    manifest = _finalize(p, written, stats, cfg, output)
+    return Outputs(text_rows, image_rows, rejected_rows, manifest)
+
+
+def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollection:
+    """Run ``finalize`` once, after every shard is written and the stats are combined.
+
+    A constant key and a GroupByKey (not a side input, not CombineGlobally's default) bring
+    the written names and the stats to one place on every runner, even when an output is empty.
+    """
+    names = (tuple(written) | "AllWritten" >> beam.Flatten()
+             | "KeyWritten" >> beam.Map(lambda nr: (0, ("file", nr))))
+    keyed_stats = stats | "KeyStats" >> beam.Map(lambda s: (0, ("stats", s)))
+    tick = p | "FinalizeTick" >> beam.Create([(0, ("tick", None))])
+    config_json = cfg.to_json()
+
+    def run(item):
+        _, values = item
+        files = [v for tag, v in values if tag == "file"]
+        all_stats = [v for tag, v in values if tag == "stats"]
+        stats_dict = all_stats[0] if all_stats else {}
+        return finalize(files, stats_dict, output=output, cfg=cfg.shards,
+                        config_json=config_json)
+
+    return ((names, keyed_stats, tick) | "FinalizeInputs" >> beam.Flatten()
+            | "FinalizeGroup" >> beam.GroupByKey()
+            | "Finalize" >> beam.Map(run))
+
+
+def _extract_stages(cfg: CorpusConfig):
+    from corpus.extract.html import ExtractHTML
+
+    return [ExtractHTML(cfg.extract)]
+
+
+def _clean_stages(cfg: CorpusConfig):
+    from corpus.clean import clean_stages
+
+    return clean_stages(cfg.clean)
+
+
+def _quality_stages(cfg: CorpusConfig):
+    from corpus.quality import quality_stages
+
+    return quality_stages(cfg.quality)
+
+
+def resolved(cfg: CorpusConfig, **run_changes) -> CorpusConfig:
+    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, **run_changes))

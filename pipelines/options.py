@@ -1,0 +1,55 @@
+"""Choose the Beam runner and build ``PipelineOptions`` from ``--runner``, ``--workers`` and the
+flags the user passed through.
+
+Defaults that make each runner work out of the box here (DEVELOPERS.md):
+
+- ``DirectRunner``, 1 worker: Beam's ``FnApiRunner`` in-process, handed over as an instance, so
+  Beam does not first try to download the Prism runner.
+- ``DirectRunner``, N workers: ``direct_running_mode=multi_processing``, ``direct_num_workers=N``.
+- ``PortableRunner``: ``--job_endpoint=embed --environment_type=LOOPBACK`` unless given.
+- ``DaskRunner``: ``--dask_client_address`` is required (``make corpus RUNNER=DaskRunner`` starts a
+  local ``dask.distributed`` cluster and passes it).
+- Any other runner (Dataflow, Spark, Flink): the flags are passed untouched.
+
+A flag the user gave always wins over a default added here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+
+def _has(flags: list[str], name: str) -> bool:
+    return any(f == f"--{name}" or f.startswith(f"--{name}=") for f in flags)
+
+
+def pipeline_runner_and_options(runner: str, workers: int,
+                                beam_args: list[str]) -> tuple[Any, PipelineOptions]:
+    """The runner (a name or an instance) and options for ``beam.Pipeline``."""
+    flags = list(beam_args)
+    if runner in ("DirectRunner", "direct"):
+        if workers <= 1:
+            from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+            return FnApiRunner(), PipelineOptions(flags)
+        if not _has(flags, "direct_running_mode"):
+            flags.append("--direct_running_mode=multi_processing")
+        if not _has(flags, "direct_num_workers"):
+            flags.append(f"--direct_num_workers={workers}")
+        return "DirectRunner", PipelineOptions(flags)
+    if runner == "PortableRunner":
+        if not _has(flags, "job_endpoint"):
+            flags.append("--job_endpoint=embed")
+        if not _has(flags, "environment_type"):
+            flags.append("--environment_type=LOOPBACK")
+        return runner, PipelineOptions(flags)
+    if runner == "DaskRunner":
+        if not _has(flags, "dask_client_address"):
+            raise ValueError("DaskRunner needs --dask_client_address=HOST:PORT of a running "
+                             "dask.distributed scheduler (make corpus RUNNER=DaskRunner starts one)")
+        from apache_beam.runners.dask.dask_runner import DaskRunner
+
+        return DaskRunner(), PipelineOptions(flags)
+    return runner, PipelineOptions(flags)

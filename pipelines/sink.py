@@ -1,0 +1,151 @@
+"""Sharded, atomic, deterministic Parquet output for the corpus, on every Beam runner.
+
+Beam's ``WriteToParquet`` is not used: it is broken on the DaskRunner in Beam 2.77 and names its
+shards by bundle, which differs between runners. Instead (cc_net's ``tmp`` + ``finalize``):
+
+1. ``WriteShards(kind)`` keys each row by its bucket (``corpus.shards.bucket_of``; the bucket count
+   is fixed by the driver from the input size, so no side input is needed), groups by bucket,
+   and each bucket is sorted by id, cut into parts and written to
+   ``<output>/_temporary/<kind>/<name>`` then renamed to ``<output>/<kind>/<name>``. A retried
+   bundle rewrites the same name with the same bytes.
+2. ``Finalize`` runs once after all kinds are written: it deletes shards of earlier runs that this
+   run did not write (so a rerun with other input leaves no stale or duplicate shards), writes an
+   empty shard for a kind with no rows, writes ``stats.json`` and ``manifest.json`` atomically and
+   removes ``_temporary``. ``manifest.json`` is written last: its presence marks a complete run.
+
+All I/O goes through ``apache_beam.io.filesystems.FileSystems``, so ``OUTPUT`` may be a local
+path or any filesystem Beam knows (``gs://``, ``s3://``, ``hdfs://``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from corpus.shards import (
+    SHARD_PREFIX,
+    SHARD_SUFFIX,
+    ShardConfig,
+    bucket_of,
+    empty_shard_bytes,
+    rows_to_table,
+    shard_name,
+    split_parts,
+    table_to_parquet_bytes,
+)
+
+log = logging.getLogger(__name__)
+
+TEMP_DIR = "_temporary"
+MANIFEST = "manifest.json"
+STATS = "stats.json"
+KINDS = ("text", "image_text", "rejected")
+
+
+def join(*parts: str) -> str:
+    return FileSystems.join(*parts)
+
+
+def write_atomically(path: str, data: bytes, temp_root: str) -> None:
+    """Write ``data`` to a unique temporary file under ``temp_root``, then rename it to ``path``."""
+    tmp = join(temp_root, f"{uuid.uuid4().hex}.tmp")
+    FileSystems.mkdirs(temp_root) if not FileSystems.exists(temp_root) else None
+    with FileSystems.create(tmp) as f:
+        f.write(data)
+    parent = path.rsplit("/", 1)[0]
+    if not FileSystems.exists(parent):
+        try:
+            FileSystems.mkdirs(parent)
+        except OSError:  # created by another worker in the meantime
+            pass
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def write_bucket(item: tuple[int, Iterable[dict[str, Any]]], *, kind: str, output: str,
+                 n_buckets: int, cfg: ShardConfig) -> Iterator[tuple[str, int]]:
+    """Write one bucket's rows as one or more shards; yields ``(relative name, rows)``."""
+    bucket, rows = item
+    temp_root = join(output, TEMP_DIR, kind)
+    for part, part_rows in enumerate(split_parts(rows, cfg.target_bytes)):
+        name = shard_name(kind, bucket, n_buckets, part)
+        table = rows_to_table(part_rows, kind)
+        write_atomically(join(output, name), table_to_parquet_bytes(table, cfg), temp_root)
+        yield name, len(part_rows)
+
+
+class WriteShards(beam.PTransform):
+    """Rows (dicts of the ``kind`` schema) -> shards; outputs ``(relative name, rows)`` pairs."""
+
+    def __init__(self, kind: str, output: str, n_buckets: int, cfg: ShardConfig):
+        super().__init__(f"Write_{kind}")
+        self.kind, self.output, self.n_buckets, self.cfg = kind, output, n_buckets, cfg
+
+    def expand(self, rows):
+        n = self.n_buckets
+        return (
+            rows
+            | "Bucket" >> beam.Map(lambda r: (bucket_of(r["id"], n), r))
+            | "GroupByBucket" >> beam.GroupByKey()
+            | "WriteBucket" >> beam.FlatMap(write_bucket, kind=self.kind, output=self.output,
+                                            n_buckets=n, cfg=self.cfg)
+        )
+
+
+def list_shards(output: str, kind: str) -> list[str]:
+    """Relative names of the shards of ``kind`` currently under ``output``."""
+    pattern = join(output, kind, f"{SHARD_PREFIX}*{SHARD_SUFFIX}")
+    found = FileSystems.match([pattern])[0].metadata_list
+    prefix = output.rstrip("/") + "/"
+    return sorted(m.path[len(prefix):] if m.path.startswith(prefix) else m.path for m in found)
+
+
+def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: str,
+             cfg: ShardConfig, config_json: str | None = None) -> dict[str, Any]:
+    """Remove stale shards, fill empty kinds, write stats.json and manifest.json (last)."""
+    written_names = {name for name, _ in written}
+    temp_root = join(output, TEMP_DIR, "meta")
+    for kind in KINDS:
+        stale = [n for n in list_shards(output, kind) if n not in written_names]
+        if stale:
+            log.info("removing %d stale %s shards of an earlier run", len(stale), kind)
+            FileSystems.delete([join(output, n) for n in stale])
+        if not any(n.startswith(kind + "/") for n in written_names):
+            name = shard_name(kind, 0, 1, 0)
+            write_atomically(join(output, name), empty_shard_bytes(kind, cfg), temp_root)
+            written = [*written, (name, 0)]
+    files = {kind: sorted(({"path": n, "rows": r} for n, r in written
+                           if n.startswith(kind + "/")), key=lambda d: d["path"])
+             for kind in KINDS}
+    manifest = {
+        "files": files,
+        "rows": {kind: sum(f["rows"] for f in files[kind]) for kind in KINDS},
+    }
+    write_atomically(join(output, STATS),
+                     json.dumps(stats, ensure_ascii=False, indent=2, sort_keys=True).encode(),
+                     temp_root)
+    if config_json is not None:
+        write_atomically(join(output, "config.json"), config_json.encode(), temp_root)
+    write_atomically(join(output, MANIFEST),
+                     json.dumps(manifest, ensure_ascii=False, indent=2).encode(), temp_root)
+    temp = join(output, TEMP_DIR)
+    if FileSystems.exists(temp):
+        try:
+            FileSystems.delete([temp])
+        except OSError as e:  # a leftover temp folder is harmless; say so and go on
+            log.warning("could not remove %s: %s", temp, e)
+    return manifest
+
+
+def start_run(output: str) -> None:
+    """Mark ``output`` incomplete before a run: a manifest from an earlier run is removed."""
+    path = join(output, MANIFEST)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])

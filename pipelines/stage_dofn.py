@@ -1,0 +1,122 @@
+"""The one generic Beam adapter that runs any corpus stage.
+
+``ApplyStage(stage)`` wraps a ``corpus.stage.Stage`` in a DoFn: ``DoFn.setup`` calls
+``stage.setup()`` once per worker (kenlm and fasttext models, word automata are loaded there, not
+per record); every ``RejectedRecord`` the stage yields goes to the tagged ``rejected`` output and
+is counted with ``Metrics.counter("m6.<stage>", <reason>)``; every other output goes to the main
+output. An exception raised on one record does not kill the job: the record goes to ``rejected``
+with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
+``multiple_output_pardo.py`` pattern, and datatrove's "one bad document never stops a task").
+
+``ApplyStages(stages, label)`` chains several stages and flattens their rejected outputs, so a
+composite step of the pipeline is one labelled box in a runner's UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+
+from corpus.stage import Stage
+from schemas import RejectedRecord, make_id
+
+REJECTED = "rejected"
+
+log = logging.getLogger(__name__)
+
+
+def error_rejection(stage_name: str, record: Any, exc: BaseException) -> RejectedRecord:
+    """A rejected row for a record whose processing raised ``exc``."""
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    reject = getattr(record, "reject", None)
+    if callable(reject):
+        try:
+            return reject(stage_name, f"error:{type(exc).__name__}", detail=detail)
+        except Exception:  # noqa: BLE001 - fall through to the generic row below
+            pass
+    rid = getattr(record, "id", None) or make_id("unknown", repr(record)[:200])
+    return RejectedRecord(
+        id=rid,
+        source=getattr(record, "source", None) or "unknown",
+        kind="record",
+        stage=stage_name,
+        reason=f"error:{type(exc).__name__}",
+        detail=detail,
+        url=getattr(record, "url", None),
+        text=repr(record)[:2000],
+    )
+
+
+class StageDoFn(beam.DoFn):
+    """Runs one stage; rejected records go to the ``rejected`` tagged output."""
+
+    def __init__(self, stage: Stage):
+        self.stage = stage
+        self._namespace = f"m6.{stage.name}"
+
+    def setup(self) -> None:
+        self.stage.setup()
+        self._kept = Metrics.counter(self._namespace, "kept")
+        self._counters: dict[str, Any] = {}
+
+    def _count(self, reason: str) -> None:
+        c = self._counters.get(reason)
+        if c is None:
+            c = self._counters[reason] = Metrics.counter(self._namespace, reason)
+        c.inc()
+
+    def process(self, record: Any) -> Iterator[Any]:
+        try:
+            outputs = list(self.stage.process(record))
+        except Exception as exc:  # noqa: BLE001 - one bad record never kills the job
+            log.warning("stage %s failed on %s: %s", self.stage.name,
+                        getattr(record, "id", "?"), exc)
+            rej = error_rejection(self.stage.name, record, exc)
+            self._count(rej.reason)
+            yield TaggedOutput(REJECTED, rej)
+            return
+        for out in outputs:
+            if isinstance(out, RejectedRecord):
+                self._count(out.reason)
+                yield TaggedOutput(REJECTED, out)
+            else:
+                self._kept.inc()
+                yield out
+
+
+class ApplyStage(beam.PTransform):
+    """``pcoll | ApplyStage(stage)`` -> tuple with ``.main`` and ``.rejected``."""
+
+    def __init__(self, stage: Stage, label: str | None = None):
+        super().__init__(label or stage.name)
+        self.stage = stage
+
+    def expand(self, pcoll):
+        return pcoll | beam.ParDo(StageDoFn(self.stage)).with_outputs(REJECTED, main="main")
+
+
+class ApplyStages(beam.PTransform):
+    """Chain ``stages``; returns ``(kept, rejected)`` PCollections."""
+
+    def __init__(self, stages: Sequence[Stage], label: str | None = None):
+        super().__init__(label)
+        self.stages = list(stages)
+
+    def expand(self, pcoll):
+        rejected = []
+        kept = pcoll
+        for i, stage in enumerate(self.stages):
+            out = kept | f"{i:02d}_{stage.name}" >> ApplyStage(stage)
+            kept = out.main
+            rejected.append(out[REJECTED])
+        if not rejected:
+            empty = pcoll.pipeline | "NoRejected" >> beam.Create([])
+            return kept, empty
+        merged = tuple(rejected) | "FlattenRejected" >> beam.Flatten()
+        return kept, merged
