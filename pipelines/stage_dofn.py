@@ -8,6 +8,10 @@ output. An exception raised on one record does not kill the job: the record goes
 with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
 ``multiple_output_pardo.py`` pattern, and datatrove's "one bad document never stops a task").
 
+Rejected records are split from kept ones by type (two ``Filter`` steps), not with tagged
+outputs: the DaskRunner of Beam 2.77 mixes tagged outputs into the main output, and this must run
+unchanged on every runner.
+
 ``ApplyStages(stages, label)`` chains several stages and flattens their rejected outputs, so a
 composite step of the pipeline is one labelled box in a runner's UI.
 """
@@ -17,11 +21,10 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import TaggedOutput
 
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
@@ -54,7 +57,7 @@ def error_rejection(stage_name: str, record: Any, exc: BaseException) -> Rejecte
 
 
 class StageDoFn(beam.DoFn):
-    """Runs one stage; rejected records go to the ``rejected`` tagged output."""
+    """Runs one stage; outputs kept and rejected records together (split by type after)."""
 
     def __init__(self, stage: Stage):
         self.stage = stage
@@ -79,26 +82,44 @@ class StageDoFn(beam.DoFn):
                         getattr(record, "id", "?"), exc)
             rej = error_rejection(self.stage.name, record, exc)
             self._count(rej.reason)
-            yield TaggedOutput(REJECTED, rej)
+            yield rej
             return
         for out in outputs:
             if isinstance(out, RejectedRecord):
                 self._count(out.reason)
-                yield TaggedOutput(REJECTED, out)
             else:
                 self._kept.inc()
-                yield out
+            yield out
+
+
+def is_rejected(record: Any) -> bool:
+    return isinstance(record, RejectedRecord)
+
+
+def is_kept(record: Any) -> bool:
+    return not isinstance(record, RejectedRecord)
+
+
+class StageOutputs(NamedTuple):
+    main: beam.PCollection
+    rejected: beam.PCollection
+
+
+def split_rejected(mixed: beam.PCollection) -> StageOutputs:
+    """Split a PCollection of records and RejectedRecords into ``(main, rejected)``."""
+    return StageOutputs(mixed | "Kept" >> beam.Filter(is_kept),
+                        mixed | "Rejected" >> beam.Filter(is_rejected))
 
 
 class ApplyStage(beam.PTransform):
-    """``pcoll | ApplyStage(stage)`` -> tuple with ``.main`` and ``.rejected``."""
+    """``pcoll | ApplyStage(stage)`` -> ``StageOutputs(main, rejected)``."""
 
     def __init__(self, stage: Stage, label: str | None = None):
         super().__init__(label or stage.name)
         self.stage = stage
 
     def expand(self, pcoll):
-        return pcoll | beam.ParDo(StageDoFn(self.stage)).with_outputs(REJECTED, main="main")
+        return split_rejected(pcoll | "Run" >> beam.ParDo(StageDoFn(self.stage)))
 
 
 class ApplyStages(beam.PTransform):
@@ -114,7 +135,7 @@ class ApplyStages(beam.PTransform):
         for i, stage in enumerate(self.stages):
             out = kept | f"{i:02d}_{stage.name}" >> ApplyStage(stage)
             kept = out.main
-            rejected.append(out[REJECTED])
+            rejected.append(out.rejected)
         if not rejected:
             empty = pcoll.pipeline | "NoRejected" >> beam.Create([])
             return kept, empty
