@@ -13,24 +13,25 @@ configuration is written to ``<output>/config.json``.
 Runners: ``DirectRunner`` with ``--workers 1`` runs in-process on Beam's FnApiRunner (no Prism
 download attempt); ``--workers N`` uses the multi-processing DirectRunner; ``PortableRunner``
 defaults to the embedded job server with the LOOPBACK environment; ``DaskRunner`` needs
-``--dask_client_address``; ``DataflowRunner``, ``SparkRunner``, ``FlinkRunner`` take their own
+``--dask_client_address`` or starts a local cluster on 127.0.0.1 for the run; ``DataflowRunner``, ``SparkRunner``, ``FlinkRunner`` take their own
 flags (README, "Running at scale").
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
 from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpus.config import CorpusConfig, apply_overrides
 from corpus.inputs import plan_inputs
 from pipelines import corpus_pipeline
+from pipelines.dask_local import local_dask_cluster
 from pipelines.options import pipeline_runner_and_options
 from pipelines.sink import STATS, start_run
 
@@ -82,15 +83,20 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     if not plan.files:
         raise SystemExit(f"m6 corpus: no crawl, dump or listing files under {args.input}")
     log.info("input: %s", plan.describe())
-    runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
     output = args.output.rstrip("/")
-    start_run(output)
-    t0 = time.time()
-    p = beam.Pipeline(runner=runner, options=options)
-    corpus_pipeline.build(p, cfg, plan, output)
-    result = p.run()
-    result.wait_until_finish()
-    elapsed = time.time() - t0
+    with contextlib.ExitStack() as stack:
+        if args.runner == "DaskRunner" and not any(
+                a.startswith("--dask_client_address") for a in beam_args):
+            address = stack.enter_context(local_dask_cluster(args.workers))
+            beam_args = [*beam_args, f"--dask_client_address={address}"]
+        runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
+        start_run(output)
+        t0 = time.time()
+        p = beam.Pipeline(runner=runner, options=options)
+        corpus_pipeline.build(p, cfg, plan, output)
+        result = p.run()
+        result.wait_until_finish()
+        elapsed = time.time() - t0
     return {"output": output, "elapsed_s": elapsed, "plan": plan}
 
 
@@ -106,7 +112,6 @@ def main(argv: list[str]) -> int:
         print(f"m6 corpus: {e}", file=sys.stderr)
         return 2
     from apache_beam.io.filesystems import FileSystems
-
     from corpus.stats import format_table
 
     with FileSystems.open(FileSystems.join(info["output"], STATS)) as f:

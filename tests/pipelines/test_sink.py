@@ -22,7 +22,10 @@ def _text_rows(n, salt=""):
             for i in range(n)]
 
 
-def _run(tmp: Path, text_rows, n_buckets, cfg=ShardConfig(target_bytes=2000, row_group_rows=7)):
+SMALL = ShardConfig(target_bytes=2000, row_group_rows=7)
+
+
+def _run(tmp: Path, text_rows, n_buckets, cfg=SMALL):
     out = str(tmp)
     with beam.Pipeline(runner=FnApiRunner()) as p:
         written = (p | beam.Create(text_rows) | WriteShards("text", out, n_buckets, cfg))
