@@ -1,0 +1,128 @@
+"""Keep only Chinese and English characters and punctuation (paper section 2.3: "we only reserve
+characters and punctuation marks that are in Chinese and English").
+
+Decisions (each has a test in ``tests/corpus/test_clean_chars.py``):
+
+* **No NFKC.** NFKC folds full-width Chinese punctuation into ASCII (``，！？：（`` become
+  ``,!?:(``), which changes how Chinese text is written and what a tokenizer sees. Text is put
+  in **NFC** instead (safe for punctuation; it maps CJK compatibility ideographs such as U+F900
+  to their unified form and composes accents), then a small explicit table folds only what is
+  the same character in another width:
+  - full-width letters and digits (``ＡＢＣ１２３``) become ASCII (``ABC123``);
+  - half-width CJK punctuation (``｡｢｣､``) becomes full-width (``。「」、``);
+  - ``・`` (U+30FB) and ``‧`` (U+2027), used between parts of foreign names, become ``·``;
+  - Latin letters with diacritics lose them (``café`` -> ``cafe``): they are English letters.
+* **Kept:** Han characters, simplified and **traditional** alike (both are Chinese; no
+  conversion, which would need a dictionary such as OpenCC and can be lossy) and ``〇``; ASCII
+  letters; **digits** 0-9 (years, prices, quantities, order numbers carry meaning in Chinese
+  text; the language model filter judges digit soup later); Chinese punctuation
+  (``，。、；：？！“”‘’（）《》〈〉「」『』【】〔〕〖〗—…·～￥``, full-width ASCII punctuation
+  such as ``％＆＊＋－．／＝＠［］＿＂＃＄＇``), English punctuation
+  (``!"#$%&'()*+,-./:;=?@[]_~``), and ``°``, ``℃``, ``¥``, ``–``.
+* **Dropped:** everything else: emoji and pictographs, kana, hangul, Cyrillic, Greek, Arabic,
+  other scripts, box drawing, circled numbers, math symbols, ``<>\\^`{|}`` and their full-width
+  forms, control and zero-width characters, private-use characters, ``•``.
+* **Whitespace:** every Unicode space (``U+3000`` ideographic space, no-break space, tab) becomes
+  one ASCII space; runs of spaces collapse to one; newlines are kept as paragraph breaks (``\\r\\n``
+  and ``\\r`` become ``\\n``, blank lines collapse, spaces around a newline go); the text is
+  stripped. A title becomes one line.
+* A run of dropped characters disappears; it becomes one space only between two ASCII letters or
+  digits, so ``hello😀world`` -> ``hello world`` but ``好😀的`` -> ``好的``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import ClassVar
+
+from corpus.clean.transform import TextTransform
+from corpus.tokens import CJK_CLASS
+
+ASCII_PUNCT_KEPT = "!\"#$%&'()*+,-./:;=?@[]_~"
+CJK_PUNCT_KEPT = (
+    "、。〃〈〉《》「」『』【】〔〕〖〗〜〝〞〟"  # CJK Symbols and Punctuation
+    "‐‑‒–—―‘’“”…"  # General Punctuation
+    "·°¥℃"
+    "￥"
+)
+# Full-width forms of the kept ASCII punctuation (U+FF01..U+FF5E mirror U+0021..U+007E).
+FULLWIDTH_PUNCT_KEPT = "".join(chr(ord(c) + 0xFEE0) for c in ASCII_PUNCT_KEPT)
+
+
+def _class_escape(chars: str) -> str:
+    return "".join("\\" + c if c in "\\]^-[" else c for c in chars)
+
+
+_ALLOWED_CLASS = (
+    CJK_CLASS
+    + "A-Za-z0-9 \n"
+    + _class_escape(ASCII_PUNCT_KEPT + CJK_PUNCT_KEPT + FULLWIDTH_PUNCT_KEPT)
+)
+_DISALLOWED_RUN = re.compile(f"[^{_ALLOWED_CLASS}]+")
+_SPACES = re.compile(r" {2,}")
+_SPACE_AROUND_NEWLINE = re.compile(r" *\n[ \n]*")
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str | None]:
+    """``str.translate`` table: width folding, spaces, zero-width deletion, diacritics."""
+    table: dict[int, str | None] = {}
+    for cp in range(0xFF10, 0xFF1A):  # ０-９
+        table[cp] = chr(cp - 0xFEE0)
+    for cp in list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B)):  # Ａ-Ｚ ａ-ｚ
+        table[cp] = chr(cp - 0xFEE0)
+    table.update({0xFF61: "。", 0xFF62: "「", 0xFF63: "」", 0xFF64: "、"})
+    table.update({0x30FB: "·", 0x2027: "·"})
+    for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD):  # zero-width, soft hyphen
+        table[cp] = None
+    for cp in range(0x80, 0x3001):
+        ch = chr(cp)
+        if ch.isspace() and ch != "\n":
+            table[cp] = "\n" if ch in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" else " "
+        elif ch.isalpha():
+            base = unicodedata.normalize("NFD", ch)[0]
+            if base.isascii() and base.isalpha():
+                table[cp] = base
+    table.update({0x3000: " ", ord("\t"): " ", ord("\r"): "\n", 0x0B: "\n", 0x0C: "\n"})
+    return table
+
+
+def _drop(match: re.Match[str]) -> str:
+    s, a, b = match.string, match.start(), match.end()
+    if 0 < a and b < len(s) and s[a - 1].isascii() and s[a - 1].isalnum() \
+            and s[b].isascii() and s[b].isalnum():
+        return " "
+    return ""
+
+
+def keep_zh_en(text: str) -> str:
+    """``text`` reduced to Chinese and English characters, digits and punctuation (see above)."""
+    if not text:
+        return text
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").translate(_fold_table())
+    text = _DISALLOWED_RUN.sub(_drop, text)
+    text = _SPACES.sub(" ", text)
+    if "\n" in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    return text.strip()
+
+
+def keep_zh_en_line(text: str) -> str:
+    """``keep_zh_en`` for a one-line field (a title): newlines become spaces."""
+    return _SPACES.sub(" ", keep_zh_en(text).replace("\n", " "))
+
+
+class KeepChineseEnglish(TextTransform):
+    """Stage: ``keep_zh_en`` on the text, ``keep_zh_en_line`` on the title."""
+
+    name: ClassVar[str] = "clean.chars"
+
+    def transform(self, text: str) -> str:
+        return keep_zh_en(text)
+
+    def transform_title(self, title: str) -> str:
+        return keep_zh_en_line(title)

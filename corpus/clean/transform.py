@@ -1,0 +1,37 @@
+"""``TextTransform``: a cleaning stage that rewrites a document's text and title, never drops it.
+
+Rewriting stages (markup, characters, punctuation) only change strings; whether what is left is
+long enough is decided once, at the end, by ``MinLengthFilter``. So a text that cleans down to
+nothing is still yielded here and rejected there with reason ``text_too_short``.
+
+Title convention, shared by every cleaning stage: a title that is ``None`` or blank on arrival
+means "this document has no title" and is set to ``None``; a title that had content keeps being a
+string even if cleaning empties it, so the title rule still sees it (and drops it as too short).
+Stages return a new ``Document`` and never mutate their input (Beam may reuse input elements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from corpus.document import Document
+from corpus.stage import Stage
+
+
+class TextTransform(Stage):
+    """Apply ``transform`` to ``Document.text`` and ``transform_title`` to its title."""
+
+    name: ClassVar[str] = "clean.transform"
+
+    def transform(self, text: str) -> str:
+        raise NotImplementedError
+
+    def transform_title(self, title: str) -> str:
+        return self.transform(title)
+
+    def process(self, record: Document) -> Iterator[Document]:
+        title = record.title
+        if title is not None:
+            title = self.transform_title(title) if title.strip() else None
+        yield record.replace(text=self.transform(record.text), title=title)

@@ -1,0 +1,96 @@
+"""Token counts and script classes of text, until the corpus has a trained WordPiece tokenizer.
+
+The paper's Table 1 counts *tokens*. Before the WordPiece vocabulary exists (``model/``), a token
+here is what a Chinese BERT-style WordPiece tokenizer roughly yields per unit of text:
+
+* every CJK ideograph (Han character, simplified or traditional) is one token, because Chinese
+  WordPiece vocabularies split Chinese into single characters;
+* every run of letters of an alphabet that separates words with spaces (Latin, with or without
+  diacritics, Greek, Cyrillic) is one token: an English word;
+* every other letter (kana, hangul, Thai, ...) is one token, like a Han character: those scripts
+  do not separate words with spaces, so a run of them is a phrase, not a word;
+* every run of digits is one token (``2008`` is one, ``3.14`` is two: the dot is not counted).
+
+Punctuation and whitespace are not counted. ``count_tokens`` is therefore a lower bound of what
+WordPiece will produce on English (it splits rare words into pieces) and close to exact on Chinese.
+
+The same classes drive the language rule (``corpus/clean/language.py``): a document's CJK share
+is its CJK characters over its letter tokens (CJK characters + words + other letters), so an English
+word weighs what a Chinese character weighs, and a kana what a kanji weighs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Han ideographs: CJK Unified Ideographs, Extension A, compatibility ideographs, and the
+# supplementary planes (Extensions B to H, compatibility supplement). ``〇`` (U+3007) is a
+# number in category Nl but written as a Han character in Chinese text, so it counts as one.
+CJK_CLASS = (
+    "\u3007"
+    "\u3400-\u4dbf"
+    "\u4e00-\u9fff"
+    "\uf900-\ufaff"
+    "\U00020000-\U0003134f"
+)
+
+# Letters of alphabets whose words are separated by spaces: Latin (with Latin-1 Supplement and
+# Extended-A/B), Greek, Cyrillic. ``[^\W\d_]`` is "a letter" (``re`` is Unicode-aware).
+_ALPHABET_CLASS = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+
+_CJK_RE = re.compile(f"[{CJK_CLASS}]")
+_WORD_RE = re.compile(f"(?:(?![\\W\\d_])[{_ALPHABET_CLASS}])+")
+_OTHER_LETTER_RE = re.compile(f"[^\\W\\d_{_ALPHABET_CLASS}{CJK_CLASS}]")
+_LATIN_WORD_RE = re.compile("(?:(?![\\W\\d_])[A-Za-z\u00c0-\u024f])+")
+_DIGITS_RE = re.compile(r"\d+")
+
+
+def is_cjk(ch: str) -> bool:
+    """True if the single character ``ch`` is a Han ideograph (see ``CJK_CLASS``)."""
+    return _CJK_RE.match(ch) is not None
+
+
+def count_cjk(text: str) -> int:
+    """Number of Han ideographs in ``text``."""
+    return len(_CJK_RE.findall(text))
+
+
+@dataclass(frozen=True)
+class ScriptCounts:
+    """What ``text`` is made of, in token units (see the module docstring)."""
+
+    cjk: int  # Han characters
+    words: int  # runs of Latin, Greek or Cyrillic letters
+    latin_words: int  # the subset of ``words`` in Latin letters (English words)
+    other_letters: int  # letters of other scripts (kana, hangul, ...), one each
+    digit_runs: int
+
+    @property
+    def letter_tokens(self) -> int:
+        return self.cjk + self.words + self.other_letters
+
+    @property
+    def tokens(self) -> int:
+        return self.letter_tokens + self.digit_runs
+
+
+def script_counts(text: str) -> ScriptCounts:
+    """Count the token classes of ``text`` (five C-level regex passes)."""
+    return ScriptCounts(
+        cjk=len(_CJK_RE.findall(text)),
+        words=len(_WORD_RE.findall(text)),
+        latin_words=len(_LATIN_WORD_RE.findall(text)),
+        other_letters=len(_OTHER_LETTER_RE.findall(text)),
+        digit_runs=len(_DIGITS_RE.findall(text)),
+    )
+
+
+def count_tokens(text: str) -> int:
+    """CJK characters + words + other letters + digit runs of ``text`` (module docstring)."""
+    return (
+        len(_CJK_RE.findall(text))
+        + len(_WORD_RE.findall(text))
+        + len(_OTHER_LETTER_RE.findall(text))
+        + len(_DIGITS_RE.findall(text))
+    )

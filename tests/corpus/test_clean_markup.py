@@ -1,0 +1,53 @@
+"""corpus/clean/markup.py: tags, entities, comments, script/style, double escaping, BBCode."""
+
+from __future__ import annotations
+
+from corpus.clean import StripMarkup, strip_markup
+from corpus.document import Document
+
+
+def test_tags_are_removed_and_block_tags_break_lines():
+    assert strip_markup("<p>第一段</p><p>第二段<br/>第三行</p>") == "\n第一段\n\n第二段\n第三行\n"
+    assert strip_markup('点击<a href="http://x.cn/a?b=1&amp;c=2" target=_blank>这里</a>下载') \
+        == "点击这里下载"
+    assert strip_markup("<span class='hl'>重点</span>内容<img src=\"a.jpg\" />") == "重点内容"
+
+
+def test_entities_are_decoded():
+    assert strip_markup("A&amp;B&nbsp;公司&#20013;&#x6587;&lt;3") == "A&B\xa0公司中文<3"
+
+
+def test_comments_scripts_and_styles_go_with_their_content():
+    text = "前<!-- 广告 -->中<script>var a = '<p>';</script><style>p{color:red}</style>后"
+    assert strip_markup(text) == "前中后"
+    assert strip_markup("正文<!-- 没有结束的注释") == "正文"
+
+
+def test_double_escaped_markup_is_removed():
+    assert strip_markup("&lt;p&gt;你好&lt;/p&gt;世界") == "\n你好\n世界"
+
+
+def test_comparisons_are_not_tags():
+    assert strip_markup("如果 a<b 且 c>d，则") == "如果 a<b 且 c>d，则"
+    assert strip_markup("3 < 5 > 2") == "3 < 5 > 2"
+
+
+def test_bbcode_from_forum_dumps():
+    text = "[quote=楼主]原帖[/quote][b]加粗[/b][url=http://a.cn]链接[/url][img]http://a.cn/1.jpg[/img]完"
+    assert strip_markup(text) == "原帖加粗链接完"
+    assert strip_markup("数组a[0]和[注释]保留") == "数组a[0]和[注释]保留"
+
+
+def test_stage_cleans_text_and_title_without_mutating_input():
+    doc = Document(id="1", source="forum", text="<b>正文</b>", title="<i>标题</i>&amp;")
+    (out,) = StripMarkup().run([doc])
+    assert (out.text, out.title) == ("正文", "标题&")
+    assert (doc.text, doc.title) == ("<b>正文</b>", "<i>标题</i>&amp;")
+
+
+def test_blank_title_becomes_none_and_none_stays_none():
+    (a,) = StripMarkup().run([Document(id="1", source="forum", text="x", title="  ")])
+    (b,) = StripMarkup().run([Document(id="2", source="forum", text="x", title=None)])
+    (c,) = StripMarkup().run([Document(id="3", source="forum", text="x", title="<br>")])
+    assert a.title is None and b.title is None
+    assert c.title == "\n"  # had content: stays a string, the title rule will judge it
