@@ -1,0 +1,130 @@
+"""Stream record batches out of shards, one row group at a time, and stop as soon as the caller
+has enough; or out of a DuckDB query when ``--where`` filters rows.
+
+Both sources yield ``(shard url, the rows' indices in that shard, RecordBatch)``, so the head,
+the column statistics and the image extraction work the same with or without a filter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.inspect.files import InspectError, Shard
+
+Batch = tuple[str, Sequence[int], pa.RecordBatch]
+
+# Added by DuckDB's read_parquet(..., filename=true, file_row_number=true).
+FILENAME_COLUMN = "filename"
+ROW_NUMBER_COLUMN = "file_row_number"
+
+
+def file_batches(pf: pq.ParquetFile, url: str, batch_size: int,
+                 columns: list[str] | None = None) -> Iterator[Batch]:
+    """The batches of one open shard, row group by row group (nothing is read ahead)."""
+    start = 0
+    for i in range(pf.metadata.num_row_groups):
+        for batch in pf.iter_batches(batch_size=batch_size, row_groups=[i], columns=columns,
+                                     use_threads=False):
+            yield url, range(start, start + batch.num_rows), batch
+            start += batch.num_rows
+
+
+def shard_batches(shards: list[Shard], batch_size: int,
+                  columns: list[str] | None = None) -> Iterator[Batch]:
+    """The batches of every shard in order; each file is closed before the next is opened."""
+    for shard in shards:
+        with shard.open() as pf:
+            yield from file_batches(pf, shard.url, batch_size, columns)
+
+
+# --- --where through DuckDB ----------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"((?:[^"\\]|\\.)*)"|\bNone\b|;|[^'";N]+|N""")
+
+
+def to_sql(expr: str) -> str:
+    """A Python-flavoured filter as DuckDB SQL: ``"forum"`` is a string (SQL: ``'forum'``),
+    ``None`` is ``NULL``; ``==``, ``!=``, ``and``, ``or``, ``not``, ``in (...)`` work as they are.
+    A ``;`` is refused: ``--where`` takes one expression, not statements."""
+    out = []
+    pos = 0
+    for m in _TOKEN.finditer(expr):
+        if m.start() != pos:
+            break
+        pos = m.end()
+        tok = m.group(0)
+        if tok == ";":
+            raise InspectError(f"--where {expr!r}: ';' is not allowed, give one expression")
+        if tok.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", m.group(1))
+            out.append("'" + value.replace("'", "''") + "'")
+        elif tok == "None":
+            out.append("NULL")
+        else:
+            out.append(tok)
+    if pos != len(expr):
+        raise InspectError(f"--where {expr!r}: unterminated string at character {pos + 1}")
+    return "".join(out)
+
+
+def _reader(relation, batch_size: int) -> pa.RecordBatchReader:
+    if hasattr(relation, "to_arrow_reader"):  # duckdb >= 1.4
+        return relation.to_arrow_reader(batch_size)
+    return relation.fetch_arrow_reader(batch_size)  # older duckdb
+
+
+class Query:
+    """``--where`` over a group of shards of one schema, run by DuckDB (streams its result)."""
+
+    def __init__(self, shards: list[Shard], expr: str):
+        import duckdb  # imported here: only --where needs it
+
+        self.expr = expr
+        self.sql_expr = to_sql(expr)
+        self.urls = [s.url for s in shards]
+        self.con = duckdb.connect()
+        for fs in {id(s.fs): s.fs for s in shards}.values():
+            protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+            if "file" not in protocols and "local" not in protocols:
+                self.con.register_filesystem(fs)
+        self._error = duckdb.Error
+
+    def _relation(self, select: str, suffix: str = ""):
+        sql = (f"SELECT {select} FROM read_parquet($files, filename=true, file_row_number=true) "
+               f"WHERE ({self.sql_expr}) {suffix}")
+        try:
+            return self.con.sql(sql, params={"files": self.urls})
+        except self._error as e:
+            message = str(e).split("\n")[0]
+            raise InspectError(f"--where {self.expr!r}: {message}") from e
+
+    def count(self) -> int:
+        rel = self._relation("count(*)")
+        try:
+            return int(rel.fetchall()[0][0])
+        except self._error as e:
+            raise InspectError(f"--where {self.expr!r}: {str(e).splitlines()[0]}") from e
+
+    def batches(self, batch_size: int, limit: int | None = None, offset: int = 0,
+                columns: list[str] | None = None) -> Iterator[Batch]:
+        """Matching rows in file order (DuckDB preserves the scan order), ``limit`` at most."""
+        extra = [FILENAME_COLUMN, ROW_NUMBER_COLUMN]
+        select = ", ".join(f'"{c}"' for c in [*columns, *extra]) if columns else "*"
+        suffix = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        for batch in _reader(self._relation(select, suffix), batch_size):
+            if batch.num_rows == 0:
+                continue
+            files = batch.column(FILENAME_COLUMN).to_pylist()
+            rows = batch.column(ROW_NUMBER_COLUMN).to_pylist()
+            keep = [n for n in batch.schema.names if n not in extra]
+            batch = pa.RecordBatch.from_arrays([batch.column(n) for n in keep], names=keep)
+            # One batch may hold rows of several files: split where the file changes.
+            start = 0
+            for k in range(1, len(files) + 1):
+                if k == len(files) or files[k] != files[start]:
+                    yield files[start], rows[start:k], batch.slice(start, k - start)
+                    start = k
