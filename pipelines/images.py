@@ -1,0 +1,112 @@
+"""The image-text path in Beam: pages' image references and listings in, ``image_text`` rows out.
+
+``ImagePairs(cfg)`` is one composite step of the corpus pipeline. Its input is a tuple of three
+PCollections: extracted ``Document``s (their ``images``), the crawl's image response records
+(``Page``s whose Content-Type is ``image/*``), and paths of JSONL image listings. Its output is a
+pair ``(rows, rejected)``: ``image_text`` row dicts (``ImageTextRecord.to_row()``) and
+``RejectedRecord``s. Inside, each box is a corpus stage run by ``ApplyStage``::
+
+    docs ──► MinePairs ─┐
+    listings ► ReadListings ─┴► PairText ─► key by image URL ─┐
+    image records ───────────────────────► key by URL ────────┴► CoGroupByKey ► JoinImages
+        ─► [Download: BatchElements ► FetchImages]  (only with images.download)
+        ─► ProcessImages ─► rows
+
+The join is a ``CoGroupByKey`` on ``corpus.images.join.url_key`` (no side input, so it scales
+with the crawl and runs the same on every runner). An image is decoded once however many pairs
+share it. Downloading is off by default (``make corpus`` runs offline); with
+``--set images.download=true`` image URLs absent from the crawl are fetched in batches of
+``images.fetch.batch_size`` by each worker's thread pool.
+
+Usage from the corpus pipeline::
+
+    rows, rejected = (web_docs, image_pages, listing_paths) | "Images" >> ImagePairs(cfg)
+
+``cfg`` is the ``CorpusConfig`` (its ``images`` part is used) or an ``ImageConfig``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+
+from corpus.document import Page
+from corpus.fetch.stage import FetchImages
+from corpus.images.config import ImageConfig
+from corpus.images.join import IMAGES, PAIRS, JoinImages, needs_download, page_key, pair_key
+from corpus.images.listing import ReadListingFile
+from corpus.images.pairs import MinePairs
+from corpus.images.process import ProcessImages
+from corpus.images.records import ImagePair
+from corpus.images.text import PairText
+from pipelines.stage_dofn import ApplyStage
+
+
+def image_config(cfg: Any) -> ImageConfig:
+    """The ``ImageConfig`` of ``cfg`` (a ``CorpusConfig`` or an ``ImageConfig``)."""
+    if isinstance(cfg, ImageConfig):
+        return cfg
+    images = getattr(cfg, "images", None)
+    return images if isinstance(images, ImageConfig) else ImageConfig()
+
+
+def keyed_pair(pair: ImagePair) -> tuple[str, ImagePair]:
+    return pair_key(pair), pair
+
+
+def keyed_page(page: Page) -> tuple[str, Page]:
+    return page_key(page), page
+
+
+def is_not_download(job: Any) -> bool:
+    return not needs_download(job)
+
+
+def to_row(record: Any) -> dict[str, Any]:
+    return record.to_row()
+
+
+class ImagePairs(beam.PTransform):
+    """``(docs, image_pages, listing_paths)`` -> ``(image_text rows, rejected records)``."""
+
+    def __init__(self, cfg: Any = None, label: str | None = None):
+        super().__init__(label)
+        self.cfg = image_config(cfg)
+
+    def expand(self, inputs):
+        docs, image_pages, listing_paths = inputs
+        cfg = self.cfg
+        rejected = []
+
+        mined = docs | "MinePairs" >> ApplyStage(MinePairs(cfg.pairs))
+        listed = listing_paths | "ReadListings" >> ApplyStage(ReadListingFile())
+        pairs = (mined.main, listed.main) | "AllPairs" >> beam.Flatten()
+        texts = pairs | "PairText" >> ApplyStage(PairText(cfg.text))
+        rejected += [mined.rejected, listed.rejected, texts.rejected]
+
+        grouped = (
+            {PAIRS: texts.main | "KeyPairs" >> beam.Map(keyed_pair),
+             IMAGES: image_pages | "KeyImages" >> beam.Map(keyed_page)}
+            | "JoinByUrl" >> beam.CoGroupByKey()
+        )
+        jobs = grouped | "Jobs" >> ApplyStage(JoinImages(cfg))
+        rejected.append(jobs.rejected)
+        ready = jobs.main
+
+        if cfg.download:
+            fetched = (
+                ready
+                | "ToDownload" >> beam.Filter(needs_download)
+                | "Batch" >> beam.BatchElements(min_batch_size=1,
+                                                max_batch_size=cfg.fetch.batch_size)
+                | "Download" >> ApplyStage(FetchImages(cfg.fetch, cfg.max_pages_per_image))
+            )
+            rejected.append(fetched.rejected)
+            kept = ready | "NoDownload" >> beam.Filter(is_not_download)
+            ready = (kept, fetched.main) | "WithDownloads" >> beam.Flatten()
+
+        processed = ready | "ProcessImages" >> ApplyStage(ProcessImages(cfg))
+        rejected.append(processed.rejected)
+        rows = processed.main | "ImageTextRows" >> beam.Map(to_row)
+        return rows, tuple(rejected) | "ImageRejected" >> beam.Flatten()
