@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.images.config import ImageConfig
 from corpus.shards import ShardConfig
 
 
@@ -35,6 +36,7 @@ class RunConfig:
 class CorpusConfig:
     run: RunConfig = field(default_factory=RunConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
+    images: ImageConfig = field(default_factory=ImageConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
