@@ -35,14 +35,25 @@ CJK_CLASS = (
     "\U00020000-\U0003134f"
 )
 
-# Letters of alphabets whose words are separated by spaces: Latin (with Latin-1 Supplement and
-# Extended-A/B), Greek, Cyrillic. ``[^\W\d_]`` is "a letter" (``re`` is Unicode-aware).
-_ALPHABET_CLASS = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+# Letters of alphabets whose words are separated by spaces, as explicit ranges (a lookahead such
+# as ``(?![\W\d_])`` would be 4x slower): ASCII, Latin-1 Supplement and Latin Extended-A/B
+# letters (without U+00D7 and U+00F7, the multiplication and division signs), Greek and Coptic,
+# Cyrillic (without its signs and combining marks U+0482..U+0489).
+_LATIN_CLASS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_ALPHABET_CLASS = (
+    _LATIN_CLASS
+    + "\u0370-\u0373\u0376\u0377\u037a-\u037d\u037f\u0386\u0388-\u03f5\u03f7-\u03ff"
+    + "\u0400-\u0481\u048a-\u04ff"
+)
 
+# Runs, not single characters: ``findall`` then builds one string per run instead of one per
+# character, 3x faster on Chinese text.
+_CJK_RUN_RE = re.compile(f"[{CJK_CLASS}]+")
 _CJK_RE = re.compile(f"[{CJK_CLASS}]")
-_WORD_RE = re.compile(f"(?:(?![\\W\\d_])[{_ALPHABET_CLASS}])+")
+_WORD_RE = re.compile(f"[{_ALPHABET_CLASS}]+")
+_LATIN_WORD_RE = re.compile(f"[{_LATIN_CLASS}]+")
+# A letter (``[^\W\d_]``: ``re`` is Unicode-aware) of any other script: kana, hangul, Thai, ...
 _OTHER_LETTER_RE = re.compile(f"[^\\W\\d_{_ALPHABET_CLASS}{CJK_CLASS}]")
-_LATIN_WORD_RE = re.compile("(?:(?![\\W\\d_])[A-Za-z\u00c0-\u024f])+")
 _DIGITS_RE = re.compile(r"\d+")
 
 
@@ -53,7 +64,22 @@ def is_cjk(ch: str) -> bool:
 
 def count_cjk(text: str) -> int:
     """Number of Han ideographs in ``text``."""
-    return len(_CJK_RE.findall(text))
+    return sum(map(len, _CJK_RUN_RE.findall(text)))
+
+
+def count_words(text: str) -> int:
+    """Number of runs of Latin, Greek or Cyrillic letters in ``text``."""
+    return len(_WORD_RE.findall(text))
+
+
+def count_latin_words(text: str) -> int:
+    """Number of runs of Latin letters (English words) in ``text``."""
+    return len(_LATIN_WORD_RE.findall(text))
+
+
+def count_other_letters(text: str) -> int:
+    """Number of letters of other scripts (kana, hangul, ...) in ``text``."""
+    return len(_OTHER_LETTER_RE.findall(text))
 
 
 @dataclass(frozen=True)
@@ -78,10 +104,10 @@ class ScriptCounts:
 def script_counts(text: str) -> ScriptCounts:
     """Count the token classes of ``text`` (five C-level regex passes)."""
     return ScriptCounts(
-        cjk=len(_CJK_RE.findall(text)),
-        words=len(_WORD_RE.findall(text)),
-        latin_words=len(_LATIN_WORD_RE.findall(text)),
-        other_letters=len(_OTHER_LETTER_RE.findall(text)),
+        cjk=count_cjk(text),
+        words=count_words(text),
+        latin_words=count_latin_words(text),
+        other_letters=count_other_letters(text),
         digit_runs=len(_DIGITS_RE.findall(text)),
     )
 
@@ -89,8 +115,8 @@ def script_counts(text: str) -> ScriptCounts:
 def count_tokens(text: str) -> int:
     """CJK characters + words + other letters + digit runs of ``text`` (module docstring)."""
     return (
-        len(_CJK_RE.findall(text))
-        + len(_WORD_RE.findall(text))
-        + len(_OTHER_LETTER_RE.findall(text))
+        count_cjk(text)
+        + count_words(text)
+        + count_other_letters(text)
         + len(_DIGITS_RE.findall(text))
     )

@@ -28,17 +28,18 @@ from typing import ClassVar
 from corpus.clean.config import CleanConfig
 from corpus.document import Document
 from corpus.stage import Filter, Verdict
-from corpus.tokens import script_counts
+from corpus.tokens import count_cjk, count_latin_words, count_other_letters, count_words
 
 
 def cjk_share(text: str) -> tuple[float, float]:
     """``(cjk_ratio, latin_ratio)`` of ``text``: CJK characters and ASCII words over letter
     tokens; ``(0.0, 0.0)`` when the text has no letters."""
-    c = script_counts(text)
-    n = c.letter_tokens
+    cjk = count_cjk(text)
+    words = count_words(text)
+    n = cjk + words + count_other_letters(text)
     if n == 0:
         return 0.0, 0.0
-    return c.cjk / n, c.latin_words / n
+    return cjk / n, (count_latin_words(text) / n if words else 0.0)
 
 
 class CjkShareFilter(Filter):
