@@ -1,7 +1,8 @@
 """``m6 inspect PATH...``: look inside corpus shards without loading them.
 
 Prints, per file and in total, the schema name and version (from the schema metadata), rows, row
-groups, bytes on disk and compression codecs, all from the Parquet footers. Options:
+groups, bytes on disk and compression codecs, all from the Parquet footers, and, for a corpus
+folder, the Table 1 statistics of its ``stats.json``. Options:
 
 * ``--head N``: the first N rows (of the ``--where`` matches), Chinese as characters, long text
   cut (``--width``), binary columns as their size, an image as ``JPEG 640x480, 12.3 KB``;
@@ -32,14 +33,22 @@ import pyarrow as pa
 
 from corpus.inspect.batches import Batch, Query, shard_batches
 from corpus.inspect.columns import TableStats
-from corpus.inspect.files import FileSummary, InspectError, Shard, expand, row_group_of, summarise
+from corpus.inspect.files import (
+    FileSummary,
+    InspectError,
+    Shard,
+    expand,
+    row_group_of,
+    stats_files,
+    summarise,
+)
 from corpus.inspect.render import (
     json_value,
     show_value,
     stats_lines,
     summary_lines,
 )
-from corpus.stats import human_bytes
+from corpus.stats import format_table, from_json, human_bytes
 from schemas import SCHEMAS, schema_problems
 from schemas.validate import kind_of
 
@@ -133,6 +142,15 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], bool]:
     report: dict[str, Any] = {"files": [s.to_json() for s in summaries],
                               "total": _total(summaries)}
     lines = summary_lines(report["files"], report["total"])
+    for url, content in stats_files(args.paths):
+        try:
+            corpus_stats = from_json(content.decode("utf-8"))
+            table = format_table(corpus_stats)
+        except (ValueError, KeyError, TypeError) as e:
+            lines += ["", f"{url}: not readable as m6 statistics ({e})"]
+            continue
+        report.setdefault("corpus_stats", {})[url] = corpus_stats
+        lines += ["", f"From {url}:", table.rstrip("\n")]
 
     queries: dict[str, Query] = {}
     if args.where is not None:

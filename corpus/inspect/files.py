@@ -84,6 +84,22 @@ def expand(paths: list[str]) -> list[Shard]:
     return shards
 
 
+STATS_FILE = "stats.json"  # written beside the shards by the pipeline (corpus/stats.py)
+
+
+def stats_files(paths: list[str]) -> list[tuple[str, bytes]]:
+    """``(url, content)`` of the ``stats.json`` at the top of each folder in ``paths``."""
+    found = []
+    for given in paths:
+        fs, root = url_to_fs(given)
+        if has_magic(root) or not fs.isdir(root):
+            continue
+        path = root.rstrip("/") + "/" + STATS_FILE
+        if fs.exists(path):
+            found.append((given.rstrip("/") + "/" + STATS_FILE, fs.cat_file(path)))
+    return found
+
+
 @dataclass
 class FileSummary:
     """What a shard's footer says: schema, version, rows, row groups, sizes, codecs."""

@@ -96,6 +96,29 @@ def test_summary_from_the_footers(corpus, capsys):
     assert "Total: 1 file, 10 rows, 3 row groups" in out
 
 
+def test_a_corpus_folder_shows_its_stats_json(corpus, tmp_path, capsys):
+    from corpus.stats import compute_stats, to_json
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "text").mkdir()
+    src = corpus / "text" / "part-00000-of-00001-000.parquet"
+    (folder / "text" / src.name).write_bytes(src.read_bytes())
+    table = pq.read_table(src)
+    stats = compute_stats(("text", row) for row in table.to_pylist())
+    (folder / "stats.json").write_text(to_json(stats), encoding="utf-8")
+    assert main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"From {folder}/stats.json:" in out
+    assert "Forum discussion  Plain-text       -     220         6" in out
+    code, report = _json(capsys, [str(folder)])
+    assert report["corpus_stats"][f"{folder}/stats.json"] == stats
+
+    (folder / "stats.json").write_text("{}", encoding="utf-8")
+    assert main([str(folder)]) == 0
+    assert "stats.json: not readable as m6 statistics" in capsys.readouterr().out
+
+
 def test_head_shows_chinese_cuts_long_text_and_sizes_images(corpus, capsys):
     assert main([str(corpus / "text"), "--head", "2", "--width", "12"]) == 0
     out = capsys.readouterr().out
