@@ -72,9 +72,9 @@ def to_sql(expr: str) -> str:
 
 
 def _reader(relation, batch_size: int) -> pa.RecordBatchReader:
-    if hasattr(relation, "to_arrow_reader"):  # duckdb >= 1.4
+    if hasattr(relation, "to_arrow_reader"):  # the name in duckdb 2.x
         return relation.to_arrow_reader(batch_size)
-    return relation.fetch_arrow_reader(batch_size)  # older duckdb
+    return relation.fetch_arrow_reader(batch_size)  # the name in duckdb 0.10 and 1.x
 
 
 class Query:
