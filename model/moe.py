@@ -17,8 +17,10 @@ choice level the earlier token first.
 The layer returns ``MoEOutput(out, aux_loss)``, aux_loss being the configured weighted sum of the
 load-balancing and z losses, for the caller to add to the training loss. Load counters are
 buffers of the module (non-persistent, so checkpoints don't carry them); while training, each
-forward adds to them and ``model.moe_stats`` reads and resets them once per step. Token groups
-(task, modality) for the breakdown are set on the module by ``moe_stats.set_token_groups``.
+forward adds to them, and ``pop_metrics`` (the trainer calls it once per step) reads and resets
+them (``model.moe_stats``). Padding (``TokenInfo.valid_BL`` False) is not routed and takes no
+capacity. Tokens are grouped by task and modality (image patch vs text) from the ``TokenInfo``
+the block passes, or by labels set with ``moe_stats.set_token_groups``.
 
 Legend: N tokens, D d_model, E experts (global), K top-k, A = N*K assignments, T kept assignments.
 """
@@ -32,6 +34,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from model import moe_stats
+from model.config import ModelConfig
 from model.experts import Experts
 from model.moe_config import MoEConfig
 from model.router import Router, Routing
@@ -53,30 +57,34 @@ class DispatchPlan(NamedTuple):
 
 
 def plan_dispatch(expert_NK: torch.Tensor, weight_NK: torch.Tensor, num_experts: int,
-                  capacity: int | None) -> DispatchPlan:
-    """Sort the N*K assignments by expert and keep the first ``capacity`` of each expert."""
+                  capacity: int | None, valid_N: torch.Tensor | None = None) -> DispatchPlan:
+    """Sort the N*K assignments by expert and keep the first ``capacity`` of each expert.
+
+    Tokens where ``valid_N`` is False (padding) are not routed at all: their assignments go to
+    a sentinel bin past the last expert, which sorts last and is cut off."""
     n, k = expert_NK.shape
     device = expert_NK.device
     # choice-major order: every token's first choice precedes any second choice
     expert_A = expert_NK.t().reshape(-1)
     weight_A = weight_NK.t().reshape(-1)
     token_A = torch.arange(n, device=device).repeat(k)
+    if valid_N is not None:
+        expert_A = torch.where(valid_N.repeat(k), expert_A, num_experts)
     order_A = torch.argsort(expert_A, stable=True)
-    routed_E = torch.bincount(expert_A, minlength=num_experts)
-    if capacity is None or n * k == 0:
-        keep_sorted = None
+    routed_E = torch.bincount(expert_A, minlength=num_experts + 1)[:num_experts]
+    routed = int(routed_E.sum())
+    if capacity is None:
         kept_E = routed_E
-    else:
-        start_E = routed_E.cumsum(0) - routed_E
-        slot_A = torch.arange(n * k, device=device) - start_E[expert_A[order_A]]
-        keep_sorted = slot_A < capacity
-        kept_E = routed_E.clamp(max=capacity)
-    if keep_sorted is None:
-        kept_order = order_A
+        kept_order = order_A[:routed]
         dropped = token_A[:0]
     else:
-        kept_order = order_A[keep_sorted]
-        dropped = token_A[order_A[~keep_sorted]]
+        start_E = routed_E.cumsum(0) - routed_E
+        sorted_expert = expert_A[order_A[:routed]]
+        slot = torch.arange(routed, device=device) - start_E[sorted_expert]
+        keep = slot < capacity
+        kept_E = routed_E.clamp(max=capacity)
+        kept_order = order_A[:routed][keep]
+        dropped = token_A[order_A[:routed][~keep]]
     return DispatchPlan(token_A[kept_order], weight_A[kept_order], kept_E, routed_E, dropped)
 
 
@@ -100,20 +108,26 @@ class MoE(nn.Module):
         self.register_buffer("kept_per_expert", torch.zeros(e, dtype=torch.int64), persistent=False)
         self.register_buffer("tokens_seen", torch.zeros((), dtype=torch.int64), persistent=False)
         self.register_buffer("loss_sums", torch.zeros(3, dtype=torch.float64), persistent=False)
-        # per-group breakdown, sized by set_token_groups
-        self.token_groups: torch.Tensor | None = None
+        # per-group breakdown (task x modality), sized on first use by moe_stats
+        self.token_groups: torch.Tensor | None = None  # explicit labels (set_token_groups)
+        self.group_names: list[str] = []
         self.register_buffer("group_routed", torch.zeros(0, e, dtype=torch.int64), persistent=False)
         self.register_buffer("group_dropped", torch.zeros(0, dtype=torch.int64), persistent=False)
         self.register_buffer("group_tokens", torch.zeros(0, dtype=torch.int64), persistent=False)
         self.register_buffer("group_prob_sums", torch.zeros(0, e, dtype=torch.float64),
                              persistent=False)
 
-    def forward(self, x: torch.Tensor) -> MoEOutput:
+    def forward(self, x: torch.Tensor, info=None) -> MoEOutput:
+        """``x`` (..., D). ``info`` (optional, ``model.ffn.TokenInfo``): ``valid_BL`` marks the
+        tokens to route (padding is left out and gets a zero output), ``segment_BL`` and
+        ``task_B`` label tokens for the per-task / per-modality diagnostics."""
         shape = x.shape
         x_ND = x.reshape(-1, shape[-1])
-        routing = self.router(x_ND)
-        capacity = self.cfg.capacity(x_ND.shape[0])
-        plan = plan_dispatch(routing.expert_NK, routing.weight_NK, self.num_experts, capacity)
+        valid_N = _valid_tokens(info, x_ND.shape[0])
+        routing = self.router(x_ND, valid_N)
+        n_routed = x_ND.shape[0] if valid_N is None else int(valid_N.sum())
+        plan = plan_dispatch(routing.expert_NK, routing.weight_NK, self.num_experts,
+                             self.cfg.capacity(n_routed), valid_N)
         rows_TD = x_ND[plan.token_T]
         if self.expert_parallel is None:
             y_TD = self.experts(rows_TD, plan.kept_E)
@@ -124,38 +138,72 @@ class MoE(nn.Module):
         aux = (self.cfg.balance_loss_weight * routing.balance_loss
                + self.cfg.z_loss_weight * routing.z_loss)
         if self.training and _outside_backward():
-            self._record(routing, plan)
+            self._record(routing, plan, valid_N, info)
         return MoEOutput(out_ND.to(x.dtype).reshape(shape), aux)
 
     @torch.no_grad()
-    def _record(self, routing: Routing, plan: DispatchPlan) -> None:
-        n = routing.probs_NE.shape[0]
+    def _record(self, routing: Routing, plan: DispatchPlan, valid_N: torch.Tensor | None,
+                info) -> None:
+        probs_NE = routing.probs_NE
         self.routed_per_expert += plan.routed_E
         self.kept_per_expert += plan.kept_E
-        self.tokens_seen += n
+        self.tokens_seen += probs_NE.shape[0] if valid_N is None else valid_N.sum()
+        one = torch.ones((), dtype=torch.float64, device=probs_NE.device)
         self.loss_sums += torch.stack([routing.balance_loss.detach().double(),
-                                       routing.z_loss.detach().double(),
-                                       torch.ones((), dtype=torch.float64, device=plan.kept_E.device)])
-        if self.token_groups is None:
+                                       routing.z_loss.detach().double(), one])
+        if self.token_groups is not None:
+            labels = (self.token_groups, self.group_names)
+        else:
+            labels = moe_stats.groups_from_token_info(info)
+        if labels is None:
             return
-        g_N = self.token_groups.reshape(-1)
-        if g_N.numel() != n:
+        g_N = labels[0].reshape(-1).to(probs_NE.device)
+        if g_N.numel() != probs_NE.shape[0]:
             raise ValueError(f"token groups hold {g_N.numel()} labels but this MoE layer routed "
-                             f"{n} tokens; set them with moe_stats.set_token_groups(model, "
-                             "groups) using one label per token of the batch")
-        e, k = self.num_experts, routing.expert_NK.shape[1]
-        gk = g_N.repeat_interleave(k) * e + routing.expert_NK.reshape(-1)
-        self.group_routed += torch.bincount(gk, minlength=self.group_routed.numel()).view_as(
-            self.group_routed)
-        groups = self.group_tokens.numel()
+                             f"{probs_NE.shape[0]} tokens; give one label per token of the batch")
+        moe_stats.ensure_group_buffers(self, labels[1])
+        dropped_G = g_N[plan.dropped_token_D]
+        expert_NK = routing.expert_NK
+        if valid_N is not None:
+            g_N, probs_NE, expert_NK = g_N[valid_N], probs_NE[valid_N], expert_NK[valid_N]
+        groups, e, k = len(labels[1]), self.num_experts, expert_NK.shape[1]
+        gk = g_N.repeat_interleave(k) * e + expert_NK.reshape(-1)
+        self.group_routed += torch.bincount(gk, minlength=groups * e).view(groups, e)
         self.group_tokens += torch.bincount(g_N, minlength=groups)
-        self.group_dropped += torch.bincount(g_N[plan.dropped_token_D], minlength=groups)
-        self.group_prob_sums.index_add_(0, g_N, routing.probs_NE.double())
+        self.group_dropped += torch.bincount(dropped_G, minlength=groups)
+        self.group_prob_sums.index_add_(0, g_N, probs_NE.double())
+
+    def pop_metrics(self) -> dict[str, float]:
+        """This layer's diagnostics since the last call, then reset (the trainer's protocol:
+        it logs them under the module's name). Under expert parallelism the counters are
+        summed over the expert-parallel group first, so every rank must call it."""
+        ep = self.expert_parallel
+        return moe_stats.layer_metrics(self, reset=True, reduce=ep is not None,
+                                       process_group=None if ep is None else ep.group)
 
     def extra_repr(self) -> str:
         c = self.cfg
         return (f"experts={c.num_experts}, top_k={c.top_k}, capacity_factor={c.capacity_factor}, "
                 f"expert_parallel={self.expert_parallel is not None}")
+
+
+def _valid_tokens(info, n: int) -> torch.Tensor | None:
+    valid = getattr(info, "valid_BL", None)
+    if valid is None:
+        return None
+    valid_N = valid.reshape(-1).to(torch.bool)
+    if valid_N.numel() != n:
+        raise ValueError(f"TokenInfo.valid_BL has {valid_N.numel()} entries for {n} tokens")
+    return None if bool(valid_N.all()) else valid_N
+
+
+def build_moe_ffn(cfg: ModelConfig, layer_index: int) -> MoE:
+    """The feed-forward slot of layer ``layer_index`` as an MoE layer (``model.ffn.build_ffn``
+    calls this where ``cfg.moe.is_moe_layer``): experts shaped like the dense FFN (GELU, biases,
+    d_ff unless ``cfg.moe.expert_ffn_dim``)."""
+    if cfg.moe is None:
+        raise ValueError("build_moe_ffn needs ModelConfig.moe to be set")
+    return MoE(cfg.moe, cfg.d_model, cfg.d_ff, F.gelu, cfg.init_std)
 
 
 def _outside_backward() -> bool:

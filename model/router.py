@@ -36,8 +36,12 @@ class Routing(NamedTuple):
     z_loss: torch.Tensor  # scalar, router z-loss
 
 
-def balance_loss(probs_NE: torch.Tensor, expert_NK: torch.Tensor) -> torch.Tensor:
-    """Switch Transformer's load-balancing loss ``E * sum_e f_e P_e`` over top-k assignments."""
+def balance_loss(probs_NE: torch.Tensor, expert_NK: torch.Tensor,
+                 valid_N: torch.Tensor | None = None) -> torch.Tensor:
+    """Switch Transformer's load-balancing loss ``E * sum_e f_e P_e`` over top-k assignments
+    of the valid tokens (all tokens when ``valid_N`` is None)."""
+    if valid_N is not None:
+        probs_NE, expert_NK = probs_NE[valid_N], expert_NK[valid_N]
     n, e = probs_NE.shape
     if n == 0:
         return probs_NE.sum() * 0.0  # keeps the graph, never NaN on an empty batch
@@ -46,8 +50,10 @@ def balance_loss(probs_NE: torch.Tensor, expert_NK: torch.Tensor) -> torch.Tenso
     return e * torch.dot(frac_E, probs_NE.mean(dim=0))
 
 
-def z_loss(logits_NE: torch.Tensor) -> torch.Tensor:
+def z_loss(logits_NE: torch.Tensor, valid_N: torch.Tensor | None = None) -> torch.Tensor:
     """ST-MoE router z-loss: mean squared log-partition of the gate logits."""
+    if valid_N is not None:
+        logits_NE = logits_NE[valid_N]
     if logits_NE.shape[0] == 0:
         return logits_NE.sum() * 0.0
     return torch.logsumexp(logits_NE, dim=-1).square().mean()
@@ -66,7 +72,8 @@ class Router(nn.Module):
         self.renormalize_top_k = renormalize_top_k
         self.gate = nn.Linear(d_model, num_experts, bias=False)
 
-    def forward(self, x_ND: torch.Tensor) -> Routing:
+    def forward(self, x_ND: torch.Tensor, valid_N: torch.Tensor | None = None) -> Routing:
+        """Route every token; the losses count only ``valid_N`` tokens (padding is not routed)."""
         with torch.autocast(device_type=x_ND.device.type, enabled=False):
             logits_NE = nn.functional.linear(x_ND.float(), self.gate.weight.float())
             probs_NE = logits_NE.softmax(dim=-1)
@@ -74,4 +81,4 @@ class Router(nn.Module):
             if self.renormalize_top_k and self.top_k > 1:
                 weight_NK = weight_NK / weight_NK.sum(dim=-1, keepdim=True)
             return Routing(expert_NK, weight_NK, probs_NE,
-                           balance_loss(probs_NE, expert_NK), z_loss(logits_NE))
+                           balance_loss(probs_NE, expert_NK, valid_N), z_loss(logits_NE, valid_N))

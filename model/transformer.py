@@ -65,12 +65,12 @@ class M6Model(nn.Module):
         for name, p in self.named_parameters():
             if "patch_encoder.backbone" in name and self.cfg.image.encoder == "resnet50":
                 continue
-            if p.dim() == 1:
-                if name.endswith("bias"):
+            if p.dim() == 1 or name.endswith(("experts.b1", "experts.b2")):
+                if name.endswith(("bias", "experts.b1", "experts.b2")):  # MoE: stacked biases
                     nn.init.zeros_(p)
                 else:
                     nn.init.ones_(p)  # layer-norm gains
-            elif name.endswith(("attn.out.weight", "fc2.weight")):
+            elif name.endswith(("attn.out.weight", "fc2.weight", "experts.w2")):
                 nn.init.normal_(p, 0.0, std / math.sqrt(2 * self.cfg.n_layers))
             elif "backbone" in name and p.dim() == 4:
                 nn.init.kaiming_normal_(p, nonlinearity="relu")
@@ -91,7 +91,13 @@ class M6Model(nn.Module):
         return x, seg_BN, ids_BN != PAD_ID
 
     def embed(self, batch: Batch):
-        """(x_BLD, segment_BL, valid_BL) of the whole sequence."""
+        """(x_BLD, segment_BL, valid_BL, target_index_BT) of the packed sequence.
+
+        The parts are embedded side by side ([patches][masked text][target text], each padded
+        to the longest in the batch), then each sample's real positions are moved to the front
+        in the same order: a sample without an image or masked text costs no padding there.
+        ``target_index_BT`` says where each target position landed.
+        """
         parts, segs, valids = [], [], []
         b = batch.target_ids_BT.shape[0]
         if batch.images_B3HW is not None:
@@ -108,8 +114,20 @@ class M6Model(nn.Module):
                 lst.append(part)
         for part, lst in zip(self._text(batch.target_ids_BT, SEGMENT_TARGET), (parts, segs, valids)):
             lst.append(part)
-        x = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
-        return self.drop(x), torch.cat(segs, 1), torch.cat(valids, 1)
+        x_BLD = torch.cat(parts, 1)
+        segment_BL, valid_BL = torch.cat(segs, 1), torch.cat(valids, 1)
+        t = batch.target_ids_BT.shape[1]
+        n_BL = valid_BL.sum(1)
+        order_BL = torch.argsort((~valid_BL).to(torch.int8), dim=1, stable=True)
+        length = int(n_BL.max())
+        order_BL = order_BL[:, :length]
+        x_BLD = x_BLD.gather(1, order_BL[:, :, None].expand(-1, -1, x_BLD.shape[2]))
+        segment_BL, valid_BL = segment_BL.gather(1, order_BL), valid_BL.gather(1, order_BL)
+        prefix_B = n_BL - valids[-1].sum(1)
+        target_index_BT = (prefix_B[:, None] + torch.arange(t, device=x_BLD.device)).clamp(
+            max=length - 1
+        )
+        return self.drop(x_BLD), segment_BL, valid_BL, target_index_BT
 
     # ------------------------------------------------------------------ running
 
@@ -129,7 +147,7 @@ class M6Model(nn.Module):
         return F.linear(h_BND, self.tok_emb.weight)
 
     def forward(self, batch: Batch, cache: KVCache | None = None) -> ModelOutput:
-        x_BLD, segment_BL, valid_BL = self.embed(batch)
+        x_BLD, segment_BL, valid_BL, target_index_BT = self.embed(batch)
         t = batch.target_ids_BT.shape[1]
         if cache is not None:
             cache.add_tokens(segment_BL, valid_BL)
@@ -138,7 +156,8 @@ class M6Model(nn.Module):
         h_BLD, aux = self._run_blocks(x_BLD, mask, info, cache)
         if cache is not None:
             cache.advance(t)
-        return ModelOutput(self.logits(h_BLD[:, -t:]), aux)
+        h_BTD = h_BLD.gather(1, target_index_BT[:, :, None].expand(-1, -1, h_BLD.shape[2]))
+        return ModelOutput(self.logits(h_BTD), aux)
 
     def decode_step(self, ids_BN: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Logits (B, N, V) for N new target tokens appended after what ``cache`` holds."""

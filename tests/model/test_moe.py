@@ -227,3 +227,68 @@ def test_experts_reject_counts_that_do_not_match_rows():
     ex = Experts(2, D, FF)
     with pytest.raises(ValueError, match="sums to 3 but 4 rows"):
         ex(torch.randn(4, D), torch.tensor([1, 2]))
+
+
+def _small_model_cfg(moe: MoEConfig | None):
+    from dataclasses import replace
+
+    from model.presets import tiny
+
+    cfg = tiny().model
+    return replace(cfg, vocab_size=100, d_model=32, n_layers=2, n_heads=2, d_ff=64,
+                   image=replace(cfg.image, image_size=32, patch_size=16, cnn_channels=(8,)),
+                   moe=moe)
+
+
+def _batch(b: int = 2):
+    from model.batch import Batch
+
+    g = torch.Generator().manual_seed(5)
+    target = torch.randint(1, 100, (b, 6), generator=g)
+    masked = torch.randint(1, 100, (b, 4), generator=g)
+    masked[0, 2:] = 0  # padding
+    return Batch(task_B=torch.tensor([3, 0])[:b], masked_ids_BM=masked, target_ids_BT=target,
+                 labels_BT=target, images_B3HW=torch.randn(b, 3, 32, 32, generator=g),
+                 has_image_B=torch.tensor([True, False])[:b])
+
+
+def test_m6_model_with_one_expert_everywhere_equals_the_dense_model():
+    from model.transformer import M6Model
+
+    torch.manual_seed(0)
+    dense = M6Model(_small_model_cfg(None)).eval()
+    moe_cfg = MoEConfig(num_experts=1, capacity_factor=None, layers="every")
+    sparse = M6Model(_small_model_cfg(moe_cfg)).eval()
+    sd = dense.state_dict()
+    for i in range(2):
+        p = f"blocks.{i}.ffn."
+        sd[p + "experts.w1"] = sd.pop(p + "fc1.weight").t().unsqueeze(0)
+        sd[p + "experts.b1"] = sd.pop(p + "fc1.bias").unsqueeze(0)
+        sd[p + "experts.w2"] = sd.pop(p + "fc2.weight").t().unsqueeze(0)
+        sd[p + "experts.b2"] = sd.pop(p + "fc2.bias").unsqueeze(0)
+        sd[p + "router.gate.weight"] = sparse.state_dict()[p + "router.gate.weight"]
+    sparse.load_state_dict(sd, strict=True)
+    a, b = dense(_batch()), sparse(_batch())
+    torch.testing.assert_close(b.logits_BTV, a.logits_BTV, rtol=1e-5, atol=1e-5)
+    assert a.aux_loss.item() == 0.0
+    assert b.aux_loss.item() == pytest.approx(2 * 0.01)  # balance loss 1 per layer, weight 0.01
+
+
+def test_m6_model_places_moe_layers_and_initialises_experts_like_the_ffn():
+    from model.ffn import FeedForward
+    from model.transformer import M6Model
+
+    torch.manual_seed(0)
+    model = M6Model(_small_model_cfg(MoEConfig(num_experts=4, top_k=2))).train()
+    assert isinstance(model.blocks[0].ffn, FeedForward) and isinstance(model.blocks[1].ffn, MoE)
+    ex = model.blocks[1].ffn.experts
+    assert ex.b1.abs().max().item() == 0.0 and ex.b2.abs().max().item() == 0.0
+    assert ex.w2.std().item() == pytest.approx(0.02 / 2, rel=0.1)  # depth-scaled like fc2
+    out = model(_batch())
+    (out.logits_BTV.logsumexp(-1).mean() + out.aux_loss).backward()
+    assert ex.w1.grad.abs().max() > 0 and model.blocks[1].ffn.router.gate.weight.grad.abs().max() > 0
+    metrics = model.blocks[1].ffn.pop_metrics()
+    # 2 samples: sample 0 has 4 patches + 2 masked + 6 target real tokens, sample 1 2 + 4 + 6
+    # minus its 4 absent patches and 0 masked padding: 12 + 10 real tokens, 2 choices each
+    assert sum(metrics["tokens_per_expert"]) == 2 * (12 + 10)
+    assert metrics["group/mm_to_text/image/tokens"] == 4.0
