@@ -11,7 +11,9 @@ Chinese text that mentions "check in" or a URL (measurements in ``corpus/clean/c
 Digits and punctuation are not letters and do not count either way.
 
 * reason ``not_chinese`` when the share is under ``min_cjk_ratio``; the score is the share;
-* a text with no letters at all (empty, only digits, only emoji) has share 0 and is dropped;
+* a text with no letters at all (only digits, punctuation or emoji) has share 0 and is dropped;
+* a blank text (empty or whitespace) is not judged here: it is the length rule's to drop, with
+  the reason that explains it, ``text_too_short``;
 * a kept document gets ``quality.cjk_ratio`` (the share) and ``quality.latin_ratio`` (ASCII
   words over letter tokens).
 
@@ -66,6 +68,9 @@ class CjkShareFilter(Filter):
 
     def process(self, record: Document) -> Iterator[object]:
         # Overrides Filter.process to store two ratios on a copy, never on the input record.
+        if not record.text.strip():
+            yield record  # blank: MinLengthFilter drops it as text_too_short
+            return
         ratio, latin = cjk_share(record.text)
         verdict = self._verdict(ratio)
         if not verdict.keep:

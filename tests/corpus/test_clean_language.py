@@ -36,6 +36,14 @@ def test_text_without_letters_has_share_zero():
     assert cjk_share("1234567890 ！？😀") == (0.0, 0.0)
 
 
+def test_blank_text_is_left_to_the_length_rule():
+    doc = Document(id="1", source="encyclopedia", text="  \n ", title="空白条目")
+    (out,) = CjkShareFilter().run([doc])
+    assert out is doc and out.quality.cjk_ratio is None
+    _, (r,) = split(CjkShareFilter().run([doc.replace(text="12345 :)")]))
+    assert (r.reason, r.score) == ("not_chinese", 0.0)
+
+
 def test_kept_document_gets_both_ratios_on_a_copy():
     doc = Document(id="1", source="forum", text="前台check in 花了20分钟", title=None)
     (out,) = CjkShareFilter().run([doc])

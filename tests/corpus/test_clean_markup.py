@@ -51,3 +51,12 @@ def test_blank_title_becomes_none_and_none_stays_none():
     (c,) = StripMarkup().run([Document(id="3", source="forum", text="x", title="<br>")])
     assert a.title is None and b.title is None
     assert c.title == "\n"  # had content: stays a string, the title rule will judge it
+
+
+def test_a_text_that_is_not_a_string_is_rejected_not_raised():
+    doc = Document(id="post-bad4", source="forum", text=12345, title="数字正文")  # type: ignore[arg-type]
+    (r,) = StripMarkup().run([doc])
+    assert (r.stage, r.reason, r.text) == ("clean.markup", "not_a_string", "12345")
+    assert r.detail == "text is a int, not a string"
+    (r,) = StripMarkup().run([Document(id="2", source="forum", text="正文", title=7)])  # type: ignore[arg-type]
+    assert (r.reason, r.detail) == ("not_a_string", "title is a int, not a string")

@@ -84,6 +84,7 @@ def test_each_rule_fires_on_its_own_document():
         Document(id="title", source="community_qa", title="求助😀", text="这个问题怎么解决比较好呢？谢谢大家。"),
         Document(id="entry", source="encyclopedia", title="长城",
                  text="长城是中国古代的军事防御工程，是一道高大、坚固的城墙。"),
+        Document(id="blank", source="community_qa", title="有人知道吗？", text="   "),
     ]
     kept, rejected = _run_all(docs)
     assert {d.id: (d.title, d.text) for d in kept} == {
@@ -94,6 +95,7 @@ def test_each_rule_fires_on_its_own_document():
         "en": ("clean.language", "not_chinese"),
         "short": ("clean.length", "text_too_short"),
         "title": ("clean.length", "title_too_short"),
+        "blank": ("clean.length", "text_too_short"),
     }
     assert kept[0].quality.cjk_ratio == 1.0
 
