@@ -1,0 +1,95 @@
+"""Which copy of a duplicate group survives: one deterministic total order over documents.
+
+The survivor of a group (same URL, same normalised text, or one near-duplicate component) is the
+member with the smallest ``node_key``, which orders documents by
+
+1. tier: documents of an earlier corpus (``--dedup-against``) before documents of this run, so a
+   document already published is never replaced by a new copy of itself;
+2. ``source_priority``: sources listed in the config first, in their order (an encyclopedia copy
+   can be preferred over a forum repost); unlisted sources after them, all equal;
+3. ``prefer``, larger first: 0 for text (no preference); the pixel count for images, so the
+   largest copy of an image is the one kept;
+4. the record id (32 hex digits of SHA-1 over source and URL or file and offset): a stable,
+   arbitrary tie-break that depends on no runner, shard or arrival order.
+
+The key is a string, so comparing keys is comparing strings and a key can be a Beam key and a graph
+node as it is. Equal keys (the same id twice) are broken by text, URL, input file and offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from schemas import RejectedRecord
+
+EXISTING = "0"  # tier of a document from an earlier corpus
+NEW = "1"  # tier of a document of this run
+_PREFER_DIGITS = 12
+_PREFER_MAX = 10**_PREFER_DIGITS - 1
+_PREFIX = 1 + 3 + _PREFER_DIGITS  # tier digit, source rank, preference
+
+
+def node_key(doc_id: str, source: str, *, existing: bool = False,
+             source_priority: Sequence[str] = (), prefer: int = 0) -> str:
+    """The survivor-order key of a document (smallest wins)."""
+    try:
+        rank = list(source_priority).index(source)
+    except ValueError:
+        rank = len(source_priority)
+    rank = min(rank, 999)
+    pref = _PREFER_MAX - min(max(int(prefer), 0), _PREFER_MAX)
+    return f"{EXISTING if existing else NEW}{rank:03d}{pref:0{_PREFER_DIGITS}d}{doc_id}"
+
+
+def id_of(key: str) -> str:
+    """The record id inside a ``node_key``."""
+    return key[_PREFIX:]
+
+
+def is_existing(key: str) -> bool:
+    """Whether a ``node_key`` names a document of an earlier corpus."""
+    return key[:1] == EXISTING
+
+
+def _member_order(member: tuple[str, Any]) -> tuple:
+    key, record = member
+    return (key, getattr(record, "text", "") or "", getattr(record, "url", "") or "",
+            getattr(record, "input_file", "") or "", getattr(record, "offset", -1) or -1)
+
+
+STAGE = "dedup"  # the ``stage`` of every rejected row this package makes
+
+
+def split_group(members: Iterable[tuple[str, Any]]) -> tuple[tuple[str, Any], list[tuple[str, Any]]]:
+    """(survivor, the others in survivor order) of a group of (node_key, record) members.
+
+    Members with equal keys are ordered by their text, URL, input file and offset, so the choice
+    never depends on the order a runner delivered them in."""
+    ordered = sorted(members, key=_member_order)
+    if not ordered:
+        raise ValueError("split_group needs at least one member")
+    return ordered[0], ordered[1:]
+
+
+def reject(record: Any, reason: str, duplicate_of: str, score: float | None = None) -> Any:
+    """The rejected row of a duplicate: ``record.reject`` (Document, ImagePair), or a row of
+    kind ``image_text`` built from the fields of an ``ImageTextRecord``."""
+    if hasattr(record, "reject"):
+        return record.reject(STAGE, reason, score=score, duplicate_of=duplicate_of)
+    return RejectedRecord(
+        id=record.id, source=record.source, kind="image_text", stage=STAGE, reason=reason,
+        score=score, duplicate_of=duplicate_of, url=record.url, image_url=record.image_url,
+        title=record.title, text=record.text, input_file=record.input_file,
+    )
+
+
+def rejections(losers: Iterable[tuple[str, Any]], survivor_key: str, reason: str,
+               score: float | None = None) -> Iterator[Any]:
+    """Rejected rows for the losers of a group that belong to this run.
+
+    Losers from an earlier corpus (``--dedup-against``) are not part of this run's output, so
+    they produce nothing."""
+    for key, record in losers:
+        if not is_existing(key):
+            yield reject(record, reason, id_of(survivor_key), score)
