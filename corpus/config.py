@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.images.config import ImageConfig
+from corpus.clean.config import CleanConfig
 from corpus.shards import ShardConfig
 
 
@@ -35,6 +36,7 @@ class RunConfig:
 @dataclass(frozen=True, kw_only=True)
 class CorpusConfig:
     run: RunConfig = field(default_factory=RunConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
 

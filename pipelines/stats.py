@@ -1,0 +1,32 @@
+"""Corpus statistics inside the pipeline: every output row is projected to a small item
+(``corpus.stats.stats_item``: no text, no image bytes) and folded into one stats dict.
+
+A constant key with ``CombinePerKey`` (not ``CombineGlobally``, whose empty-input default needs a
+side input) keeps this portable to the DaskRunner; an empty-accumulator element guarantees one
+output even when every output is empty.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from corpus.stats import CorpusStatsCombiner, stats_item
+
+
+class CorpusStatsFn(CorpusStatsCombiner, beam.CombineFn):
+    """``corpus.stats`` fold as a Beam CombineFn."""
+
+
+class CorpusStats(beam.PTransform):
+    """``{kind: PCollection of rows}`` -> PCollection with one stats dict."""
+
+    def expand(self, rows_by_kind):
+        items = [
+            pcoll | f"Project_{kind}" >> beam.Map(lambda row, k=kind: (0, stats_item(k, row)))
+            for kind, pcoll in rows_by_kind.items()
+        ]
+        return (
+            tuple(items) | "AllItems" >> beam.Flatten()
+            | "Fold" >> beam.CombinePerKey(CorpusStatsFn())
+            | "Drop key" >> beam.Values()
+        )
