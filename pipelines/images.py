@@ -22,7 +22,9 @@ Usage from the corpus pipeline::
 
     rows, rejected = (web_docs, image_pages, listing_paths) | "Images" >> ImagePairs(cfg)
 
-``cfg`` is the ``CorpusConfig`` (its ``images`` part is used) or an ``ImageConfig``.
+``cfg`` is the ``CorpusConfig`` (its ``images`` part is used) or an ``ImageConfig``. With
+``rows=False`` the output is ``ImageTextRecord`` objects instead of row dicts, which is what
+``pipelines.dedup.DedupImages`` takes; map ``to_row`` after it.
 """
 
 from __future__ import annotations
@@ -70,9 +72,10 @@ def to_row(record: Any) -> dict[str, Any]:
 class ImagePairs(beam.PTransform):
     """``(docs, image_pages, listing_paths)`` -> ``(image_text rows, rejected records)``."""
 
-    def __init__(self, cfg: Any = None, label: str | None = None):
+    def __init__(self, cfg: Any = None, label: str | None = None, *, rows: bool = True):
         super().__init__(label)
         self.cfg = image_config(cfg)
+        self.rows = rows  # False: ImageTextRecord objects (e.g. for pipelines.dedup.DedupImages)
 
     def expand(self, inputs):
         docs, image_pages, listing_paths = inputs
@@ -108,5 +111,7 @@ class ImagePairs(beam.PTransform):
 
         processed = ready | "ProcessImages" >> ApplyStage(ProcessImages(cfg))
         rejected.append(processed.rejected)
-        rows = processed.main | "ImageTextRows" >> beam.Map(to_row)
-        return rows, tuple(rejected) | "ImageRejected" >> beam.Flatten()
+        out = processed.main
+        if self.rows:
+            out = out | "ImageTextRows" >> beam.Map(to_row)
+        return out, tuple(rejected) | "ImageRejected" >> beam.Flatten()

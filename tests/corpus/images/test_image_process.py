@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
+from corpus.dedup.image_hash import hamming, phash_of_bytes
 from corpus.document import Page
 from corpus.images.config import ImageConfig, ImageFilterConfig
 from corpus.images.join import IMAGES, PAIRS, JoinImages, needs_download, pair_key, url_key
@@ -78,6 +79,9 @@ def test_row_facts():
     assert rec.orig_sha256 == hashlib.sha256(data).hexdigest()
     assert rec.sha256 == hashlib.sha256(rec.image).hexdigest()
     assert rec.text == "第0张图片的说明文字" and rec.n_chars == 10 and rec.n_tokens == 10
+    # the dedup issue's hash of the stored pixels; recomputable from the stored bytes
+    assert len(rec.phash) == 16
+    assert hamming(rec.phash, phash_of_bytes(rec.image)) <= 2
     assert (rec.url, rec.image_url, rec.alt) == ("https://news.example.cn/p0.html",
                                                  "https://img.example.cn/exif_gps_typeerror.jpg",
                                                  "说明")
