@@ -44,6 +44,7 @@ def bucket_pairs(members: Iterable[tuple[str, np.ndarray]], *, threshold: float,
     keys = sorted(by_key)
     sigs = np.stack([np.asarray(by_key[k]) for k in keys])
     floor = {"signature": threshold, "exact": threshold - EXACT_PREFILTER, "none": -1.0}[verify]
+    floor -= 1e-9  # 0.8 - 0.2 is 0.6000000000000001 in floating point
     edges: list[Edge] = []
     n = len(keys)
     anchors = min(n, max_pairs)  # all pairs when n <= max_pairs
