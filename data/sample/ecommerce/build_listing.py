@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
-PILLOW_DIR = Path("/work/shared/data/images/pillow")
+PILLOW_DIR = HERE.parents[2] / "tests" / "fixtures" / "images"  # Pillow's test photos, in-repo
 PILLOW_COPIES = {"flowers.jpg": "flower.jpg", "portrait.jpg": "hopper.jpg"}  # ours -> Pillow's
 
 
