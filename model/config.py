@@ -154,6 +154,9 @@ class TrainConfig:
     val_batches: int = 8
     ckpt_every: int = 200
     keep_checkpoints: int = 2
+    # torch CPU threads (0: torch's default). On a small, shared machine one thread is faster
+    # than two fighting other processes for cores (measured: 0.4 s vs 3.7 s a tiny step).
+    threads: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -89,6 +89,7 @@ class PretrainData(IterableDataset):
         self.tokenizer_path = tokenizer_path
         self.split, self.rank, self.world_size, self.seed = split, rank, world_size, seed
         self.state = state
+        self._warned: set[str] = set()
         self.pieces = {k: plan_pieces(find_shards(data.paths, k)) for k in KINDS}
         maker = TaskMaker(tasks, mask_id=0)
         wanted = {"text": maker.wants_text, "image_text": maker.wants_images}
@@ -204,7 +205,9 @@ class PretrainData(IterableDataset):
         try:
             image = load_image(row["image"], self.image.image_size)
         except ImageDecodeError as e:
-            log.warning("skipping image_text row %s: %s", row.get("id"), e)
+            if row.get("id") not in self._warned:  # once per row, not once per epoch
+                self._warned.add(row.get("id"))
+                log.warning("skipping image_text row %s: %s", row.get("id"), e)
             return None
         return maker.image_example(ids, image, rng)
 

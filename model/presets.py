@@ -50,6 +50,7 @@ def tiny() -> RunConfig:
             val_every=100,
             val_batches=8,
             ckpt_every=200,
+            threads=1,
         ),
         tokenizer_vocab_size=6000,
     )

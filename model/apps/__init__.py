@@ -1,0 +1,1 @@
+"""The paper's applications (section 4) built on the pretrained model: captioning first."""
