@@ -17,8 +17,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.images.config import ImageConfig
 from corpus.clean.config import CleanConfig
+from corpus.dedup.config import DedupConfig
+from corpus.images.config import ImageConfig
 from corpus.shards import ShardConfig
 
 
@@ -39,6 +40,7 @@ class CorpusConfig:
     clean: CleanConfig = field(default_factory=CleanConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
