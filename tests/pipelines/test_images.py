@@ -194,3 +194,18 @@ def test_downloads_fill_the_gaps_when_switched_on(tmp_path):
 def _sha8(path: Path) -> str:
     import hashlib
     return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+
+
+def test_m6_inspect_shows_and_writes_images(offline, tmp_path, capsys):
+    from corpus.inspect import main as inspect_main
+
+    first_file = sorted((offline / "image_text").glob("*.parquet"))[0]
+    row0 = pq.read_table(first_file).slice(0, 1).to_pylist()[0]
+    assert inspect_main([str(first_file), "--head", "1"]) == 0
+    assert f"JPEG {row0['width']}x{row0['height']}" in capsys.readouterr().out
+    out = tmp_path / "row.jpg"
+    assert inspect_main([str(first_file), "--image", "0", "--out", str(out)]) == 0
+    assert out.read_bytes() == row0["image"]
+    im = Image.open(out)
+    im.load()
+    assert im.format == "JPEG" and im.size == (row0["width"], row0["height"])
