@@ -10,7 +10,9 @@ into an ``ImagePair``, or into a rejected row when it is not content:
 ==================== =============================================================================
 reason               rule
 ==================== =============================================================================
-bad_url              not an absolute http(s) URL (``data:``, ``javascript:``, empty, relative)
+bad_url              not an absolute http(s) URL (``data:``, ``javascript:``, empty, relative), a
+                     path ending in ``/null`` or ``/undefined`` (a template left unfilled), or
+                     the page's own URL
 unsupported_format   the URL path ends in ``.svg``, ``.ico``, ... (vector art and icons)
 tracking_pixel       declared at most ``tracking_max_side`` on a side, a tracker's host, or a
                      tracking word in the URL path (``beacon``, ``pixel``, ...)
@@ -52,6 +54,7 @@ _FILENAME = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = "。！？!?；;…\n"
+_JS_LEFTOVERS = ("null", "undefined", "none", "nan", "false")  # src="{{ img }}" never filled
 
 
 def pair_source(doc_source: str) -> str:
@@ -118,6 +121,8 @@ def chrome_reason(ref: ImageRef, cfg: PairConfig) -> tuple[str, str] | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return "bad_url", f"not an absolute http(s) URL: {url[:100]!r}"
     path = parts.path.lower()
+    if path.rstrip("/").rsplit("/", 1)[-1] in _JS_LEFTOVERS:
+        return "bad_url", f"a script's unset value as the path: {url[:100]!r}"
     if path.endswith(cfg.drop_extensions):
         return "unsupported_format", f"extension of {path.rsplit('/', 1)[-1][:100]!r}"
     host = (parts.hostname or "").lower()
@@ -173,6 +178,8 @@ class MinePairs(Stage):
                 input_file=doc.input_file, offset=doc.offset,
             )
             why = chrome_reason(ref, cfg)
+            if why is None and image_url == doc.url:
+                why = ("bad_url", "the image URL is the page's own URL")
             if why is not None or image_url in seen or kept >= cfg.max_pairs_per_page \
                     or not pair.text:
                 # a dropped reference gets an id of its own (the same image may be kept

@@ -24,6 +24,8 @@ def ref(url: str, **kw) -> ImageRef:
     (ref("data:image/gif;base64,R0lGODlhAQABAAAAACw="), "bad_url"),
     (ref("javascript:void(0)"), "bad_url"),
     (ref("/relative/only.jpg"), "bad_url"),
+    (ref("https://homes.example.edu/~axz/null"), "bad_url"),
+    (ref("https://x.cn/img/undefined"), "bad_url"),
     (ref("https://news.example.cn/static/img/logo.svg"), "unsupported_format"),
     (ref("https://news.example.cn/favicon.ico"), "unsupported_format"),
     (ref("https://hm.baidu.com/hm.gif?si=abc"), "tracking_pixel"),
