@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -225,3 +226,61 @@ def test_join_reads_listing_files():
     assert (j.body, j.fetch_status) == (None, "file_not_found")
     (r,) = ProcessImages().run([j])
     assert (r.stage, r.reason, r.image_url) == ("image_fetch", "file_not_found", gone.image_path)
+
+
+def test_corrupted_bytes_never_raise():
+    """Every fixture with flipped bytes, cut short or with junk inserted (seeded): the stage
+    answers with a row or a reason, never an exception."""
+    import random
+
+    from corpus.images.filters import ImageInfo
+    from corpus.images.process import ImageRejection, ProcessedImage
+
+    stage = ProcessImages()
+    rng = random.Random(5)
+    reasons = Counter()
+    for path in sorted(FIX.iterdir()):
+        data = path.read_bytes()
+        for k in range(15):
+            d = bytearray(data)
+            if k % 3 == 0:
+                for _ in range(rng.randint(1, 20)):
+                    d[rng.randrange(len(d))] = rng.randrange(256)
+            elif k % 3 == 1:
+                d = d[: rng.randrange(1, len(d))]
+            else:
+                i = rng.randrange(len(d))
+                d = d[:i] + bytes(rng.randrange(256) for _ in range(50)) + d[i:]
+            out = stage.process_image(bytes(d), ImageInfo(path.name, "webpage"))
+            assert isinstance(out, ProcessedImage | ImageRejection)
+            reasons[out.reason if isinstance(out, ImageRejection) else "kept"] += 1
+    assert reasons["truncated"] > 0 and reasons["corrupt_header"] > 0 and reasons["kept"] > 0
+
+
+def _encoded(kind: str) -> bytes:
+    import numpy as np
+
+    flower = Image.open(FIX / "flower.jpg")
+    buf = io.BytesIO()
+    if kind == "animated_gif":
+        frames = [Image.fromarray(np.random.default_rng(i).integers(0, 255, (120, 160, 3),
+                                                                    dtype=np.uint8))
+                  for i in range(3)]
+        frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    elif kind == "cmyk_jpeg":
+        flower.convert("CMYK").save(buf, "JPEG")
+    elif kind == "rgba_png":
+        flower.convert("RGBA").save(buf, "PNG")
+    else:
+        flower.save(buf, kind)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind,fmt,width", [("animated_gif", "GIF", 160),
+                                            ("cmyk_jpeg", "JPEG", 480), ("rgba_png", "PNG", 480),
+                                            ("TIFF", "TIFF", 480), ("BMP", "BMP", 480)])
+def test_other_formats_and_modes_become_rgb_jpeg(kind, fmt, width):
+    j = ImageJob("https://x.cn/a", [make_pair("a")], body=_encoded(kind))
+    (rec,) = ProcessImages().run([j])
+    assert (rec.orig_format, rec.width, rec.format) == (fmt, width, "JPEG")
+    assert Image.open(io.BytesIO(rec.image)).mode == "RGB"
