@@ -1,8 +1,9 @@
 """Pairs mined from real crawled pages: dolma's sample WARCs (37 English pages, 383 ``<img>``).
 
-Pages are parsed by ``corpus.parse.warc`` and their image references found by
-``corpus.extract.images``, as in the pipeline; ``MinePairs`` must keep content images with their
-text and drop site chrome with the right reason. The WARCs hold no image records, so with
+Pages are parsed by ``corpus.parse.warc`` and extracted by ``corpus.extract.html.ExtractHTML``
+(which leaves each page's image references on its ``Document``), as in the pipeline;
+``MinePairs`` must keep content images with their text and drop site chrome with the right
+reason. The WARCs hold no image records, so with
 downloading off every kept pair ends as ``not_in_crawl``.
 """
 
@@ -12,10 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from resiliparse.parse.html import HTMLTree
 
-from corpus.document import Document, Page
-from corpus.extract.images import find_images
+from corpus.document import Page
+from corpus.extract.html import ExtractHTML
 from corpus.images.join import JoinImages, pair_key
 from corpus.images.pairs import MinePairs
 from corpus.images.process import ProcessImages
@@ -28,19 +28,12 @@ WARCS = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "warc").glob(
 
 @pytest.fixture(scope="module")
 def mined():
-    kept, rejected, n_refs = [], [], 0
-    for path in WARCS:
-        for rec in iter_records(str(path), source="common_crawl"):
-            if not isinstance(rec, Page):
-                continue
-            refs = find_images(HTMLTree.parse_from_bytes(rec.body, "utf-8"), rec.url)
-            n_refs += len(refs)
-            doc = Document(id=rec.id, source="common_crawl", text="", url=rec.url, images=refs,
-                           input_file=str(path), offset=rec.offset)
-            k, r = split(MinePairs().run([doc]))
-            kept += k
-            rejected += r
-    return kept, rejected, n_refs
+    pages = [rec for path in WARCS for rec in iter_records(str(path), source="common_crawl")
+             if isinstance(rec, Page)]
+    docs, not_extracted = split(ExtractHTML().run(pages))
+    assert len(pages) == 37 and not not_extracted
+    kept, rejected = split(MinePairs().run(docs))
+    return kept, rejected, sum(len(d.images) for d in docs)
 
 
 def by_url(items, fragment: str):
@@ -58,8 +51,7 @@ def test_every_reference_is_accounted_for(mined):
         assert p.url and p.input_file and p.offset is not None
     reasons = Counter(r.reason for r in rejected)
     assert reasons["unsupported_format"] > 100  # the research-team page is full of SVG logos
-    assert {"icon", "tracking_pixel", "declared_too_small", "bad_url",
-            "duplicate_in_page"} <= set(reasons)
+    assert {"icon", "declared_too_small", "bad_url", "duplicate_in_page"} <= set(reasons)
     assert all(r.kind == "image_text" and r.stage == "image_pairs" for r in rejected)
 
 
@@ -73,7 +65,6 @@ def test_alt_text_becomes_the_pair_text(mined):
 @pytest.mark.parametrize("fragment,reason", [
     ("DPGA_Logo.png", "icon"),  # creativecommons.org: a partner's logo
     ("gravatar.com/avatar/", "icon"),  # comment avatars on a WordPress blog
-    ("pixel.wp.com/b.gif", "tracking_pixel"),  # WordPress stats pixel
     ("gravatar.com/blavatar/", "declared_too_small"),  # declared 50x50
     ("~axz/null", "bad_url"),  # a template that never filled its src
 ])
