@@ -1,0 +1,1 @@
+"""Parsing of crawl files (WARC/ARC) and plain-text dumps (JSON lines) into corpus records."""
