@@ -30,7 +30,6 @@ import numpy as np
 from corpus.dedup.buckets import bucket_pairs, jaccard, shingle_set
 from corpus.dedup.components import connected_components
 from corpus.dedup.config import DedupConfig
-from corpus.dedup.lsh import band_keys_batch
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text, normalise_url, text_hash
 from corpus.dedup.survivor import id_of, is_existing, node_key, reject, rejections, split_group
@@ -85,43 +84,50 @@ def exact_key(doc: Document) -> str:
 
 def candidate_edges(items: Sequence[tuple[str, str]], cfg: DedupConfig
                     ) -> dict[tuple[str, str], float]:
-    """(key, normal text) items -> candidate edges from LSH buckets, with signature estimates."""
+    """(key, normal text) items -> candidate edges from LSH buckets, with signature estimates.
+
+    The buckets are those of ``lsh.band_keys`` (equal band values), found per band with
+    ``np.unique`` over the signature matrix instead of a dictionary of byte keys."""
     bands, rows = cfg.lsh_shape()
     hasher = minhasher(cfg.minhash)
-    buckets: dict[bytes, list[tuple[str, np.ndarray]]] = defaultdict(list)
     step = cfg.minhash.batch_size
-    for start in range(0, len(items), step):
-        batch = items[start:start + step]
-        sigs = hasher.signatures([t for _, t in batch], normalised=True)
-        keys = band_keys_batch(sigs, bands, rows)
-        for (key, text), sig, bkeys in zip(batch, sigs, keys):
-            if not text:  # no shingles: nothing to be similar to (exact step handles empties)
-                continue
-            for bk in bkeys:
-                buckets[bk].append((key, sig))
+    sigs = np.vstack([hasher.signatures([t for _, t in items[i:i + step]], normalised=True)
+                      for i in range(0, len(items), step)] or
+                     [np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32)])
+    # no shingles: nothing to be similar to (the exact step handles empty texts)
+    signed = np.flatnonzero(np.fromiter((bool(t) for _, t in items), dtype=bool,
+                                        count=len(items)))
+    keys = [k for k, _ in items]
     edges: dict[tuple[str, str], float] = {}
-    for members in buckets.values():
-        if len(members) < 2:
+    for band in range(bands):
+        block = np.ascontiguousarray(sigs[signed, band * rows:(band + 1) * rows])
+        as_rows = block.view(np.dtype((np.void, 4 * rows))).ravel()
+        _, inverse, counts = np.unique(as_rows, return_inverse=True, return_counts=True)
+        shared = np.flatnonzero(counts[inverse] > 1)
+        if not len(shared):
             continue
-        for a, b, est in bucket_pairs(members, threshold=cfg.threshold, verify=cfg.verify,
-                                      max_pairs=cfg.max_bucket_pairs):
-            edges[(a, b)] = est
+        order = shared[np.argsort(inverse[shared], kind="stable")]
+        cuts = np.flatnonzero(np.diff(inverse[order])) + 1
+        for bucket in np.split(order, cuts):
+            members = [(keys[signed[i]], sigs[signed[i]]) for i in bucket]
+            for a, b, est in bucket_pairs(members, threshold=cfg.threshold, verify=cfg.verify,
+                                          max_pairs=cfg.max_bucket_pairs):
+                edges[(a, b)] = est
     return edges
 
 
 def verify_exact(edges: dict[tuple[str, str], float], text_of: dict[str, str], cfg: DedupConfig
                  ) -> dict[tuple[str, str], float]:
-    """Keep the edges whose exact n-gram Jaccard similarity reaches the threshold."""
-    sets: dict[str, set[str]] = {}
+    """Keep the edges whose exact n-gram Jaccard similarity reaches the threshold.
 
-    def get(k: str) -> set[str]:
-        if k not in sets:
-            sets[k] = shingle_set(text_of[k], cfg.minhash.ngram, normalised=True)
-        return sets[k]
-
+    Edges are taken in order of their first node, whose n-gram set is built once; only one or
+    two sets are alive at a time (as in the Beam step, which joins texts per node)."""
     out = {}
+    current, first = None, set()
     for (a, b) in sorted(edges):
-        j = jaccard(get(a), get(b))
+        if a != current:
+            current, first = a, shingle_set(text_of[a], cfg.minhash.ngram, normalised=True)
+        j = jaccard(first, shingle_set(text_of[b], cfg.minhash.ngram, normalised=True))
         if j >= cfg.threshold:
             out[(a, b)] = j
     return out
