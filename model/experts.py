@@ -5,9 +5,10 @@ Each expert is the dense FFN of the transformer block (d_model -> d_ff -> activa
 d_model, with biases), so a one-expert MoE is exactly that FFN. The input arrives sorted by
 expert with ``counts_E`` rows per expert (any count may be zero); every expert runs on its own
 contiguous slice and no tokens x experts tensor is ever built (compare the N x E x C dispatch
-one-hots of Mesh-TensorFlow/GShard). The grouped multiply uses ``torch._grouped_mm`` where this
-torch has it for the device and dtype (CPU float32/bfloat16, CUDA bfloat16 on sm90+), and a loop
-of per-expert matmuls otherwise; both give the same numbers (a test checks).
+one-hots of Mesh-TensorFlow/GShard). On CUDA the experts run as one ``torch._grouped_mm`` per
+projection where this torch has the kernel (bfloat16, sm90+); elsewhere, and on CPU where it is
+faster, as a loop of one fused bias + matmul per expert that has rows. Both give the same
+numbers (a test checks).
 
 Under expert parallelism this module holds only the rank's experts: ``first_expert`` is the
 global index of its expert 0 (set by ``model.expert_parallel.shard_experts``).
@@ -73,6 +74,62 @@ def grouped_matmul(x_TD: torch.Tensor, w_EDF: torch.Tensor, counts: list[int],
     return torch.cat(outs)
 
 
+class _ExpertLoop(torch.autograd.Function):
+    """Every expert with rows runs ``act(x W1 + b1) W2 + b2`` on its slice as two fused addmm.
+
+    A hand-written backward writes each expert's gradient straight into its slot of the stacked
+    gradient (no per-expert tensors stacked afterwards, no zero-filled full-size gradients for
+    indexing) and each slice's input gradient into one buffer: on CPU this keeps the layer's
+    memory traffic close to a dense FFN's. Saved for backward: the input rows and the
+    pre-activation (the activation is recomputed, so any differentiable callable works)."""
+
+    @staticmethod
+    def forward(ctx, x_TD, w1, b1, w2, b2, counts, activation):
+        t, f, d_out = x_TD.shape[0], w1.shape[-1], w2.shape[-1]
+        pre_TF = x_TD.new_empty(t, f)
+        out_TD = x_TD.new_empty(t, d_out)
+        start = 0
+        for e, n in enumerate(counts):
+            if n:
+                rows = slice(start, start + n)
+                torch.addmm(b1[e], x_TD[rows], w1[e], out=pre_TF[rows])
+                torch.addmm(b2[e], activation(pre_TF[rows]), w2[e], out=out_TD[rows])
+                start += n
+        ctx.save_for_backward(x_TD, pre_TF, w1, w2)
+        ctx.counts, ctx.activation = counts, activation
+        return out_TD
+
+    @staticmethod
+    def backward(ctx, g_TD):
+        x_TD, pre_TF, w1, w2 = ctx.saved_tensors
+        g_TD = g_TD.contiguous()
+        gx = torch.empty_like(x_TD)
+        gw1, gw2 = torch.empty_like(w1), torch.empty_like(w2)
+        gb1 = w1.new_empty(w1.shape[0], w1.shape[2])
+        gb2 = w2.new_empty(w2.shape[0], w2.shape[2])
+        start = 0
+        for e, n in enumerate(ctx.counts):
+            if not n:  # an expert without tokens gets an exact zero gradient
+                gw1[e].zero_()
+                gw2[e].zero_()
+                gb1[e].zero_()
+                gb2[e].zero_()
+                continue
+            rows = slice(start, start + n)
+            start += n
+            with torch.enable_grad():
+                pre = pre_TF[rows].detach().requires_grad_()
+                act = ctx.activation(pre)
+            g = g_TD[rows]
+            torch.mm(act.detach().t(), g, out=gw2[e])
+            torch.sum(g, 0, out=gb2[e])
+            (g_pre,) = torch.autograd.grad(act, pre, g @ w2[e].t())
+            torch.mm(x_TD[rows].t(), g_pre, out=gw1[e])
+            torch.sum(g_pre, 0, out=gb1[e])
+            torch.mm(g_pre, w1[e].t(), out=gx[rows])
+        return gx, gw1, gb1, gw2, gb2, None, None
+
+
 class Experts(nn.Module):
     """``num_experts`` FFNs with stacked parameters w1 (E, D, F), b1 (E, F), w2 (E, F, D), b2 (E, D)."""
 
@@ -89,7 +146,9 @@ class Experts(nn.Module):
         self.b2 = nn.Parameter(torch.zeros(num_experts, d_model))
         self.init_std = init_std
         self.reset_parameters()
-        self.use_grouped_mm: bool | None = None  # None: decide per call
+        # True: torch._grouped_mm; False: a loop of per-expert addmm; None: grouped on CUDA
+        # where the kernel exists (bf16, sm90+), the loop elsewhere (faster on CPU)
+        self.use_grouped_mm: bool | None = None
 
     def reset_parameters(self) -> None:
         if self.w1.is_meta:
@@ -119,12 +178,18 @@ class Experts(nn.Module):
             x_TD, w1, b1, w2, b2 = (t.to(dt) for t in (x_TD, w1, b1, w2, b2))
         elif x_TD.dtype != w1.dtype:
             x_TD = x_TD.to(w1.dtype)
+        if self.use_grouped_mm is False or (self.use_grouped_mm is None and not (
+                x_TD.device.type == "cuda" and _grouped_mm_supported(x_TD, w1))):
+            return self._loop(x_TD, counts, w1, b1, w2, b2)
         row_expert_T = torch.repeat_interleave(
             torch.arange(self.num_experts, device=x_TD.device), counts_E,
             output_size=x_TD.shape[0])
-        h_TF = grouped_matmul(x_TD, w1, counts, counts_E, self.use_grouped_mm) + b1[row_expert_T]
+        h_TF = grouped_matmul(x_TD, w1, counts, counts_E, True) + b1[row_expert_T]
         h_TF = self.activation(h_TF)
-        return grouped_matmul(h_TF, w2, counts, counts_E, self.use_grouped_mm) + b2[row_expert_T]
+        return grouped_matmul(h_TF, w2, counts, counts_E, True) + b2[row_expert_T]
+
+    def _loop(self, x_TD, counts, w1, b1, w2, b2) -> torch.Tensor:
+        return _ExpertLoop.apply(x_TD, w1, b1, w2, b2, counts, self.activation)
 
     def extra_repr(self) -> str:
         e, d, f = self.w1.shape
