@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_model, save_model
 
+from model.moe_checkpoint import has_experts, load_sharded, save_sharded
+
 LATEST = "latest"
 
 
@@ -81,7 +83,10 @@ def save_checkpoint(
     final = root / f"step_{step:08d}"
     tmp = root / f"step_{step:08d}.tmp"
     tmp.mkdir()
-    save_model(model, str(tmp / "model.safetensors"))
+    if has_experts(model):  # per-expert tensors under global indices: any expert-parallel layout loads them
+        save_sharded(model, tmp)
+    else:
+        save_model(model, str(tmp / "model.safetensors"))
     torch.save(
         {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
          "rng": rng_state()},
@@ -131,6 +136,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def load_weights(model: torch.nn.Module, ckpt: str | Path, device: str | torch.device = "cpu") -> None:
     """Load ``model.safetensors`` into ``model``; a missing or unexpected tensor is an error."""
+    if has_experts(model):  # MoE: canonical expert tensors, strict about every expert
+        load_sharded(model, ckpt)
+        return
     missing, unexpected = load_model(model, str(Path(ckpt) / "model.safetensors"), strict=False,
                                      device=str(device))
     if missing or unexpected:

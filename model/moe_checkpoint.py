@@ -7,13 +7,15 @@ experts this rank holds). On disk every expert is its own tensor under its *glob
 many ranks wrote it, so a model trained with expert parallelism over 2 ranks loads in 1
 process and the reverse: a loader takes exactly the global experts its rank holds.
 
-``save_sharded`` writes one safetensors file per rank, ``model-<r>-of-<R>.safetensors``: rank r
-writes its experts, rank 0 also every non-expert tensor (they are replicated). Files are written
-under a temporary name and renamed, so a crash never leaves a half file under the real name.
-``load_sharded`` opens all files of a directory lazily (safetensors reads only the tensors
-asked for, so a rank never reads the other ranks' experts) and fails, naming the keys, when:
+``save_sharded`` writes rank 0's part to ``model.safetensors`` (every non-expert tensor, they
+are replicated, plus rank 0's experts; its metadata records the number of ranks R) and rank r's
+experts to ``model-experts-<r>-of-<R>.safetensors``. One process writes ``model.safetensors``
+alone, so a single-process checkpoint is one ordinary safetensors file. Files are written under
+a temporary name and renamed, so a crash never leaves a half file under the real name.
+``load_sharded`` opens the files of a directory lazily (safetensors reads only the tensors asked
+for, so a rank never reads the other ranks' experts) and fails, naming the keys, when:
 
-- a file of the set is missing (``-of-R`` says how many there must be),
+- an expert file of the set is missing (``model.safetensors`` says how many there must be),
 - an expert this rank needs is absent from every file (missing),
 - a file holds an expert index >= the layer's number of experts, an expert tensor of a layer
   that is not MoE, or an unknown expert tensor name (unexpected),
@@ -39,7 +41,8 @@ from model.expert_parallel import moe_layers
 
 EXPERT_TENSORS = ("w1", "b1", "w2", "b2")
 _EXPERT_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?experts\.)(?P<index>\d+)\.(?P<name>[^.]+)$")
-_SHARD_NAME = re.compile(r"^model-(?P<rank>\d{5})-of-(?P<world>\d{5})\.safetensors$")
+MAIN_FILE = "model.safetensors"
+_SHARD_NAME = re.compile(r"^model-experts-(?P<rank>\d{5})-of-(?P<world>\d{5})\.safetensors$")
 
 
 class ExpertCheckpointError(RuntimeError):
@@ -132,12 +135,20 @@ def _describe(missing: list[str], unexpected: list[str]) -> str:
 
 
 def shard_path(directory: str | os.PathLike, rank: int, world: int) -> Path:
-    return Path(directory) / f"model-{rank:05d}-of-{world:05d}.safetensors"
+    """The file rank ``rank`` of ``world`` writes in ``directory``."""
+    if rank == 0:
+        return Path(directory) / MAIN_FILE
+    return Path(directory) / f"model-experts-{rank:05d}-of-{world:05d}.safetensors"
+
+
+def has_experts(model: nn.Module) -> bool:
+    return bool(moe_layers(model))
 
 
 def save_sharded(model: nn.Module, directory: str | os.PathLike, rank: int = 0,
                  world: int = 1) -> Path:
-    """Write this rank's part of the canonical state dict (atomically). Every rank calls it."""
+    """Write this rank's part of the canonical state dict (atomically). Under expert
+    parallelism every rank calls it with the same directory."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     sd = canonical_state_dict(model, experts_only=rank != 0)
@@ -152,26 +163,29 @@ def save_sharded(model: nn.Module, directory: str | os.PathLike, rank: int = 0,
 
 
 class ShardedCheckpoint(Mapping):
-    """Read-only mapping over every ``model-*-of-*.safetensors`` file of a directory; tensors
+    """Read-only mapping over ``model.safetensors`` and the expert files of its set; tensors
     are read from disk only when looked up."""
 
     def __init__(self, directory: str | os.PathLike) -> None:
         directory = Path(directory)
-        files = sorted(p for p in directory.glob("model-*-of-*.safetensors")
-                       if _SHARD_NAME.match(p.name))
-        if not files:
-            raise FileNotFoundError(f"no model-<rank>-of-<world>.safetensors files in {directory}")
-        worlds = {int(_SHARD_NAME.match(p.name)["world"]) for p in files}
-        if len(worlds) != 1:
-            raise ExpertCheckpointError(f"{directory} mixes shard sets of sizes {sorted(worlds)}; "
-                                        "remove the stale files")
-        world = worlds.pop()
-        have = {int(_SHARD_NAME.match(p.name)["rank"]) for p in files}
-        lost = sorted(set(range(world)) - have)
+        main = directory / MAIN_FILE
+        if not main.is_file():
+            raise FileNotFoundError(f"no {MAIN_FILE} in {directory}")
+        self._handles = {main: safe_open(str(main), framework="pt")}
+        world = int((self._handles[main].metadata() or {}).get("world", "1"))
+        extra = {int(m["rank"]): (p, int(m["world"])) for p in directory.iterdir()
+                 if (m := _SHARD_NAME.match(p.name))}
+        stale = sorted(p.name for p, w in extra.values() if w != world)
+        if stale:
+            raise ExpertCheckpointError(
+                f"{directory}: {MAIN_FILE} was written by {world} rank(s) but {stale} belong to "
+                "another set; remove the stale files")
+        lost = sorted(set(range(1, world)) - set(extra))
         if lost:
             raise ExpertCheckpointError(
-                f"{directory} is missing shard files for ranks {lost} of {world}")
-        self._handles = {p: safe_open(str(p), framework="pt") for p in files}
+                f"{directory} is missing the expert files of ranks {lost} of {world}")
+        for p, _ in sorted(extra.values()):
+            self._handles[p] = safe_open(str(p), framework="pt")
         self._where: dict[str, Path] = {}
         for p, h in self._handles.items():
             for k in h.keys():

@@ -24,7 +24,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         if not p.requires_grad or id(p) in seen:
             continue
         seen.add(id(p))
-        if p.dim() >= 2 and "emb" not in name:
+        if p.dim() >= 2 and "emb" not in name and not name.endswith(("experts.b1", "experts.b2")):
             decay.append(p)
         else:
             no_decay.append(p)

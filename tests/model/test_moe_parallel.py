@@ -219,7 +219,7 @@ def test_a_missing_or_unexpected_expert_weight_fails_loudly(ranks, tmp_path):
         t = load_file(f)
         if r == 1:
             del t["ffn.experts.3.w2"]
-        save_file(t, shard_path(broken, r, WORLD))
+        save_file(t, shard_path(broken, r, WORLD), metadata={"world": "2"})
     with pytest.raises(ExpertCheckpointError, match=r"missing from the checkpoint: ffn\.experts\.3\.w2"):
         load_sharded(build("top2_dropless"), broken)
     # unexpected: an expert index the model does not have
@@ -229,14 +229,14 @@ def test_a_missing_or_unexpected_expert_weight_fails_loudly(ranks, tmp_path):
         t = load_file(f)
         if r == 1:
             t["ffn.experts.4.w1"] = t["ffn.experts.3.w1"].clone()
-        save_file(t, shard_path(extra, r, WORLD))
+        save_file(t, shard_path(extra, r, WORLD), metadata={"world": "2"})
     with pytest.raises(ExpertCheckpointError, match=r"unexpected in the checkpoint: ffn\.experts\.4\.w1"):
         load_sharded(build("top2_dropless"), extra)
     # a whole rank's file gone
     lost = tmp_path / "lost"
     lost.mkdir()
-    save_file(load_file(files[0]), shard_path(lost, 0, WORLD))
-    with pytest.raises(ExpertCheckpointError, match=r"missing shard files for ranks \[1\] of 2"):
+    save_file(load_file(files[0]), shard_path(lost, 0, WORLD), metadata={"world": "2"})
+    with pytest.raises(ExpertCheckpointError, match=r"missing the expert files of ranks \[1\] of 2"):
         load_sharded(build("top2_dropless"), lost)
 
 
