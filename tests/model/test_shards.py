@@ -1,0 +1,90 @@
+"""Tests of model/shards.py: disjoint readers, the id-hash split, windowed shuffle, exact resume."""
+
+from __future__ import annotations
+
+import itertools
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from model.shards import RowStream, find_shards, plan_pieces, val_bucket
+from schemas.arrow import REJECTED_SCHEMA
+
+
+def _epoch_ids(pieces, shard_id, n_shards, **kw):
+    s = RowStream(pieces, columns=["text"], shard_id=shard_id, n_shards=n_shards, loop=False, **kw)
+    return [r["id"] for r in s]
+
+
+def test_find_shards_takes_the_kind_folder_and_skips_other_kinds(corpus_dir, tmp_path):
+    text = find_shards([corpus_dir], "text")
+    image = find_shards([corpus_dir], "image_text")
+    assert len(text) == 3 and all("/text/" in f for f in text)
+    assert len(image) == 2
+    # a rejected shard lying among text shards is never read as text
+    bad = tmp_path / "rejected-00000.parquet"
+    pq.write_table(pa.Table.from_pylist([], schema=REJECTED_SCHEMA), bad)
+    assert find_shards([tmp_path, *text], "text") == text
+
+
+@pytest.mark.parametrize("n_shards", [2, 3, 40])  # 40 readers > 12 row groups: row mode
+def test_readers_see_every_row_once_per_epoch(corpus_dir, n_shards):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))
+    assert len(pieces) == 12  # 3 files of 200 rows in row groups of 64, 64, 64, 8
+    all_ids = [r for p in pieces for r in pq.ParquetFile(p.path).read_row_group(p.row_group, columns=["id"]).column("id").to_pylist()]
+    seen = []
+    for k in range(n_shards):
+        ids = _epoch_ids(pieces, k, n_shards, seed=3, window=50)
+        assert ids, f"reader {k} got nothing"
+        seen += ids
+    assert len(seen) == len(all_ids) == 600
+    assert sorted(seen) == sorted(all_ids)
+
+
+def test_train_and_val_split_by_id_hash(corpus_dir):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))
+    val = _epoch_ids(pieces, 0, 1, split="val", val_fraction=0.1, shuffle=False)
+    train = _epoch_ids(pieces, 0, 1, split="train", val_fraction=0.1, shuffle=False)
+    assert not set(val) & set(train)
+    assert len(val) + len(train) == 600
+    assert 30 <= len(val) <= 90  # about 10%
+    assert all(val_bucket(i) < 0.1 for i in val)
+    # the same rows are held out whatever the sharding
+    val2 = _epoch_ids(pieces, 0, 2, split="val", val_fraction=0.1) + _epoch_ids(pieces, 1, 2, split="val", val_fraction=0.1)
+    assert sorted(val2) == sorted(val)
+
+
+def test_shuffle_changes_order_between_epochs_but_not_between_runs(corpus_dir):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))
+
+    def first(n, seed):
+        s = RowStream(pieces, columns=["text"], seed=seed, window=64)
+        return [r["id"] for r in itertools.islice(s, n)]
+
+    run1, run2 = first(1200, 7), first(1200, 7)
+    assert run1 == run2
+    epoch0, epoch1 = run1[:600], run1[600:]
+    assert sorted(epoch0) == sorted(epoch1) and epoch0 != epoch1
+    assert first(600, 8) != epoch0
+
+
+@pytest.mark.parametrize("stop", [1, 63, 64, 65, 599, 600, 777])
+def test_resume_from_state_continues_exactly(corpus_dir, stop):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))
+    kw = dict(columns=["text"], shard_id=1, n_shards=2, seed=5, window=64, split="train",
+              val_fraction=0.05)
+    whole = [r["id"] for r in itertools.islice(RowStream(pieces, **kw), 800)]
+    s = RowStream(pieces, **kw)
+    it = iter(s)
+    head = [next(it)["id"] for _ in range(stop)]
+    state = s.state()
+    tail = [r["id"] for r in itertools.islice(RowStream(pieces, state=state, **kw), 800 - stop)]
+    assert head + tail == whole
+
+
+def test_a_reader_with_no_rows_fails_with_advice(corpus_dir):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))[:1]  # 64 rows
+    s = RowStream(pieces, columns=["text"], shard_id=99, n_shards=100)
+    with pytest.raises(ValueError, match="fewer ranks or data-loader workers"):
+        next(iter(s))

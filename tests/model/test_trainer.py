@@ -1,0 +1,111 @@
+"""Tests of model/trainer.py, model/checkpoint.py and model/optim.py: exact resume, atomic
+checkpoints, metrics, the schedule, gradient accumulation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from model.checkpoint import latest_checkpoint, load_training_state
+from model.metrics import read_metrics
+from model.optim import WarmupCosine
+from model.tokenizer import M6Tokenizer
+from model.trainer import Trainer
+
+from .conftest import micro_config
+
+
+def _cfg(corpus_dir, tokenizer_path, **train):
+    vocab = M6Tokenizer.load(tokenizer_path).vocab_size
+    return micro_config(corpus_dir, vocab, **train)
+
+
+def _trainer(cfg, out, tokenizer_path):
+    return Trainer(cfg, out, tokenizer_path, progress=False, tensorboard=False)
+
+
+@pytest.mark.parametrize("workers", [0, pytest.param(2, marks=pytest.mark.slow)])
+def test_resume_repeats_the_uninterrupted_losses_exactly(corpus_dir, tokenizer_path, tmp_path, workers):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=8, ckpt_every=4)
+    cfg = replace(cfg, data=replace(cfg.data, num_workers=workers))
+    whole = _trainer(cfg, tmp_path / "whole", tokenizer_path).train()
+
+    first = _trainer(cfg, tmp_path / "split", tokenizer_path)
+    head = first.train(stop_at=4)  # "killed" after the step-4 checkpoint
+    second = _trainer(cfg, tmp_path / "split", tokenizer_path)
+    assert second.maybe_resume() and second.step == 4
+    tail = second.train()
+    assert len(whole) == 8
+    assert head + tail == whole  # bit-for-bit on CPU
+    assert whole[-1] < whole[0]
+    steps = [r["step"] for r in read_metrics(tmp_path / "split" / "metrics.jsonl", "train")]
+    assert steps == list(range(1, 9))  # one record per step, none repeated by the resume
+
+
+def test_checkpoint_is_complete_atomic_and_pruned(corpus_dir, tokenizer_path, tmp_path):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=6, ckpt_every=2, keep_checkpoints=2)
+    t = _trainer(cfg, tmp_path, tokenizer_path)
+    (tmp_path / "checkpoints").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "step_00000002.tmp").mkdir()  # debris of a crashed write
+    t.train()
+    ckpts = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert ckpts == ["latest", "step_00000004", "step_00000006"]
+    last = latest_checkpoint(tmp_path / "checkpoints")
+    assert last.name == "step_00000006"
+    assert {p.name for p in last.iterdir()} == {"model.safetensors", "optimizer.pt", "trainer.json", "tokenizer.json"}
+    blobs, meta = load_training_state(last)  # torch.load(weights_only=True) inside
+    assert meta["step"] == 6 and meta["data"]["batches"] == 6
+    assert set(blobs) == {"optimizer", "scheduler", "rng"}
+    assert blobs["scheduler"]["last_epoch"] == 6
+
+
+def test_a_checkpoint_of_another_model_is_refused(corpus_dir, tokenizer_path, tmp_path):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=1, ckpt_every=1)
+    _trainer(cfg, tmp_path, tokenizer_path).train()
+    other = replace(cfg, model=replace(cfg.model, n_layers=3))
+    t = _trainer(other, tmp_path, tokenizer_path)
+    with pytest.raises(ValueError, match="missing .*blocks.2"):
+        t.maybe_resume()
+
+
+def test_metrics_have_task_losses_lr_throughput_and_validation(corpus_dir, tokenizer_path, tmp_path):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=4, val_every=2, log_every=2)
+    _trainer(cfg, tmp_path, tokenizer_path).train()
+    train = read_metrics(tmp_path / "metrics.jsonl", "train")
+    val = read_metrics(tmp_path / "metrics.jsonl", "val")
+    assert [r["step"] for r in val] == [0, 2, 4]
+    assert all(r["loss"] > 0 for r in val)
+    assert train[1]["tokens_per_s"] > 0 and "tokens_per_s" not in train[0]
+    keys = set().union(*train)
+    assert {"loss_text_denoise", "loss_lm", "lr", "grad_norm", "aux_loss"} <= keys
+    assert train[0]["lr"] == pytest.approx(cfg.train.lr / 2)  # warm-up step 1 of 2
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["d_model"] == 32
+
+
+def test_warmup_then_cosine_to_the_floor():
+    s = WarmupCosine(10, 110, 0.1)
+    assert s(0) == pytest.approx(0.1) and s(9) == pytest.approx(1.0)
+    assert s(60) == pytest.approx(0.55)  # half-way down the cosine
+    assert s(110) == pytest.approx(0.1) and s(500) == pytest.approx(0.1)
+
+
+def test_gradient_accumulation_consumes_that_many_batches(corpus_dir, tokenizer_path, tmp_path):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=2, grad_accum=3)
+    t = _trainer(cfg, tmp_path, tokenizer_path)
+    t.train()
+    assert t.data_state.batches == 6
+    rec = read_metrics(tmp_path / "metrics.jsonl", "train")[-1]
+    assert rec["samples"] == 12  # 3 batches of 4
+
+
+def test_bf16_and_activation_checkpointing_flags_train(corpus_dir, tokenizer_path, tmp_path):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=3, bf16=True, activation_checkpointing=True)
+    t = _trainer(cfg, tmp_path, tokenizer_path)
+    assert t.model.activation_checkpointing
+    losses = t.train()
+    assert all(torch.isfinite(torch.tensor(losses)))
+    ref = _trainer(_cfg(corpus_dir, tokenizer_path, steps=3), tmp_path / "ref", tokenizer_path).train()
+    assert losses[0] == pytest.approx(ref[0], rel=0.03)  # same first batch, bf16 rounding only
