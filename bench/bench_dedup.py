@@ -19,8 +19,8 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
 3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` on Beam's
    in-process runner, documents/s, against a trivial Beam pipeline (Create, Map, GroupByKey)
    on the same documents as the runner's baseline.
-4. Peak memory (``resource.getrusage`` max RSS) of ``dedup_text`` over 100,000 documents, in a
-   subprocess, beside the RSS of the documents alone.
+4. Peak memory (``resource.getrusage`` max RSS) of a subprocess that runs ``dedup_text`` over
+   100,000 documents, against a subprocess that only builds the same documents.
 """
 
 from __future__ import annotations
@@ -253,40 +253,48 @@ def synthetic_docs(uniq: list[str], n: int, seed: int = 3) -> list[Document]:
     return out
 
 
-def memory_child(n: int) -> None:
+def memory_child(n: int, dedup: bool) -> None:
     uniq = unique_reviews(load_reviews())
     docs = synthetic_docs(uniq, n)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t = time.perf_counter()
-    kept, rejected = dedup_text(docs, DedupConfig())
-    secs = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    chars = sum(len(d.text) for d in docs)
-    print(json.dumps({"docs": n, "chars": chars, "rss_docs_mb": before / 1024,
-                      "rss_peak_mb": after / 1024, "seconds": secs, "kept": len(kept),
-                      "rejected": len(rejected)}))
+    kept, rejected, secs = docs, [], 0.0
+    if dedup:
+        t = time.perf_counter()
+        kept, rejected = dedup_text(docs, DedupConfig())
+        secs = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"docs": n, "chars": sum(len(d.text) for d in docs), "rss_peak_mb": peak,
+                      "seconds": secs, "kept": len(kept), "rejected": len(rejected)}))
+
+
+def _child(n: int, dedup: bool) -> dict:
+    argv = [sys.executable, __file__, "--memory-child", str(n)] + ([] if dedup else ["--no-dedup"])
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=300)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def memory(n: int) -> None:
-    out = subprocess.run([sys.executable, __file__, "--memory-child", str(n)], check=True,
-                         capture_output=True, text=True, timeout=300)
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    """Max RSS of a process that builds n documents and dedups them, against one that only
+    builds them (the baseline): max RSS is a high-water mark, so the two are separate runs."""
+    base = _child(n, dedup=False)
+    r = _child(n, dedup=True)
+    extra = r["rss_peak_mb"] - base["rss_peak_mb"]
     print(f"peak memory: {r['docs']:,} documents ({r['chars'] / r['docs']:.0f} characters on "
           f"average), dedup_text in {r['seconds']:.1f} s ({rate(r['docs'], r['seconds']):,.0f}"
           f" docs/s), {r['rejected']:,} rejected")
-    print(f"  max RSS {r['rss_peak_mb']:.0f} MB, of which the process with the documents loaded "
-          f"{r['rss_docs_mb']:.0f} MB: dedup adds {r['rss_peak_mb'] - r['rss_docs_mb']:.0f} MB "
-          f"({(r['rss_peak_mb'] - r['rss_docs_mb']) * 1024 / r['docs']:.1f} KB per document)")
+    print(f"  max RSS {r['rss_peak_mb']:.0f} MB; building the documents alone "
+          f"{base['rss_peak_mb']:.0f} MB: dedup adds {extra:.0f} MB "
+          f"({extra * 1024 / r['docs']:.1f} KB per document)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="bench_dedup.py")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--no-dedup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--docs", type=int, default=3000, help="originals in the labelled set")
     ap.add_argument("--memory-docs", type=int, default=100_000)
     args = ap.parse_args()
     if args.memory_child:
-        memory_child(args.memory_child)
+        memory_child(args.memory_child, dedup=not args.no_dedup)
         return
     start = time.perf_counter()
     uniq = unique_reviews(load_reviews())

@@ -37,13 +37,21 @@ from apache_beam.pvalue import TaggedOutput
 from corpus.dedup.buckets import bucket_pairs, jaccard, shingle_set
 from corpus.dedup.components import canonical, large_star, small_star
 from corpus.dedup.config import DedupConfig
-from corpus.dedup.images import hash_pairs, image_key, phash_int, sha256_of
 from corpus.dedup.image_hash import block_keys
+from corpus.dedup.images import hash_pairs, image_key, phash_int, sha256_of
 from corpus.dedup.local import exact_key, url_key
 from corpus.dedup.lsh import band_keys_batch
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text
-from corpus.dedup.survivor import id_of, is_existing, node_key, reject, rejections, split_group
+from corpus.dedup.survivor import (
+    id_of,
+    is_existing,
+    member_order,
+    node_key,
+    reject,
+    rejections,
+    split_group,
+)
 from corpus.document import Document
 from pipelines.stage_dofn import REJECTED
 
@@ -77,7 +85,10 @@ class _KeyFor(beam.DoFn):
 
 
 class _Survivors(beam.DoFn):
-    """One group -> its survivor (main) and a rejected row per loser of this run."""
+    """One group -> its survivor (main) and a rejected row per loser of this run.
+
+    The group is read twice (its minimum, then every member) and never copied, so a text
+    repeated a million times does not have to fit in one worker's memory."""
 
     def __init__(self, reason: str):
         self.reason = reason
@@ -87,11 +98,16 @@ class _Survivors(beam.DoFn):
 
     def process(self, group):
         _, members = group
-        survivor, losers = split_group(members)
-        yield survivor
-        for row in rejections(losers, survivor[0], self.reason):
-            self._rejected.inc()
-            yield TaggedOutput(REJECTED, row)
+        best = member_order(min(members, key=member_order))
+        kept = False
+        for member in members:
+            if not kept and member_order(member) == best:
+                kept = True
+                yield member
+                continue
+            for row in rejections([member], best[0], self.reason):
+                self._rejected.inc()
+                yield TaggedOutput(REJECTED, row)
 
 
 class GroupDedup(beam.PTransform):
@@ -251,12 +267,21 @@ class _Pairs(beam.DoFn):
         self.cfg = cfg
 
     def process(self, bucket):
-        members = [(node, np.frombuffer(raw, dtype=np.uint32)) for node, raw in bucket[1]]
-        if len(members) < 2:
-            return
+        members = _Signatures(bucket[1])  # read twice, decoded lazily, never copied
         for a, b, est in bucket_pairs(members, threshold=self.cfg.threshold,
                                       verify=self.cfg.verify, max_pairs=self.cfg.max_bucket_pairs):
             yield ((a, b), est)
+
+
+class _Signatures:
+    """A bucket's (node, signature bytes) values seen as (node, uint32 array), re-iterable."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __iter__(self):
+        for node, raw in self.values:
+            yield node, np.frombuffer(raw, dtype=np.uint32)
 
 
 def _send_text(kv):
@@ -449,10 +474,7 @@ class _HashPairs(beam.DoFn):
         self.cfg = cfg
 
     def process(self, block):
-        members = list(block[1])
-        if len(members) < 2:
-            return
-        for a, b, d in hash_pairs(members, self.cfg.image_hamming, self.cfg.max_bucket_pairs):
+        for a, b, d in hash_pairs(block[1], self.cfg.image_hamming, self.cfg.max_bucket_pairs):
             yield ((a, b), float(d))
 
 

@@ -3,12 +3,13 @@
 A bucket holds the documents whose signatures agree on one band. Every pair in it is a candidate;
 ``bucket_pairs`` turns a bucket into edges of the duplicate graph:
 
-* members are sorted by ``node_key`` (the survivor order), so the output is the same whatever
-  order a runner delivered them in;
+* the anchors of a bucket are its ``max_pairs`` members with the smallest ``node_key`` (the
+  survivor order), so the output is the same whatever order a runner delivered them in;
 * a bucket of up to ``max_pairs`` members compares every pair; a larger bucket (thousands of
-  pages sharing a template) compares each member with the first ``max_pairs`` members only, so the
-  work stays linear in the bucket size. Two members that only match each other and neither of the
-  anchors can then be missed in that bucket (they usually meet in another band);
+  pages sharing a template) compares each member with the anchors only, so the work stays linear
+  in the bucket size and the memory bounded by ``max_pairs``. Two members that only match each
+  other and neither of the anchors can then be missed in that bucket (they usually meet in
+  another band);
 * ``verify = "signature"`` keeps a pair when the signature estimate of its Jaccard similarity
   (fraction of equal positions) reaches the threshold; ``"exact"`` keeps pairs whose estimate is
   within ``EXACT_PREFILTER`` of it, for ``exact_jaccard`` on the texts later; ``"none"`` keeps
@@ -19,7 +20,10 @@ Each edge carries the signature estimate, which the rejected row reports as its 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+import heapq
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -33,29 +37,38 @@ EXACT_PREFILTER = 0.2
 Edge = tuple[str, str, float]
 
 
+def anchors_of(members: Iterable[tuple[str, Any]], max_pairs: int) -> list[tuple[str, Any]]:
+    """The ``max_pairs`` members with the smallest keys, sorted, one per key (one pass)."""
+    smallest = heapq.nsmallest(max_pairs, members, key=lambda m: m[0])
+    out: list[tuple[str, Any]] = []
+    for m in smallest:
+        if not out or out[-1][0] != m[0]:
+            out.append(m)
+    return out
+
+
 def bucket_pairs(members: Iterable[tuple[str, np.ndarray]], *, threshold: float, verify: str,
-                 max_pairs: int) -> list[Edge]:
-    """Edges (smaller key, larger key, estimated Jaccard) among the members of one bucket."""
-    by_key: dict[str, np.ndarray] = {}
-    for key, sig in members:
-        by_key.setdefault(key, sig)
-    if len(by_key) < 2:
-        return []
-    keys = sorted(by_key)
-    sigs = np.stack([np.asarray(by_key[k]) for k in keys])
+                 max_pairs: int) -> Iterator[Edge]:
+    """Edges (smaller key, larger key, estimated Jaccard) among the members of one bucket.
+
+    ``members`` is read twice and never copied (a Beam group's iterable can be larger than a
+    worker's memory): once for the anchors, once to compare every member with the anchors whose
+    key is smaller than its own. A bucket of at most ``max_pairs`` members is all anchors, so
+    every pair is compared once; a larger one costs ``max_pairs`` comparisons per member."""
+    anchors = anchors_of(members, max_pairs)
+    if len(anchors) < 2:
+        return
+    keys = [k for k, _ in anchors]
+    sigs = np.stack([np.asarray(s) for _, s in anchors])
     floor = {"signature": threshold, "exact": threshold - EXACT_PREFILTER, "none": -1.0}[verify]
     floor -= 1e-9  # 0.8 - 0.2 is 0.6000000000000001 in floating point
-    edges: list[Edge] = []
-    n = len(keys)
-    anchors = min(n, max_pairs)  # all pairs when n <= max_pairs
-    for i in range(anchors):
-        others = np.arange(i + 1, n)
-        if len(others) == 0:
-            break
-        est = (sigs[others] == sigs[i]).mean(axis=1)
-        for j, e in zip(others[est >= floor].tolist(), est[est >= floor].tolist()):
-            edges.append((keys[i], keys[j], float(e)))
-    return edges
+    for key, sig in members:
+        below = bisect.bisect_left(keys, key)
+        if below == 0:
+            continue
+        est = (sigs[:below] == np.asarray(sig)).mean(axis=1)
+        for i in np.flatnonzero(est >= floor).tolist():
+            yield (keys[i], key, float(est[i]))
 
 
 def shingle_set(text: str, ngram: int, *, normalised: bool = False) -> set[str]:

@@ -19,10 +19,12 @@ transform ``pipelines.dedup.DedupImages`` runs the same functions distributed.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from corpus.dedup.buckets import anchors_of
 from corpus.dedup.components import connected_components
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import block_keys, hamming, image_sha256, parse_hex, phash_of_bytes
@@ -58,23 +60,20 @@ def phash_int(rec: ImageTextRecord) -> int | None:
 
 
 def hash_pairs(members: Iterable[tuple[str, int]], radius: int, max_pairs: int
-               ) -> list[tuple[str, str, int]]:
+               ) -> Iterator[tuple[str, str, int]]:
     """Edges (smaller key, larger key, distance) within ``radius`` among one block's members.
 
-    Sorted by key; a block larger than ``max_pairs`` compares every member with its first
-    ``max_pairs`` members only (as ``buckets.bucket_pairs`` does)."""
-    by_key: dict[str, int] = {}
+    Read twice, never copied: each member is compared with the block's anchors (its
+    ``max_pairs`` smallest keys) smaller than itself, as ``buckets.bucket_pairs`` does."""
+    anchors = anchors_of(members, max_pairs)
+    if len(anchors) < 2:
+        return
+    keys = [k for k, _ in anchors]
     for key, h in members:
-        by_key.setdefault(key, h)
-    keys = sorted(by_key)
-    edges = []
-    for i in range(min(len(keys), max_pairs)):
-        hi = by_key[keys[i]]
-        for j in range(i + 1, len(keys)):
-            d = hamming(hi, by_key[keys[j]])
+        for i in range(bisect.bisect_left(keys, key)):
+            d = hamming(anchors[i][1], h)
             if d <= radius:
-                edges.append((keys[i], keys[j], d))
-    return edges
+                yield (keys[i], key, d)
 
 
 def near_image_edges(items: Sequence[tuple[str, int]], cfg: DedupConfig

@@ -52,7 +52,8 @@ def is_existing(key: str) -> bool:
     return key[:1] == EXISTING
 
 
-def _member_order(member: tuple[str, Any]) -> tuple:
+def member_order(member: tuple[str, Any]) -> tuple:
+    """Sort key of a (node_key, record) group member: the key, then text, URL, file, offset."""
     key, record = member
     return (key, getattr(record, "text", "") or "", getattr(record, "url", "") or "",
             getattr(record, "input_file", "") or "", getattr(record, "offset", -1) or -1)
@@ -66,7 +67,7 @@ def split_group(members: Iterable[tuple[str, Any]]) -> tuple[tuple[str, Any], li
 
     Members with equal keys are ordered by their text, URL, input file and offset, so the choice
     never depends on the order a runner delivered them in."""
-    ordered = sorted(members, key=_member_order)
+    ordered = sorted(members, key=member_order)
     if not ordered:
         raise ValueError("split_group needs at least one member")
     return ordered[0], ordered[1:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 from corpus.dedup.buckets import bucket_pairs, exact_jaccard, jaccard, shingle_set
@@ -13,33 +15,53 @@ def sig(values) -> np.ndarray:
 
 def test_pairs_are_sorted_and_verified_by_signature():
     members = [("k3", sig([1, 2, 3, 4])), ("k1", sig([1, 2, 3, 9])), ("k2", sig([7, 7, 7, 7]))]
-    edges = bucket_pairs(members, threshold=0.7, verify="signature", max_pairs=64)
+    edges = list(bucket_pairs(members, threshold=0.7, verify="signature", max_pairs=64))
     assert edges == [("k1", "k3", 0.75)]
-    assert bucket_pairs(reversed(members), threshold=0.7, verify="signature",
-                        max_pairs=64) == edges
+    assert list(bucket_pairs(members[::-1], threshold=0.7, verify="signature",
+                             max_pairs=64)) == edges
     everything = bucket_pairs(members, threshold=0.7, verify="none", max_pairs=64)
-    assert [(a, b) for a, b, _ in everything] == [("k1", "k2"), ("k1", "k3"), ("k2", "k3")]
+    assert sorted((a, b) for a, b, _ in everything) == [("k1", "k2"), ("k1", "k3"),
+                                                         ("k2", "k3")]
 
 
 def test_exact_mode_prefilters_hopeless_pairs():
     members = [("a", sig([1, 2, 3, 4, 5])), ("b", sig([1, 2, 3, 0, 0])),
                ("c", sig([1, 0, 0, 9, 9]))]
     # estimates: a-b 0.6, a-c 0.2, b-c 0.2; floor 0.8 - 0.2 = 0.6
-    edges = bucket_pairs(members, threshold=0.8, verify="exact", max_pairs=64)
+    edges = list(bucket_pairs(members, threshold=0.8, verify="exact", max_pairs=64))
     assert [(a, b) for a, b, _ in edges] == [("a", "b")]
 
 
 def test_giant_bucket_compares_against_anchors_only():
     members = [(f"k{i:03d}", sig([1, 1])) for i in range(100)]
-    edges = bucket_pairs(members, threshold=0.5, verify="signature", max_pairs=3)
+    random.Random(0).shuffle(members)
+    edges = list(bucket_pairs(members, threshold=0.5, verify="signature", max_pairs=3))
     assert len(edges) == 99 + 98 + 97  # 3 anchors x later members, not 100*99/2
     assert {a for a, _, _ in edges} == {"k000", "k001", "k002"}
 
 
+def test_members_are_read_twice_and_never_copied():
+    class Twice:
+        """An iterable that can be read exactly twice, like a big Beam group."""
+
+        def __init__(self, items):
+            self.items, self.reads = items, 0
+
+        def __iter__(self):
+            self.reads += 1
+            assert self.reads <= 2, "bucket_pairs read the group a third time"
+            return iter(self.items)
+
+    group = Twice([("b", sig([1, 2])), ("a", sig([1, 2])), ("c", sig([1, 3]))])
+    edges = sorted(bucket_pairs(group, threshold=0.5, verify="signature", max_pairs=64))
+    assert edges == [("a", "b", 1.0), ("a", "c", 0.5), ("b", "c", 0.5)]
+
+
 def test_single_member_and_repeated_member_give_nothing():
-    assert bucket_pairs([("a", sig([1]))], threshold=0.5, verify="none", max_pairs=8) == []
-    assert bucket_pairs([("a", sig([1])), ("a", sig([1]))], threshold=0.5, verify="none",
-                        max_pairs=8) == []
+    assert list(bucket_pairs([("a", sig([1]))], threshold=0.5, verify="none",
+                             max_pairs=8)) == []
+    assert list(bucket_pairs([("a", sig([1])), ("a", sig([1]))], threshold=0.5, verify="none",
+                             max_pairs=8)) == []
 
 
 def test_exact_jaccard_on_real_text(reviews):
