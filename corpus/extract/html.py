@@ -62,6 +62,7 @@ DEFAULT_SKIP_SELECTORS = (
     '[class*="comment"]', '[id*="comment"]', '[class*="related"]', '[class*="share"]',
     '[id*="share"]', '[class~="location"]', '[class~="editor"]', '[class~="meta"]',
     '[class~="vote"]', '[class~="tags"]', '[class~="ad"]', '[class~="ads"]',
+    '[id="header"]', '[class~="header"]', '[class*="site-header"]', '[class*="blog-header"]',
 )
 _HTML_SNIFF = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body|title|meta|div|p|table|br)\b",
                          re.IGNORECASE)
@@ -74,7 +75,9 @@ class ExtractConfig:
 
     max_page_bytes: int = 4 * 1024 * 1024  # larger bodies are rejected unparsed (page_too_large)
     ok_status: tuple[int, ...] = (200, 203)  # other HTTP statuses: http_status
-    min_text_chars: int = 1  # main text with fewer non-space characters: no_main_text
+    # main text with fewer non-space characters: no_main_text (what a navigation page leaves is a
+    # heading or two; the paper's 15-character content rule stays with the cleaning stage)
+    min_text_chars: int = 10
     skip_selectors: tuple[str, ...] = DEFAULT_SKIP_SELECTORS  # boilerplate besides resiliparse's
     form_max_text_share: float = 0.5  # a <form> with less of the page's text than this is removed
     # link lists: a list or table cell with at least this many links whose link text is at least
@@ -82,6 +85,7 @@ class ExtractConfig:
     link_list_selector: str = "ul, ol, dl, td, th, menu"
     link_list_min_links: int = 5
     link_list_min_share: float = 0.6
+    text_list_max_link_share: float = 0.3  # a <ul> with less link text is content: kept
     drop_title_line: bool = True  # drop the first text line when it repeats the title
     images: bool = True  # keep ImageRefs on the Document
     context_max_levels: int = 3  # DOM distance for an image's surrounding text (see images.py)
@@ -98,16 +102,21 @@ def _chars(text: str) -> int:
     return len("".join(text.split()))
 
 
-def _drop_link_lists(root, cfg: ExtractConfig) -> None:
-    """Remove lists and cells that are mostly links (innermost first, so a removed node is
-    never visited again)."""
+def _prepare_lists(root, cfg: ExtractConfig) -> None:
+    """Remove lists and cells that are mostly links; unwrap ``<ul>`` lists of text.
+
+    resiliparse's main-content rules drop every ``<ul>`` (and keep ``<ol>``), which loses bullet
+    lists of content (a recipe's ingredients); a ``<ul>`` whose link text is under
+    ``text_list_max_link_share`` is unwrapped so its items stay. Innermost first, so a removed
+    node is never visited again."""
     for node in reversed(root.css(cfg.link_list_selector)):
         links = node.css("a")
-        if len(links) < cfg.link_list_min_links:
-            continue
         total = _chars(node.text())
-        if total and sum(_chars(a.text()) for a in links) >= cfg.link_list_min_share * total:
+        share = sum(_chars(a.text()) for a in links) / total if total else 0.0
+        if len(links) >= cfg.link_list_min_links and share >= cfg.link_list_min_share:
             node.decompose()
+        elif node.tag == "ul" and share < cfg.text_list_max_link_share:
+            node.unwrap()
 
 
 def _text_of(node) -> str:
@@ -186,8 +195,7 @@ class ExtractHTML(Stage):
         for form in reversed(root.css("form")):
             if len(form.text(separator="\n")) < limit:
                 form.decompose()
-        if cfg.link_list_min_links > 0:
-            _drop_link_lists(root, cfg)
+        _prepare_lists(root, cfg)
         text = extract_plain_text(tree.html, main_content=True, preserve_formatting=True,
                                   list_bullets=False, alt_texts=False,
                                   skip_elements=list(cfg.skip_selectors))

@@ -112,8 +112,16 @@ def _attr(node, name: str) -> str | None:
     return v or None
 
 
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\uff00-\uffef"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
 def _clean(text: str | None) -> str:
-    return _SPACE.sub(" ", text).strip() if text else ""
+    """Collapse white space; drop the spaces that joining inline elements put between Chinese
+    characters ("请点击 编辑 。" -> "请点击编辑。")."""
+    if not text:
+        return ""
+    return _CJK_GAP.sub("", _SPACE.sub(" ", text).strip())
 
 
 def _src_of(img) -> str | None:

@@ -51,6 +51,8 @@ _ARC_LINE = re.compile(rb"(?:^|\n)((?:https?|ftp|dns|filedesc)://\S+ \S+ \d{14} 
 _EMBEDDED_HEADER = re.compile(rb"\r\n\r\nWARC/1\.[01]\r\n(?:[\w-]+: [^\r\n]*\r\n){0,20}WARC-Type: ")
 _URI = re.compile(rb"WARC-Target-URI:\s*<?([^\s>]+)", re.IGNORECASE)
 _SCAN_CHUNK = 1 << 20
+_FRAMING_SLACK = 16
+_CONTENT_LENGTH = re.compile(rb"\r?\nContent-Length:[ \t]*(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,12 +189,69 @@ class _File:
                 return None
             pos += len(chunk) - 32  # overlap so a start across the boundary is seen
 
-    def looks_like_record(self, pos: int) -> bool:
+    def has_content(self, pos: int) -> bool:
+        """Whether anything but blank bytes follows ``pos``."""
         self.f.seek(pos)
-        return bool(self.f.read(1)) and self._valid_start(pos)
+        while True:
+            chunk = self.f.read(4096)
+            if not chunk:
+                return False
+            if chunk.strip():
+                return True
+
+    def record_end(self, pos: int) -> int | None:
+        """Where the record at ``pos`` ends by its own framing: the end of its gzip member, or
+        its header plus ``Content-Length`` (plus the blank line after it) in a plain file. None
+        when that cannot be told: a member cut short, a header without a length."""
+        if self.gzip:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self.f.seek(pos)
+            read = 0
+            try:
+                while not d.eof:
+                    chunk = self.f.read(_SCAN_CHUNK)
+                    if not chunk:
+                        return None
+                    read += len(chunk)
+                    d.decompress(chunk, 1 << 16)
+                    while d.unconsumed_tail and not d.eof:
+                        d.decompress(d.unconsumed_tail, 1 << 16)
+            except zlib.error:
+                return None
+            return pos + read - len(d.unused_data)
+        head = self._read_at(pos, 65536)
+        if self.arc:
+            line, sep, _ = head.partition(b"\n")
+            try:
+                length = int(line.rsplit(None, 1)[-1])
+            except (ValueError, IndexError):
+                return None
+            end = pos + len(line) + len(sep) + length
+        else:
+            hdr_end = head.find(b"\r\n\r\n")
+            m = _CONTENT_LENGTH.search(head, 0, hdr_end) if hdr_end >= 0 else None
+            if m is None:
+                return None
+            end = pos + hdr_end + 4 + int(m.group(1))
+        tail = self._read_at(end, 4)
+        return end + len(tail) - len(tail.lstrip(b"\r\n"))
+
+    def _inflate_tolerant(self, pos: int, n: int) -> bytes:
+        """As much of the member at ``pos`` as inflates before any corruption (up to ``n``)."""
+        data = self._read_at(pos, 65536)
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = []
+        try:
+            for i in range(0, len(data), 64):
+                out.append(d.decompress(data[i:i + 64]))
+                if sum(map(len, out)) >= n or d.eof:
+                    break
+        except zlib.error:
+            pass
+        return b"".join(out)[:n]
 
     def peek_url(self, pos: int) -> str | None:
-        head = self._inflate_prefix(pos, 4096) if self.gzip else self._read_at(pos, 4096)
+        head = self._inflate_tolerant(pos, 4096) if self.gzip else self._read_at(pos, 4096)
         if self.arc:
             line = head.split(b"\n", 1)[0].split(b" ", 1)[0]
             return line.decode("utf-8", "replace") or None
@@ -233,8 +292,11 @@ def _damage_reason(file: _File, exc: BaseException) -> str:
 
 def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
           ) -> Iterator[Page | RejectedRecord]:
-    """Read from offset 0; after damage, resume at the next record start and read on."""
+    """Read from offset 0. After each run of the backend, resume exactly where the last record
+    read ends by its own framing (its gzip member, or its Content-Length); bytes there that the
+    backend cannot read are one rejected row, and reading resumes at the next record start."""
     pos: int | None = 0
+    rejected_at = kept_at = -1
     while pos is not None:
         last: int | None = None
         resync_from: int | None = None
@@ -255,25 +317,44 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
             try:
                 out = _page(file, raw, source, counts, cfg)
             except _Damaged as d:
-                yield _reject(file, source, counts, raw.offset, d.reason, d.detail, raw.url)
+                rejected_at = raw.offset
+                reason = d.reason
+                if file.gzip and reason != "truncated_gzip" and not file.member_complete(raw.offset):
+                    reason = "truncated_gzip"  # whatever broke, the file ends inside this member
+                yield _reject(file, source, counts, raw.offset, reason, d.detail, raw.url)
                 resync_from = raw.offset + 1
                 break
+            if isinstance(out, RejectedRecord):
+                rejected_at = raw.offset
+            elif out is not None:
+                kept_at = raw.offset
             if out is not None:
                 yield out
         records.close()
         if resync_from is not None:
             pos = file.next_start(resync_from)
         elif last is None:
-            # Nothing readable at ``pos``: a damaged record, unless the file is empty there.
-            if failure is not None or file.looks_like_record(pos):
+            # Nothing readable at ``pos``: a damaged record, unless only blank bytes are left.
+            if failure is not None or file.has_content(pos):
                 counts.records += 1
                 yield _reject(file, source, counts, pos, _reason_at(file, pos, failure),
                               _detail(failure))
             pos = file.next_start(pos + 1)
         else:
-            # A clean end or a failure after ``last``: resume at any record start the reader did
-            # not reach (a silently dropped record is rejected when reading it again yields none).
-            pos = file.next_start(last + 1)
+            end = file.record_end(last)
+            if end is None:  # the last record read is cut short (or its framing is unreadable)
+                if last not in (rejected_at, kept_at):
+                    # e.g. a revisit or request, whose block is never read, or a record whose
+                    # header the file's end cut in two
+                    yield _reject(file, source, counts, last, _reason_at(file, last, None),
+                                  "the file ends inside this record")
+                pos = file.next_start(last + 1)
+            elif not file.has_content(end):
+                pos = None
+            else:
+                nxt = file.next_start(end)
+                # sloppy framing (a Content-Length a few bytes off): resume at the real start
+                pos = nxt if nxt is not None and nxt - end <= _FRAMING_SLACK else end
 
 
 def _reason_at(file: _File, pos: int, failure: BaseException | None) -> str:
