@@ -80,6 +80,32 @@ def batch(name: str, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(n, D, generator=g), torch.randn(n, D, generator=g)
 
 
+def build_m6():
+    from dataclasses import replace
+
+    from model.presets import tiny
+    from model.transformer import M6Model
+
+    cfg = tiny().model
+    cfg = replace(cfg, vocab_size=64, d_model=16, n_layers=2, n_heads=2, d_ff=32,
+                  image=replace(cfg.image, image_size=32, patch_size=16, cnn_channels=(8,)),
+                  moe=MoEConfig(num_experts=4, top_k=2, capacity_factor=1.0))
+    torch.manual_seed(0)
+    return M6Model(cfg)
+
+
+def m6_batch(rank: int):
+    from model.batch import Batch
+
+    g = torch.Generator().manual_seed(50 + rank)
+    target = torch.randint(1, 64, (2, 5 + rank), generator=g)
+    masked = torch.randint(1, 64, (2, 3), generator=g)
+    masked[rank, 1:] = 0
+    return Batch(task_B=torch.tensor([3, rank]), masked_ids_BM=masked, target_ids_BT=target,
+                 labels_BT=target, images_B3HW=torch.randn(2, 3, 32, 32, generator=g),
+                 has_image_B=torch.tensor([True, rank == 1]))
+
+
 def loss_of(model, x, probe):
     out, aux = model(x)
     return (out * probe).sum() + aux, out
@@ -101,6 +127,15 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         torch.save({"out": y.detach(), "x_grad": x.grad, "grads": grads,
                     "first": model.ffn.experts.first_expert, "comm_s": comm_seconds(model)},
                    out / f"{name}-{rank}.pt")
+    # the whole M6 model, experts sharded, padding and task groups in play
+    model = shard_experts(build_m6())
+    model.train()
+    out_m6 = model(m6_batch(rank))
+    (out_m6.logits_BTV.logsumexp(-1).mean() + out_m6.aux_loss).backward()
+    sync_gradients(model)
+    torch.save({"logits": out_m6.logits_BTV.detach(),
+                "grads": {n: p.grad.clone() for n, p in model.named_parameters()},
+                "metrics": model.blocks[1].ffn.pop_metrics()}, out / f"m6-{rank}.pt")
     # 2 -> 1: a trained-looking model (experts perturbed per rank) saved sharded
     model = shard_experts(build("top2_dropless"))
     with torch.no_grad():
@@ -254,3 +289,28 @@ def test_local_clipping_scales_experts_and_dense_separately():
     new_e = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in experts])).item()
     assert new_d == pytest.approx(d_norm / 2, rel=1e-4)  # clipped
     assert new_e == pytest.approx(e_norm, rel=1e-6)  # under its own limit: untouched
+
+
+def test_whole_m6_model_with_sharded_experts_equals_single_process(ranks):
+    out_dir, _ = ranks
+    model = build_m6().train()
+    total = 0.0
+    logits = []
+    for rank in range(WORLD):
+        out = model(m6_batch(rank))
+        logits.append(out.logits_BTV.detach())
+        total = total + out.logits_BTV.logsumexp(-1).mean() + out.aux_loss
+    (total / WORLD).backward()
+    want_metrics = model.blocks[1].ffn.pop_metrics()  # both ranks' batches, one process
+    for rank in range(WORLD):
+        got = torch.load(out_dir / f"m6-{rank}.pt", weights_only=True)
+        torch.testing.assert_close(got["logits"], logits[rank], rtol=1e-5, atol=1e-5)
+        for n, g in got["grads"].items():
+            want = model.get_parameter(n).grad
+            if ".experts." in n:
+                want = want[2 * rank:2 * rank + 2]
+            torch.testing.assert_close(g, want, rtol=1e-4, atol=1e-6, msg=f"grad of {n}")
+        # diagnostics are summed over the ranks: every rank reports the whole step
+        assert got["metrics"]["tokens_per_expert"] == want_metrics["tokens_per_expert"]
+        assert got["metrics"]["dropped_frac"] == pytest.approx(want_metrics["dropped_frac"])
+        assert got["metrics"]["group/mm_to_text/image/tokens"] == 2 * 4
