@@ -3,32 +3,40 @@ image references, or a rejected row saying why not.
 
 Paper 2.3 starts from "the HTML markup ... removed"; what remains of a web page must be its
 article, not its navigation bars, footers, link lists and sidebars. The main text is
-resiliparse's main-content extraction (``extract_plain_text(main_content=True)``) over one
-lexbor DOM, with extra boilerplate selectors for what Chinese portals call their chrome
+resiliparse's main-content extraction (``extract_plain_text(main_content=True)``) over the page
+as cleaned on a selectolax (lexbor) DOM, with extra boilerplate selectors for what Chinese portals call their chrome
 (``ExtractConfig.skip_selectors``: breadcrumbs, share bars, comment areas, "related" lists,
-editor credits) and with small ``<form>`` blocks (search boxes, comment forms) removed first;
-a form holding most of the page (ASP.NET wraps whole pages in one) is kept. Paragraphs and list
-items become lines joined by ``"\\n"``; a first line equal to the title is dropped.
+editor credits), link lists (lists and table cells that are mostly links) and small ``<form>``
+blocks (search boxes, comment forms) removed first; a form holding most of the page (ASP.NET
+wraps whole pages in one) is kept. Paragraphs and list items become lines joined by ``"\\n"``;
+a line equal to the title among the first three is dropped.
 
-Library choice, measured on this machine (``bench/bench_extract.py`` reruns it) over the 51
-sample pages with known main text (``data/sample/truth``) and 67 real pages (dolma, clueweb09
-Japanese, Common Crawl fixtures), against trafilatura's output on the real pages:
+Library choice, measured with ``bench/bench_extract.py`` (same process, same decoded pages) on
+the 41 sample pages whose main text is known (``data/sample/truth``) and on 67 real pages
+(dolma, clueweb09 Japanese, Common Crawl fixtures), where trafilatura's output is the reference:
 
-=======================  ==========  ===========  ================  ============  ==========
-library                  sample rec  sample prec  real rec vs traf  real prec     pages/s
-=======================  ==========  ===========  ================  ============  ==========
-trafilatura 2.3          0.974       0.859        (reference)       (reference)   ~100
-resiliparse 2.0          0.983       0.820        0.894             0.593         ~1,300
-resiliparse + selectors  0.983       0.941        ~0.89             ~0.78         ~1,200
-selectolax (all text)    0.974       0.628        -                 -             ~19,000
-=======================  ==========  ===========  ================  ============  ==========
+===============================  ======  =========  ================  ========  ============
+extractor                        sample  sample     real: recall /    pages/s   vs resiliparse
+                                 recall  precision  precision vs traf
+===============================  ======  =========  ================  ========  ============
+trafilatura 2.3                  1.000   0.832      (reference)       ~50       0.04x
+resiliparse 2.0 main_content     0.983   0.828      0.894 / 0.595     ~1,130    1.00x
+selectolax 1.0 (all body text)   1.000   0.660      0.920 / 0.296     ~4,500    4.0x
+ExtractHTML (resiliparse + the   1.000   0.909      0.897 / 0.849     ~420      0.37x
+rules here, images, charsets)
+===============================  ======  =========  ================  ========  ============
 
-trafilatura extracts slightly cleaner text but is ~12x slower, which would make extraction the
-bottleneck of the whole text path (DESIGN.md asks for 5x datatrove's 34 docs/s end to end);
-selectolax alone is fast but removes no boilerplate (37% of its output on the sample is chrome).
-resiliparse with the selectors matches trafilatura's recall at 12x its speed, so it is used; the
-selectors were kept only where they raised precision without costing recall on the real pages
-(``header`` and ``[class*=header]`` cost 4.6 and 1.6 points of recall there, so they are out).
+trafilatura is ~25x slower than resiliparse and would make extraction the bottleneck of the text
+path (DESIGN.md asks for 5x datatrove's 34 docs/s end to end); selectolax is fastest but removes
+no boilerplate. resiliparse is the engine; the rules here bring its precision on real pages from
+0.60 to 0.85 of trafilatura's output at the same recall. They were kept only where the real pages
+agreed: ``header``/``[class*=header]`` selectors cost 4.6 and 1.6 points of recall there (so only
+``id="header"``, ``class~="header"`` and site/blog headers are skipped), link-list removal
+counts from 5 links, and ``<ul>`` lists of text are unwrapped because resiliparse drops every
+``<ul>`` (keeping ``<ol>``), which lost bullet lists of content (+1.9 points of recall). The rest
+of the stage's time is the second parse (selectolax, for the rules, title and image references
+with their context; resiliparse's DOM costs ~2 us per node access against ~0.04 us) and charset
+decoding.
 
 Rejections (``stage="extract"``, ``kind="page"``): ``http_status`` (status not in
 ``ok_status``), ``not_html`` (an image, a PDF, plain text, ...), ``page_too_large`` (over
