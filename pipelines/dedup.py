@@ -285,13 +285,14 @@ class _Signatures:
 
 
 def _send_text(kv):
-    """(u, {text, edge}) -> (v, (u, text of u)) for each edge (u, v)."""
-    _, parts = kv
-    texts = list(parts[_TEXT])
-    if not texts:
+    """(u, {text, edge}) -> (v, (u, text of u)) for each candidate (u, v); edges are already
+    distinct and are streamed, so a node with a million candidates costs no memory here."""
+    u, parts = kv
+    text = next(iter(parts[_TEXT]), None)
+    if text is None:
         return
-    for v in sorted(set(parts["edge"])):
-        yield (v, (kv[0], texts[0]))
+    for v in parts["edge"]:
+        yield (v, (u, text))
 
 
 class _CheckExact(beam.DoFn):
