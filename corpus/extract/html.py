@@ -42,8 +42,9 @@ Rejections (``stage="extract"``, ``kind="page"``): ``http_status`` (status not i
 ``ok_status``), ``not_html`` (an image, a PDF, plain text, ...), ``page_too_large`` (over
 ``max_page_bytes``: checked before any parsing, so a 20 MB page costs nothing),
 ``empty_page`` (no bytes, or no visible text at all), ``binary_content`` (bytes that are not
-text, whatever the Content-Type says), ``no_main_text`` (visible text, but nothing left once the
-boilerplate is gone, such as a navigation-only page).
+text, whatever the Content-Type says), ``no_main_text`` (visible text, but under
+``min_text_chars`` left once the boilerplate is gone, such as a navigation-only page), and
+``extract_error`` (an exception inside a parser: the page is rejected, the job goes on).
 """
 
 from __future__ import annotations
@@ -163,7 +164,10 @@ class ExtractHTML(Stage):
         if not isinstance(record, Page):
             yield record
             return
-        yield self.extract(record)
+        try:
+            yield self.extract(record)
+        except Exception as e:  # a parser bug on one page must not end the job
+            yield self._reject(record, "extract_error", f"{type(e).__name__}: {e}")
 
     def extract(self, page: Page) -> Document | RejectedRecord:
         from resiliparse.extract.html2text import extract_plain_text

@@ -262,3 +262,20 @@ def test_dolma_and_common_crawl_samples():
     pages, _, counts = read(FIXTURES / "commoncrawl_whirlwind.warc.gz")
     assert len(pages) == 1 and pages[0].status == 200
     assert counts.skipped == {"warcinfo": 1, "request": 1, "metadata": 1}
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"<html><body>not a warc</body></html>\n" * 100, "malformed_record"),
+    (gzip.compress(b"<html>not a warc</html>" * 100), "malformed_record"),
+    (b"\x1f\x8b\x08" + b"junkjunk" * 100, "corrupt_gzip"),
+])
+def test_a_file_that_is_not_a_crawl_is_one_rejected_row(tmp_path, data, reason):
+    path = tmp_path / "x.warc.gz"
+    path.write_bytes(data)
+    pages, rejected, _ = read(path)
+    assert pages == [] and [(r.reason, r.offset) for r in rejected] == [(reason, 0)]
+
+
+def test_an_empty_file_gives_nothing(tmp_path):
+    (tmp_path / "e.warc").write_bytes(b"")
+    assert read(tmp_path / "e.warc")[:2] == ([], [])
