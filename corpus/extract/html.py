@@ -19,14 +19,17 @@ the 41 sample pages whose main text is known (``data/sample/truth``) and on 67 r
 extractor                        sample  sample     real: recall /    pages/s   vs resiliparse
                                  recall  precision  precision vs traf
 ===============================  ======  =========  ================  ========  ============
-trafilatura 2.3                  1.000   0.832      (reference)       ~50       0.04x
-resiliparse 2.0 main_content     0.983   0.828      0.894 / 0.595     ~1,130    1.00x
-selectolax 1.0 (all body text)   1.000   0.660      0.920 / 0.296     ~4,500    4.0x
-ExtractHTML (resiliparse + the   1.000   0.909      0.897 / 0.849     ~420      0.37x
+trafilatura 2.3                  1.000   0.832      (reference)       ~37       0.05x
+resiliparse 2.0 main_content     0.983   0.828      0.894 / 0.595     ~780      1.00x
+selectolax 1.0 (all body text)   1.000   0.660      0.920 / 0.296     ~3,700    4.8x
+ExtractHTML (resiliparse + the   1.000   0.909      0.897 / 0.849     ~350      0.45x
 rules here, images, charsets)
 ===============================  ======  =========  ================  ========  ============
 
-trafilatura is ~25x slower than resiliparse and would make extraction the bottleneck of the text
+(pages/s over all 118 pages, best of three windows on a shared 2-core machine; on the small
+sample pages alone resiliparse does ~5,300 and ExtractHTML ~1,700.)
+
+trafilatura is ~20x slower than resiliparse and would make extraction the bottleneck of the text
 path (DESIGN.md asks for 5x datatrove's 34 docs/s end to end); selectolax is fastest but removes
 no boilerplate. resiliparse is the engine; the rules here bring its precision on real pages from
 0.60 to 0.85 of trafilatura's output at the same recall. They were kept only where the real pages

@@ -22,10 +22,10 @@ inside this one's declared length), ``truncated_gzip`` (the file ends inside a g
 HTTP status is kept on the ``Page``; extraction decides what to do with a 404.
 
 Reader choice, measured (``bench/bench_extract.py``) on 2 cores over the gzipped WARCs of the
-sample and the fixtures, payloads read in full: fastwarc 2.0 ~21,000 records/s, warcio 1.8
-~6,100. fastwarc is ~3.5x faster, so it reads WARC files; it cannot read ARC, so warcio
+sample and the fixtures, payloads read in full: fastwarc 2.0 ~29,000 records/s, warcio 1.8
+~6,200. fastwarc is ~4.7x faster, so it reads WARC files; it cannot read ARC, so warcio
 (``arc2warc``) reads ARC files, which are rare and small. ``iter_records`` itself runs at
-~10,000 records/s (1.7x warcio): HTTP decoding, the damage checks and the Python file object
+~16,000 records/s (2.6x warcio): HTTP decoding, the damage checks and the Python file object
 (which lets fsspec URLs be read and reading resume at any offset) cost the rest.
 Ids are ``make_id(source, url)`` (schemas.records), so the same URL gets the same id on a rerun.
 """
