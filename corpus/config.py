@@ -19,6 +19,7 @@ from typing import Any
 
 from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
+from corpus.extract.html import ExtractConfig
 from corpus.images.config import ImageConfig
 from corpus.shards import ShardConfig
 
@@ -41,6 +42,7 @@ class CorpusConfig:
     shards: ShardConfig = field(default_factory=ShardConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
