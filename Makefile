@@ -8,14 +8,14 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 M6      := $(VENV)/bin/m6
 
-INPUT     ?= data/sample
+INPUT     ?= data/sample/crawl data/sample/dumps data/sample/ecommerce
 OUTPUT    ?= out/corpus
 RUNNER    ?= DirectRunner
 WORKERS   ?= 1
 BEAM_ARGS ?=
 CORPUS_ARGS ?=
 
-.PHONY: help install corpus test test-fast bench lint clean
+.PHONY: help install corpus pretrain test test-fast bench lint clean
 
 help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
@@ -36,7 +36,18 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 corpus: install
-	$(M6) corpus --input $(INPUT) --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CORPUS_ARGS) $(BEAM_ARGS)
+	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CORPUS_ARGS) $(BEAM_ARGS)
+
+# make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N]: builds the corpus
+# first when DATA has no text shards; running it again resumes from the last checkpoint.
+PRESET ?= tiny
+DATA   ?= out/corpus
+STEPS  ?=
+PRETRAIN_ARGS ?=
+pretrain: OUTPUT = out/pretrain
+pretrain: install
+	@test -d $(DATA)/text || $(MAKE) corpus OUTPUT=$(DATA)
+	$(M6) pretrain --preset $(PRESET) --data $(DATA) --output $(OUTPUT) $(if $(STEPS),--steps $(STEPS)) $(PRETRAIN_ARGS)
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900

@@ -16,6 +16,7 @@ from it, so the shard layout is fixed before the pipeline runs and is the same o
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 import fsspec
@@ -39,10 +40,18 @@ class InputPlan:
         return self.crawl + self.dumps + self.listings
 
     def describe(self) -> str:
-        return (f"{len(self.crawl)} crawl files, {len(self.dumps)} text dumps, "
-                f"{len(self.listings)} image listings ({self.total_bytes / 1e6:.1f} MB)"
-                + (f"; skipped {len(self.skipped)}: {', '.join(self.skipped[:5])}"
-                   if self.skipped else ""))
+        text = (f"{len(self.crawl)} crawl files, {len(self.dumps)} text dumps, "
+                f"{len(self.listings)} image listings ({self.total_bytes / 1e6:.1f} MB)")
+        if self.skipped:
+            kinds = Counter(_suffix(p) for p in self.skipped)
+            text += (f"; skipped {len(self.skipped)} other files ("
+                     + ", ".join(f"{n} {ext}" for ext, n in sorted(kinds.items())) + ")")
+        return text
+
+
+def _suffix(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return "." + name.rsplit(".", 1)[-1].lower() if "." in name else "(no extension)"
 
 
 def _expand(pattern: str) -> list[tuple[str, int]]:

@@ -26,7 +26,7 @@ def test_plan_classifies_by_name_and_content(tmp_path):
     assert [p.rsplit("/", 1)[-1] for p in plan.listings] == ["shop.jsonl.gz"]
     assert [p.rsplit("/", 1)[-1] for p in plan.skipped] == ["notes.csv"]
     assert plan.total_bytes == sum(plan.sizes.values())
-    assert "skipped 1" in plan.describe()
+    assert "skipped 1 other files (1 .csv)" in plan.describe()
 
     globbed = plan_inputs([str(tmp_path / "*.warc.gz"), str(tmp_path / "*.warc.gz")])
     assert len(globbed.crawl) == 1 and not globbed.dumps
