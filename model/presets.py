@@ -39,7 +39,7 @@ def tiny() -> RunConfig:
             max_text_len=128,
             image=replace(ImageConfig(), image_size=64, patch_size=16, cnn_channels=(16, 32, 64)),
         ),
-        data=replace(DataConfig(), batch_size=16, shuffle_window=512),
+        data=replace(DataConfig(), batch_size=16, shuffle_window=512, val_fraction=0.1),
         tasks=replace(TaskConfig(), max_text_tokens=64),
         train=replace(
             TrainConfig(),
