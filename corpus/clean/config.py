@@ -27,10 +27,12 @@ class CleanConfig:
     # A text with fewer non-whitespace characters (after cleaning) is dropped with reason
     # ``text_too_short`` (paper: 15).
     min_text_chars: int = 15
-    # Sources whose titles are names, not topics: an encyclopedia entry is titled "北京" or
-    # "长城", so the title rule would drop most of the encyclopedia. Their texts still obey
-    # ``min_text_chars``.
-    title_rule_skip_sources: tuple[str, ...] = field(default=("encyclopedia",))
+    # Sources whose titles are names, not topics. The paper drops "topics shorter than 5
+    # characters": a forum thread's or a QA question's title. An encyclopedia entry is titled
+    # "北京" or "长城", and a crawled page's <title> is a name too (baike pages are "长江"), so
+    # the rule would drop most of both without saying anything about their text, which still
+    # obeys ``min_text_chars``. Measured on the sample crawl: 10 of 31 good pages lost otherwise.
+    title_rule_skip_sources: tuple[str, ...] = field(default=("encyclopedia", "common_crawl"))
     # Minimum share of CJK characters among letter tokens (CJK characters + runs of other
     # letters); under it the document is dropped with reason ``not_chinese``.
     min_cjk_ratio: float = 0.5

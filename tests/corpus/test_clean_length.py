@@ -66,3 +66,18 @@ def test_thresholds_come_from_the_config():
     f = MinLengthFilter.from_config(CleanConfig(min_text_chars=3, min_title_chars=1))
     kept, _ = split(f.run([Document(id="1", source="forum", text="你好吗", title="问")]))
     assert len(kept) == 1
+
+
+def test_crawled_page_titles_are_names_but_forum_topics_obey_the_rule():
+    from corpus.clean import clean_stages
+    from corpus.stage import split
+
+    page = Document(id="p", source="common_crawl", text=TEXT_15, title="长江")
+    topic = Document(id="f", source="forum", text=TEXT_15, title="求助")
+    outputs = [page, topic]
+    for stage in clean_stages():
+        outputs = [o for rec in outputs
+                   for o in (stage.process(rec) if not hasattr(rec, "reason") else [rec])]
+    kept, rejected = split(outputs)
+    assert [d.id for d in kept] == ["p"]
+    assert [(r.id, r.reason) for r in rejected] == [("f", "title_too_short")]

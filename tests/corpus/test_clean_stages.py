@@ -54,7 +54,7 @@ def test_config_reaches_the_stages():
 def test_config_is_frozen_and_checked():
     cfg = CleanConfig()
     assert (cfg.min_title_chars, cfg.min_text_chars, cfg.min_cjk_ratio) == (5, 15, 0.5)
-    assert cfg.title_rule_skip_sources == ("encyclopedia",)
+    assert cfg.title_rule_skip_sources == ("encyclopedia", "common_crawl")
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.min_text_chars = 3  # type: ignore[misc]
     with pytest.raises(ValueError, match="min_cjk_ratio must lie in"):
