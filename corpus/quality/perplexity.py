@@ -1,0 +1,177 @@
+"""The perplexity filter: score text with a kenlm n-gram model, drop what is not fluent.
+
+Paper section 2.3: "we implement a language model to evaluate their perplexities, and sentences
+with high perplexities are discarded". Perplexity and buckets follow cc_net
+(``cc_net/perplexity.py``, Wenzek et al. 2020): per line log10 scores with begin/end of sentence,
+summed over the document, ``10 ** (-logp / units)``; head/middle/tail by the 30th and 60th
+percentiles of a reference distribution.
+
+* Document mode (default): a document over the threshold is rejected with reason
+  ``perplexity_too_high`` (score = its perplexity; detail = the threshold and where it came
+  from). A kept document gets ``quality.perplexity`` and ``quality.perplexity_bucket``.
+* Paragraph mode (``per_paragraph``): each line is scored; a line of at least
+  ``min_paragraph_units`` units over the paragraph threshold is cut and yielded as its own
+  rejected row (reason ``paragraph_perplexity_too_high``, id derived from the document's); the
+  document keeps its other lines and is scored on them. If every line is cut the document is
+  rejected whole (``perplexity_too_high``).
+* The threshold is ``max_perplexity`` if set, else ``percentile_margin`` times the
+  ``max_percentile``-th percentile of the reference distribution (documents or paragraphs,
+  matching the mode): the model's held-out text, or a ``m6 lm reference`` file.
+* Text without any unit (empty, only whitespace) is passed on unscored: the length rule judges it.
+
+The model is loaded once per worker in ``setup`` (kenlm memory-maps the binary), never per record;
+the units are made exactly as ``m6 lm train`` made them (``lm_text``), as the model's metadata
+says.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from corpus.document import Document
+from corpus.quality.config import PerplexityConfig
+from corpus.quality.lm_reference import (
+    load_metadata,
+    load_reference,
+    perplexity,
+    score_lines,
+    value_at,
+)
+from corpus.quality.lm_text import Units
+from corpus.quality.lm_train import resolve_tokenizer
+from corpus.quality.resources import local_copy
+from corpus.quality.scores import with_scores
+from corpus.stage import Stage
+from schemas import make_id
+from schemas.records import replace
+
+log = logging.getLogger(__name__)
+
+BUCKETS = ("head", "middle", "tail")
+
+
+class PerplexityFilter(Stage):
+    """Stage: reasons ``perplexity_too_high`` and ``paragraph_perplexity_too_high``."""
+
+    name: ClassVar[str] = "quality.perplexity"
+
+    def __init__(self, cfg: PerplexityConfig):
+        if not cfg.model:
+            raise ValueError("PerplexityFilter needs a kenlm model (quality.perplexity.model); "
+                             "train one with 'm6 lm train --input TEXT --out MODEL'")
+        self.cfg = cfg
+        self._model: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The kenlm model is not picklable; a worker loads its own in setup().
+        return {"cfg": self.cfg, "_model": None}
+
+    def setup(self) -> None:
+        if self._model is not None:
+            return
+        import kenlm
+
+        cfg = self.cfg
+        path = local_copy(cfg.model, (".json", ".tokenizer.json"))
+        meta = load_metadata(path)
+        self._units = Units(meta.get("unit", "char"), resolve_tokenizer(path, meta))
+        doc_max = para_max = cfg.max_perplexity
+        self._how = f"max_perplexity {cfg.max_perplexity}"
+        self._cuts: tuple[float, float] | None = None
+        needs_ref = cfg.max_perplexity is None and cfg.max_percentile is not None
+        try:
+            ref = load_reference(path, cfg.reference)
+        except ValueError:
+            if needs_ref:
+                raise
+            ref = None  # an absolute threshold works without one; no buckets then
+        if ref is not None:
+            docs, paras = ref["document_percentiles"], ref.get("paragraph_percentiles") or []
+            self._cuts = (value_at(docs, cfg.bucket_percentiles[0]),
+                          value_at(docs, cfg.bucket_percentiles[1]))
+            if needs_ref:
+                p, m = cfg.max_percentile, cfg.percentile_margin
+                doc_max = value_at(docs, p) * m
+                para_max = value_at(paras or docs, p) * m
+                self._how = f"{m} x p{p:g} of the reference ({ref.get('source', '?')})"
+        self._doc_max = doc_max
+        self._para_max = para_max
+        self._model = kenlm.Model(path)
+        log.info("perplexity: model %s (%s, order %d), document threshold %s, paragraph "
+                 "threshold %s, buckets %s", cfg.model, self._units.unit, self._model.order,
+                 _fmt(doc_max), _fmt(para_max), self._cuts)
+
+    @property
+    def thresholds(self) -> tuple[float | None, float | None]:
+        """``(document threshold, paragraph threshold)``; None means no drop. After setup()."""
+        return self._doc_max, self._para_max
+
+    def bucket(self, ppl: float) -> str | None:
+        cuts = self._cuts
+        if cuts is None:
+            return None
+        return "head" if ppl < cuts[0] else "middle" if ppl < cuts[1] else "tail"
+
+    def score(self, text: str) -> float | None:
+        """Perplexity of ``text`` as a document (None when it has no units)."""
+        logp, n = score_lines(self._model, self._units.lines(text))
+        return perplexity(logp, n) if n else None
+
+    def process(self, record: Document) -> Iterator[Any]:
+        if self.cfg.per_paragraph:
+            yield from self._per_paragraph(record)
+            return
+        lines = self._units.lines(record.text)
+        if not lines:
+            yield record
+            return
+        logp, n = score_lines(self._model, lines)
+        ppl = 10.0 ** (-logp / n)
+        limit = self._doc_max
+        if limit is not None and ppl > limit:
+            yield record.reject(self.name, "perplexity_too_high", score=ppl,
+                                detail=f"perplexity {ppl:.1f} > {limit:.1f} ({self._how})")
+            return
+        yield with_scores(record, perplexity=ppl, perplexity_bucket=self.bucket(ppl))
+
+    def _per_paragraph(self, record: Document) -> Iterator[Any]:
+        model, units, limit = self._model, self._units, self._para_max
+        kept: list[str] = []
+        cut: list[tuple[int, str, float]] = []
+        logp_sum, n_sum = 0.0, 0
+        for i, para in enumerate(p for p in record.text.split("\n") if p.strip()):
+            lines = units.lines(para)
+            if not lines:
+                kept.append(para)
+                continue
+            logp, n = score_lines(model, lines)
+            ppl = perplexity(logp, n)
+            if limit is not None and ppl > limit and n - len(lines) >= self.cfg.min_paragraph_units:
+                cut.append((i, para, ppl))
+                continue
+            kept.append(para)
+            logp_sum += logp
+            n_sum += n
+        if not n_sum and not cut:
+            yield record  # nothing to score
+            return
+        if not n_sum:
+            worst = max(p for _, _, p in cut)
+            yield record.reject(self.name, "perplexity_too_high", score=worst,
+                                detail=f"all {len(cut)} scored paragraphs over {limit:.1f} "
+                                       f"({self._how})")
+            return
+        for i, para, ppl in cut:
+            rej = record.reject(self.name, "paragraph_perplexity_too_high", score=ppl,
+                                detail=f"paragraph {i} of document {record.id}: perplexity "
+                                       f"{ppl:.1f} > {limit:.1f} ({self._how})")
+            yield replace(rej, id=make_id(record.source, f"{record.id}#paragraph{i}"), text=para)
+        ppl = perplexity(logp_sum, n_sum)
+        doc = record.replace(text="\n".join(kept)) if cut else record
+        yield with_scores(doc, perplexity=ppl, perplexity_bucket=self.bucket(ppl))
+
+
+def _fmt(x: float | None) -> str:
+    return "none" if x is None else f"{x:.1f}"
