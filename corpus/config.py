@@ -21,6 +21,7 @@ from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
 from corpus.extract.html import ExtractConfig
 from corpus.images.config import ImageConfig
+from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
 
 
@@ -43,6 +44,7 @@ class CorpusConfig:
     images: ImageConfig = field(default_factory=ImageConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
