@@ -48,7 +48,7 @@ class Batch:
         for f in fields(self):
             v = getattr(self, f.name)
             moved[f.name] = v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-        return Batch(**moved)
+        return type(self)(**moved)  # a subclass (an application's batch) stays itself
 
     @property
     def n_target_tokens(self) -> int:

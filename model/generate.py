@@ -13,11 +13,21 @@ Sampling: logits / temperature, then keep the ``top_k`` largest, then the smalle
 probability reaches ``top_p``; greedy takes the argmax. [PAD], [BOS] and [MASK] are never emitted.
 A sample stops at [EOS]; a batch stops when every sample has.
 
+Length and repetition controls (for long answers in the question-answering pattern, section 4.4),
+applied to the logits before sampling, over the decoder text so far (prompt and new tokens):
+``min_new_tokens`` forbids [EOS] until that many tokens are out; ``repetition_penalty`` divides
+the positive logits (multiplies the negative ones) of every token already present (CTRL,
+Keskar et al. 2019, as Hugging Face applies it); ``no_repeat_ngram`` forbids any token that would
+complete an n-gram already present. A caller's ``logits_hook(out_BN, logits_BV)`` runs last and
+may mask the vocabulary by what each sample has generated so far (format-constrained poems and
+the image codes of text-to-image use it).
+
 Legend: B samples, V vocabulary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +43,9 @@ class SamplingConfig:
     temperature: float = 1.0
     top_k: int = 0  # 0: no top-k cut
     top_p: float = 1.0  # 1.0: no nucleus cut
+    min_new_tokens: int = 0  # [EOS] is forbidden before this many new tokens
+    repetition_penalty: float = 1.0  # 1.0: none; > 1 discourages tokens already present
+    no_repeat_ngram: int = 0  # 0: none; n: never repeat an n-gram of the decoder text
 
     def __post_init__(self) -> None:
         if self.temperature <= 0 and not self.greedy:
@@ -41,6 +54,33 @@ class SamplingConfig:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {self.top_k}")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if self.no_repeat_ngram < 0 or self.min_new_tokens < 0:
+            raise ValueError("no_repeat_ngram and min_new_tokens must be >= 0")
+
+
+def apply_controls(
+    logits_BV: torch.Tensor, seq_BN: torch.Tensor, n_new: int, cfg: SamplingConfig, eos_id: int
+) -> torch.Tensor:
+    """``logits_BV`` with the length and repetition controls of ``cfg`` applied; ``seq_BN`` is
+    the decoder text so far (prompt and the ``n_new`` tokens generated)."""
+    if n_new < cfg.min_new_tokens:
+        logits_BV[:, eos_id] = float("-inf")
+    if cfg.repetition_penalty != 1.0 and seq_BN.shape[1]:
+        seen_BN = logits_BV.gather(1, seq_BN)
+        seen_BN = torch.where(seen_BN > 0, seen_BN / cfg.repetition_penalty,
+                              seen_BN * cfg.repetition_penalty)
+        logits_BV = logits_BV.scatter(1, seq_BN, seen_BN)
+    n = cfg.no_repeat_ngram
+    if n and seq_BN.shape[1] >= n:
+        for b, row in enumerate(seq_BN.tolist()):
+            context = tuple(row[len(row) - n + 1 :]) if n > 1 else ()
+            banned = {row[i + n - 1] for i in range(len(row) - n + 1)
+                      if tuple(row[i : i + n - 1]) == context}
+            if banned:
+                logits_BV[b, list(banned)] = float("-inf")
+    return logits_BV
 
 
 def next_tokens(logits_BV: torch.Tensor, cfg: SamplingConfig, gen: torch.Generator | None) -> torch.Tensor:
@@ -76,9 +116,11 @@ def generate(
     sampling: SamplingConfig = SamplingConfig(),
     use_cache: bool = True,
     seed: int | None = None,
+    logits_hook: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> list[list[int]]:
     """Continue ``[BOS] prompt`` for ``num_samples`` samples; returns the new ids of each
-    (up to and without [EOS])."""
+    (up to and without [EOS]). ``logits_hook(out_BN, logits_BV)``, if given, returns the
+    logits of the next step given the ids generated so far (the module docstring)."""
     model.eval()
     device = next(model.parameters()).device
     b = num_samples
@@ -113,9 +155,15 @@ def generate(
     logits_BV = model(batch_of(target), cache).logits_BTV[:, -1]
     out_BN = torch.empty(b, 0, dtype=torch.long, device=device)
     done_B = torch.zeros(b, dtype=torch.bool, device=device)
+    prompt_BN = torch.tensor([prompt_ids] * b, dtype=torch.long, device=device)
     for _ in range(max_new):
         if banned_ids:
             logits_BV[:, list(banned_ids)] = float("-inf")
+        logits_BV = apply_controls(
+            logits_BV, torch.cat([prompt_BN, out_BN], 1), out_BN.shape[1], sampling, eos_id
+        )
+        if logits_hook is not None:
+            logits_BV = logits_hook(out_BN, logits_BV)
         ids_B = next_tokens(logits_BV, sampling, gen)
         ids_B = torch.where(done_B, torch.full_like(ids_B, eos_id), ids_B)
         out_BN = torch.cat([out_BN, ids_B[:, None]], 1)

@@ -3,7 +3,13 @@
     m6 generate --checkpoint out/pretrain --prompt "出国留学的理由是什么？回答："
     m6 generate --checkpoint out/pretrain --prompt "春风" --top-k 20 --top-p 0.9 --num-samples 3
 
-Greedy decoding unless a sampling option (--temperature, --top-k, --top-p) is given.
+Greedy decoding unless a sampling option (--temperature, --top-k, --top-p) is given. A sample
+ends at [EOS] (or after --max-new-tokens); --min-new-tokens, --repetition-penalty and
+--no-repeat-ngram control length and repetition of long answers (section 4.4):
+
+    m6 generate --checkpoint out/pretrain --prompt "出国留学的理由是什么？回答：" \
+        --top-k 20 --min-new-tokens 30 --max-new-tokens 120 --repetition-penalty 1.2 \
+        --no-repeat-ngram 3
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from model.pretrained import load_pretrained
 
 
 def add_sampling_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--max-new-tokens", type=int, default=64, help="stop after this many new "
+                   "tokens if [EOS] has not come")
+    p.add_argument("--min-new-tokens", type=int, default=0, help="forbid [EOS] before this many")
+    p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages "
+                   "tokens already in the text (1.2 is a common choice)")
+    p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                   help="never repeat an N-gram of the text (0: off)")
     p.add_argument("--greedy", action="store_true", help="argmax decoding (the default unless "
                    "a sampling option is given)")
     p.add_argument("--temperature", type=float)
@@ -35,6 +47,9 @@ def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
         temperature=args.temperature if args.temperature is not None else 1.0,
         top_k=args.top_k or 0,
         top_p=args.top_p if args.top_p is not None else 1.0,
+        min_new_tokens=args.min_new_tokens,
+        repetition_penalty=args.repetition_penalty,
+        no_repeat_ngram=args.no_repeat_ngram,
     )
 
 

@@ -147,6 +147,14 @@ class M6Model(nn.Module):
         return F.linear(h_BND, self.tok_emb.weight)
 
     def forward(self, batch: Batch, cache: KVCache | None = None) -> ModelOutput:
+        h_BTD, aux = self.hidden_states(batch, cache)
+        return ModelOutput(self.logits(h_BTD), aux)
+
+    def hidden_states(
+        self, batch: Batch, cache: KVCache | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h_BTD, aux_loss): the final (layer-normed) hidden states at the target positions,
+        before the output layer. Application heads (image-text matching) read them."""
         x_BLD, segment_BL, valid_BL, target_index_BT = self.embed(batch)
         t = batch.target_ids_BT.shape[1]
         if cache is not None:
@@ -157,7 +165,7 @@ class M6Model(nn.Module):
         if cache is not None:
             cache.advance(t)
         h_BTD = h_BLD.gather(1, target_index_BT[:, :, None].expand(-1, -1, h_BLD.shape[2]))
-        return ModelOutput(self.logits(h_BTD), aux)
+        return h_BTD, aux
 
     def decode_step(self, ids_BN: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Logits (B, N, V) for N new target tokens appended after what ``cache`` holds."""
