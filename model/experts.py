@@ -1,5 +1,5 @@
-"""The experts of an MoE layer: m feed-forward networks stored as stacked weights and run as one
-grouped matrix multiply over tokens already sorted by expert.
+"""The experts of an MoE layer: m feed-forward networks stored as stacked weights, each run on
+its own contiguous slice of the tokens (already sorted by expert) as one batched multiply.
 
 Each expert is the dense FFN of the transformer block (d_model -> d_ff -> activation ->
 d_model, with biases), so a one-expert MoE is exactly that FFN. The input arrives sorted by
@@ -80,28 +80,31 @@ class _ExpertLoop(torch.autograd.Function):
     A hand-written backward writes each expert's gradient straight into its slot of the stacked
     gradient (no per-expert tensors stacked afterwards, no zero-filled full-size gradients for
     indexing) and each slice's input gradient into one buffer: on CPU this keeps the layer's
-    memory traffic close to a dense FFN's. Saved for backward: the input rows and the
-    pre-activation (the activation is recomputed, so any differentiable callable works)."""
+    memory traffic close to a dense FFN's. Saved for backward, as nn.Linear + GELU would: the
+    input rows, the pre-activation and the activation. GELU's derivative is the aten kernel;
+    any other activation is differentiated by autograd."""
 
     @staticmethod
     def forward(ctx, x_TD, w1, b1, w2, b2, counts, activation):
         t, f, d_out = x_TD.shape[0], w1.shape[-1], w2.shape[-1]
         pre_TF = x_TD.new_empty(t, f)
+        act_TF = x_TD.new_empty(t, f)
         out_TD = x_TD.new_empty(t, d_out)
         start = 0
         for e, n in enumerate(counts):
             if n:
                 rows = slice(start, start + n)
                 torch.addmm(b1[e], x_TD[rows], w1[e], out=pre_TF[rows])
-                torch.addmm(b2[e], activation(pre_TF[rows]), w2[e], out=out_TD[rows])
+                act_TF[rows] = activation(pre_TF[rows])
+                torch.addmm(b2[e], act_TF[rows], w2[e], out=out_TD[rows])
                 start += n
-        ctx.save_for_backward(x_TD, pre_TF, w1, w2)
+        ctx.save_for_backward(x_TD, pre_TF, act_TF, w1, w2)
         ctx.counts, ctx.activation = counts, activation
         return out_TD
 
     @staticmethod
     def backward(ctx, g_TD):
-        x_TD, pre_TF, w1, w2 = ctx.saved_tensors
+        x_TD, pre_TF, act_TF, w1, w2 = ctx.saved_tensors
         g_TD = g_TD.contiguous()
         gx = torch.empty_like(x_TD)
         gw1, gw2 = torch.empty_like(w1), torch.empty_like(w2)
@@ -110,24 +113,27 @@ class _ExpertLoop(torch.autograd.Function):
         start = 0
         for e, n in enumerate(ctx.counts):
             if not n:  # an expert without tokens gets an exact zero gradient
-                gw1[e].zero_()
-                gw2[e].zero_()
-                gb1[e].zero_()
-                gb2[e].zero_()
+                for grad in (gw1, gw2, gb1, gb2):
+                    grad[e].zero_()
                 continue
             rows = slice(start, start + n)
             start += n
-            with torch.enable_grad():
-                pre = pre_TF[rows].detach().requires_grad_()
-                act = ctx.activation(pre)
             g = g_TD[rows]
-            torch.mm(act.detach().t(), g, out=gw2[e])
+            torch.mm(act_TF[rows].t(), g, out=gw2[e])
             torch.sum(g, 0, out=gb2[e])
-            (g_pre,) = torch.autograd.grad(act, pre, g @ w2[e].t())
+            g_pre = _activation_backward(ctx.activation, g @ w2[e].t(), pre_TF[rows])
             torch.mm(x_TD[rows].t(), g_pre, out=gw1[e])
             torch.sum(g_pre, 0, out=gb1[e])
             torch.mm(g_pre, w1[e].t(), out=gx[rows])
         return gx, gw1, gb1, gw2, gb2, None, None
+
+
+def _activation_backward(activation, g_act: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
+    if activation is F.gelu:
+        return torch.ops.aten.gelu_backward(g_act, pre)
+    with torch.enable_grad():
+        pre = pre.detach().requires_grad_()
+        return torch.autograd.grad(activation(pre), pre, g_act)[0]
 
 
 class Experts(nn.Module):

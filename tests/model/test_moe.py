@@ -292,3 +292,21 @@ def test_m6_model_places_moe_layers_and_initialises_experts_like_the_ffn():
     # minus its 4 absent patches and 0 masked padding: 12 + 10 real tokens, 2 choices each
     assert sum(metrics["tokens_per_expert"]) == 2 * (12 + 10)
     assert metrics["group/mm_to_text/image/tokens"] == 4.0
+
+
+def test_expert_loop_backward_with_another_activation_matches_autograd():
+    torch.manual_seed(0)
+    ex = Experts(3, D, FF, activation=torch.tanh)
+    x = torch.randn(10, D, requires_grad=True)
+    counts_E = torch.tensor([4, 0, 6])
+    ex(x, counts_E).square().sum().backward()
+    got = [x.grad.clone()] + [p.grad.clone() for p in ex.parameters()]
+    x.grad = None
+    ex.zero_grad()
+    ws = [p.unbind(0) for p in (ex.w1, ex.b1, ex.w2, ex.b2)]
+    ref = torch.cat([torch.tanh(xs @ ws[0][e] + ws[1][e]) @ ws[2][e] + ws[3][e]
+                     for e, xs in ((0, x[:4]), (2, x[4:]))])
+    ref.square().sum().backward()
+    want = [x.grad] + [p.grad for p in ex.parameters()]
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w)
