@@ -37,7 +37,6 @@ UNITS = ("char", "wordpiece")
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 # Whitespace other than newlines; removed before units are made (not a unit, see above).
 _SPACES_RE = re.compile(r"[^\S\n]+")
-_SPACE_CHARS = (" ", "\t", "\r", "\u3000", "\xa0", "\x0b", "\x0c")
 
 
 def normalize_bytes(text: str) -> bytes:
@@ -49,11 +48,9 @@ def char_lines(text: str) -> list[tuple[bytes, int]]:
     """``text`` as char units: ``[(b" x y z", 3), ...]``, one entry per non-empty line.
 
     Every character gets a space before it (numpy on UTF-32, one pass), so a line's unit
-    count is its number of spaces; whitespace is removed first (``in`` checks before a regex:
-    most Chinese text has none).
+    count is its number of spaces; whitespace (any Unicode space but newlines) is removed first.
     """
-    if any(c in text for c in _SPACE_CHARS):
-        text = _SPACES_RE.sub("", text)
+    text = _SPACES_RE.sub("", text)  # returns ``text`` itself when there is none
     if not text:
         return []
     a = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)

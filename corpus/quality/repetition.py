@@ -138,6 +138,7 @@ class RepetitionFilter(ScoringFilter):
 
     def __init__(self, cfg: RepetitionConfig | None = None):
         self.cfg = cfg or RepetitionConfig()
+        self.cfg.check_pairs()
 
     def judge(self, doc: Document) -> tuple[Verdict, dict[str, Any]]:
         cfg = self.cfg

@@ -1,0 +1,127 @@
+"""Repetition rules: exact fractions, agreement with a plain-Python version, real vs generated."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from corpus.document import Document
+from corpus.quality.config import RepetitionConfig
+from corpus.quality.repetition import (
+    RepetitionFilter,
+    duplicate_lines,
+    ngram_fractions,
+    tokens,
+)
+from corpus.stage import split
+from schemas import RejectedRecord
+
+ROOT = Path(__file__).resolve().parents[3]
+SRC = ROOT / "data" / "sample" / "src"
+
+
+def doc(text: str, i: int = 0) -> Document:
+    return Document(id=f"d{i}", source="common_crawl", text=text)
+
+
+def articles(name: str) -> list[str]:
+    """The crawled articles of data/sample/src/crawl_<name>.txt (``@@`` separates them)."""
+    out, cur = [], []
+    for line in (SRC / f"crawl_{name}.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("@@"):
+            if cur:
+                out.append("\n".join(cur))
+            cur = []
+        elif line.strip() and not line.startswith("#"):
+            cur.append(line)
+    return out + ["\n".join(cur)] if cur else out
+
+
+def naive_fractions(toks: list[str], n: int) -> tuple[float, float]:
+    """(top n-gram coverage, duplicate n-gram coverage), written the slow obvious way."""
+    total = sum(map(len, toks))
+    grams = [tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+    if not grams:
+        return 0.0, 0.0
+    counts = Counter(grams)
+    best = max(counts.values())
+    top_gram = next(g for g in grams if counts[g] == best)  # first to reach the maximum
+    cov_top, cov_dup, seen = set(), set(), set()
+    for i, g in enumerate(grams):
+        if g == top_gram and best > 1:
+            cov_top.update(range(i, i + n))
+        if g in seen:
+            cov_dup.update(range(i, i + n))
+        seen.add(g)
+    return (sum(len(toks[i]) for i in cov_top) / total,
+            sum(len(toks[i]) for i in cov_dup) / total)
+
+
+def test_exact_fractions_on_hand_made_text():
+    top, dup = ngram_fractions(tokens("我爱北京我爱北京天安门"), (2, 4), (5,))
+    assert top == {2: pytest.approx(4 / 11), 4: pytest.approx(8 / 11)} and dup == {5: 0.0}
+    top, dup = ngram_fractions(tokens("哈哈哈哈哈哈"), (3,), (5, 6))
+    assert top == {3: 1.0}  # overlapping occurrences cover each character once
+    assert dup == {5: pytest.approx(5 / 6), 6: 0.0}
+    top, dup = ngram_fractions(tokens("ab cd ab cd ab"), (2,), (3,))  # English words count whole
+    assert top == {2: pytest.approx(0.8)} and dup == {3: pytest.approx(0.6)}
+    assert duplicate_lines("a\nb\na\n\na\n") == (4, 0.5, 0.5)
+
+
+def test_vectorised_equals_plain_python_on_real_text(encyclopedia, reviews):
+    texts = encyclopedia[:25] + [r for r in reviews if len(r) > 80][:25]
+    texts.append("上海搬家公司 上海搬家公司电话 上海搬家 " * 6)
+    for text in texts:
+        toks = tokens(text)
+        top, dup = ngram_fractions(toks, (2, 3, 4), (7, 8, 9, 10, 11, 12))
+        for n in (2, 3, 4):
+            assert top[n] == pytest.approx(naive_fractions(toks, n)[0]), (n, text[:30])
+        for n in (7, 8, 9, 10, 11, 12):
+            assert dup[n] == pytest.approx(naive_fractions(toks, n)[1]), (n, text[:30])
+
+
+def test_real_articles_are_kept(encyclopedia):
+    real = encyclopedia + [a for name in ("news", "howto", "blog", "baike") for a in articles(name)]
+    assert len(real) > 120
+    kept, rejected = split(RepetitionFilter().run(doc(t, i) for i, t in enumerate(real)))
+    assert rejected == []
+    worst = max(d.quality.top_ngram_frac for d in kept if d.quality.top_ngram_frac is not None)
+    assert worst < 0.8  # relative headroom: the top n-gram fraction closest to its threshold
+
+
+def test_generated_spam_is_dropped(spam_rows):
+    seo = [r["text"] for r in spam_rows if r["category"] == "seo"]
+    kw = ["减肥药", "最便宜", "正品", "包邮", "减肥药价格", "快速减肥"]
+    stuffed = "\n".join(" ".join(kw[(i + j) % 6] for j in range(12)) for i in range(12))
+    notice = "本店公告\n" + "欢迎光临本店，全场包邮，满一百减二十，欢迎选购！\n" * 30
+    rng = random.Random(0)
+    spun = "".join(rng.choice(["最新优惠", "限时抢购", "全网最低", "厂家直销"]) for _ in range(40))
+    f = RepetitionFilter()
+    kept, rejected = split(f.run(doc(t, i) for i, t in enumerate(seo)))
+    assert len(rejected) >= 0.9 * len(seo)
+    assert all(r.reason.startswith("repetition:") for r in rejected)
+    outs = [next(f.process(doc(t))) for t in (stuffed, notice, spun)]
+    assert [o.reason for o in outs] == ["repetition:dup_lines", "repetition:dup_lines",
+                                        "repetition:top_3gram"]
+    assert outs[1].score == pytest.approx(29 / 31)  # 29 of 31 lines repeat an earlier one
+    assert "of 31 lines repeat an earlier line (> 0.3)" in outs[1].detail
+
+
+def test_short_texts_skip_the_ngram_rules():
+    f = RepetitionFilter()
+    (out,) = f.process(doc("不错不错，真的不错！"))
+    assert not isinstance(out, RejectedRecord)
+    assert out.quality.top_ngram_frac is None and out.quality.dup_line_frac == 0.0
+    strict = RepetitionFilter(RepetitionConfig(min_tokens=1))
+    (out,) = strict.process(doc("不错不错，真的不错！"))
+    assert isinstance(out, RejectedRecord) and out.reason == "repetition:top_2gram"
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="same length"):
+        RepetitionFilter(RepetitionConfig(top_ngram_sizes=(2, 3), max_top_ngram_fracs=(0.2,)))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        RepetitionConfig(max_dup_line_frac=1.5)
