@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from model.batch import Batch, Example, collate
@@ -217,7 +218,12 @@ def _identity(x: Any) -> Any:
 
 
 def make_loader(dataset: PretrainData, num_workers: int = 0) -> DataLoader:
-    """A DataLoader over already-batched ``PretrainData`` (in-order, so resume is exact)."""
+    """A DataLoader over already-batched ``PretrainData`` (in-order, so resume is exact).
+
+    It gets a generator of its own: a DataLoader iterator otherwise draws its workers' base seed
+    from the global torch RNG, and a resumed run (which creates its iterator at another point
+    of the RNG stream) would then drop out different units than the uninterrupted run.
+    """
     return DataLoader(
         dataset,
         batch_size=None,
@@ -226,4 +232,5 @@ def make_loader(dataset: PretrainData, num_workers: int = 0) -> DataLoader:
         persistent_workers=False,
         prefetch_factor=2 if num_workers else None,
         in_order=True,
+        generator=torch.Generator().manual_seed(dataset.seed),
     )

@@ -262,4 +262,4 @@ class RowStream:
                     "data-loader workers"
                 )
             st.epoch, st.window, st.cursor, st.index = st.epoch + 1, 0, 0, 0
-            log.info("reader %d/%d starts epoch %d", self.shard_id, self.n_shards, st.epoch)
+            log.debug("reader %d/%d starts epoch %d", self.shard_id, self.n_shards, st.epoch)

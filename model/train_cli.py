@@ -125,7 +125,9 @@ def main(argv: list[str]) -> int:
     val = read_metrics(out / "metrics.jsonl", "val")
     if val:
         first, last = val[0], val[-1]
+        best = min(val, key=lambda r: r["loss"])
         print(f"validation loss: {first['loss']:.4f} at step {first['step']} -> "
-              f"{last['loss']:.4f} at step {last['step']}")
+              f"{last['loss']:.4f} at step {last['step']} (best {best['loss']:.4f} at step "
+              f"{best['step']})")
     print(f"checkpoints in {out / 'checkpoints'}; metrics in {out / 'metrics.jsonl'}")
     return 0

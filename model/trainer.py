@@ -82,6 +82,7 @@ class Trainer:
         self.step = 0
         self.data_state = DataState(num_workers=max(1, cfg.data.num_workers))
         self.ckpt_dir = self.out / "checkpoints"
+        self._warned_no_val = False
 
     # ------------------------------------------------------------------ hooks
 
@@ -180,6 +181,12 @@ class Trainer:
             sums[n_tasks:] += lo.task_tokens.cpu()
         sums = self.reduce_metrics(sums)
         self.model.train()
+        if not sums[n_tasks:].sum():
+            if not self._warned_no_val:
+                log.warning("no validation rows (val_fraction %s of the data): skipping "
+                            "validation", self.cfg.data.val_fraction)
+                self._warned_no_val = True
+            return {}
         return _task_values(sums[:n_tasks], sums[n_tasks:])
 
     # ------------------------------------------------------------------ checkpoints
@@ -239,8 +246,10 @@ class Trainer:
         losses: list[float] = []
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc="pretrain",
                    dynamic_ncols=True)
-        if self.step == 0 and cfg.val_every and metrics is not None:
-            metrics.log(0, self.validate(), "val")  # the starting point of the curve
+        if self.step == 0 and cfg.val_every:
+            val = self.validate()  # the starting point of the curve
+            if val and metrics is not None:
+                metrics.log(0, val, "val")
         window_t, window_pos, window_tok = time.perf_counter(), 0, 0
         try:
             while self.step < min(cfg.steps, stop_at or cfg.steps):
@@ -259,7 +268,7 @@ class Trainer:
                     metrics.log(self.step, values, "train")
                 if cfg.val_every and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
                     val = self.validate()
-                    if metrics is not None:
+                    if val and metrics is not None:
                         metrics.log(self.step, val, "val")
                         bar.write(f"step {self.step}: train loss {values['loss']:.4f}, "
                                   f"val loss {val['loss']:.4f}")

@@ -116,6 +116,7 @@ def micro_config(corpus_dir: Path, vocab_size: int, **train):
 
     model = ModelConfig(
         vocab_size=vocab_size, d_model=32, n_layers=2, n_heads=2, d_ff=64, max_text_len=32,
+        dropout=0.1,  # so exact resume also depends on restoring the RNG state
         image=ImageConfig(image_size=32, patch_size=16, cnn_channels=(8, 16)),
     )
     return RunConfig(

@@ -109,3 +109,11 @@ def test_bf16_and_activation_checkpointing_flags_train(corpus_dir, tokenizer_pat
     assert all(torch.isfinite(torch.tensor(losses)))
     ref = _trainer(_cfg(corpus_dir, tokenizer_path, steps=3), tmp_path / "ref", tokenizer_path).train()
     assert losses[0] == pytest.approx(ref[0], rel=0.03)  # same first batch, bf16 rounding only
+
+
+def test_no_validation_rows_skips_validation_with_a_warning(corpus_dir, tokenizer_path, tmp_path, caplog):
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=2, val_every=1)
+    cfg = replace(cfg, data=replace(cfg.data, val_fraction=0.0))
+    _trainer(cfg, tmp_path, tokenizer_path).train()
+    assert read_metrics(tmp_path / "metrics.jsonl", "val") == []
+    assert "no validation rows" in caplog.text
