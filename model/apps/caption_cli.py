@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from model.apps.finetune import use_threads
 from model.generate import generate
 from model.generate_cli import add_sampling_args, sampling_from_args
 from model.image import ImageDecodeError, load_image_file
@@ -26,6 +27,7 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     try:
         pre = load_pretrained(args.checkpoint, args.device)
+        use_threads(pre.config)
         sampling = sampling_from_args(args)
     except (FileNotFoundError, ValueError) as e:
         print(f"m6 caption: {e}", file=sys.stderr)
