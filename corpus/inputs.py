@@ -62,12 +62,16 @@ def _expand(pattern: str) -> list[tuple[str, int]]:
     def url(p: str) -> str:
         return p if protocol in ("file", "local") else f"{protocol}://{p}"
 
+    def is_file(p: str, info: dict) -> bool:
+        # fsspec's local filesystem reports a symlink as type "other": follow it
+        return info.get("type") == "file" or (bool(info.get("islink")) and fs.isfile(p))
+
     if any(ch in path for ch in "*?["):
         found = fs.glob(path, detail=True)
-        entries = [(p, info) for p, info in found.items() if info.get("type") == "file"]
+        entries = [(p, info) for p, info in found.items() if is_file(p, info)]
     elif fs.isdir(path):
         found = fs.find(path, detail=True)
-        entries = [(p, info) for p, info in found.items() if info.get("type") == "file"]
+        entries = [(p, info) for p, info in found.items() if is_file(p, info)]
     elif fs.exists(path):
         entries = [(path, fs.info(path))]
     else:

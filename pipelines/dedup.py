@@ -8,12 +8,16 @@ collects the documents, the edges or the graph on one worker, and nothing uses s
       Url              GroupByKey(normalised URL) -> one survivor     -> url_duplicate
       Exact            GroupByKey(text hash) -> one survivor          -> exact_duplicate
       Near
-        Sign           BatchElements -> vectorised MinHash -> (band key, (node, signature))
+        Sign           Batches -> vectorised MinHash -> (band key, (node, signature))
         Buckets        GroupByKey(band key) -> candidate pairs (buckets.bucket_pairs)
         Verify         CoGroupByKey with the texts twice -> exact n-gram Jaccard >= threshold
         CC             cc_rounds x (large-star GroupByKey, small-star GroupByKey)
         Labels         CombinePerKey(min) -> node -> component survivor
         Apply          CoGroupByKey(documents, labels, scores) -> kept | near_duplicate
+
+DoFns with several outputs yield ``(tag, value)`` pairs split by ``pipelines.tagged`` and batches
+come from ``pipelines.batches``, not ``TaggedOutput``/``BatchElements``, so every runner (the
+DaskRunner too) gives the same rows.
 
 Both transforms return ``(kept, rejected)``; rejected rows carry ``duplicate_of`` and are counted
 with ``Metrics.counter("m6.dedup", reason)``. ``corpus.dedup.local`` and
@@ -32,7 +36,6 @@ import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import TaggedOutput
 
 from corpus.dedup.buckets import bucket_pairs, jaccard, shingle_set
 from corpus.dedup.components import canonical, large_star, small_star
@@ -53,15 +56,18 @@ from corpus.dedup.survivor import (
     split_group,
 )
 from corpus.document import Document
+from pipelines.batches import Batches
 from pipelines.stage_dofn import REJECTED
+from pipelines.tagged import ParDoTags, tag
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "m6.dedup"
 _TEXT = "text"
 _NOKEY = "nokey"
-# DoFns that also yield TaggedOutput need their main output declared for GroupByKey's type check
-_KV = tuple[Any, Any]
+_KEYED = "keyed"
+_KEPT = "kept"
+_BANDS = "bands"
 
 
 def _counter(reason: str):
@@ -71,7 +77,7 @@ def _counter(reason: str):
 # ---------------------------------------------------------------- groups (URL, exact hash)
 
 class _KeyFor(beam.DoFn):
-    """(node, record) -> (group key, (node, record)); records with no key go to ``nokey``."""
+    """(node, record) -> ``keyed``: (group key, (node, record)); with no key: ``nokey``."""
 
     def __init__(self, key_fn):
         self.key_fn = key_fn
@@ -79,13 +85,13 @@ class _KeyFor(beam.DoFn):
     def process(self, item):
         k = self.key_fn(item[1])
         if k is None:
-            yield TaggedOutput(_NOKEY, item)
+            yield tag(_NOKEY, item)
         else:
-            yield (k, item)
+            yield tag(_KEYED, (k, item))
 
 
 class _Survivors(beam.DoFn):
-    """One group -> its survivor (main) and a rejected row per loser of this run.
+    """One group -> its survivor (``kept``) and a rejected row per loser of this run.
 
     The group is read twice (its minimum, then every member) and never copied, so a text
     repeated a million times does not have to fit in one worker's memory."""
@@ -103,11 +109,11 @@ class _Survivors(beam.DoFn):
         for member in members:
             if not kept and member_order(member) == best:
                 kept = True
-                yield member
+                yield tag(_KEPT, member)
                 continue
             for row in rejections([member], best[0], self.reason):
                 self._rejected.inc()
-                yield TaggedOutput(REJECTED, row)
+                yield tag(REJECTED, row)
 
 
 class GroupDedup(beam.PTransform):
@@ -119,12 +125,10 @@ class GroupDedup(beam.PTransform):
         self.reason = reason
 
     def expand(self, items):
-        keyed = items | "Key" >> beam.ParDo(_KeyFor(self.key_fn)).with_output_types(
-            _KV).with_outputs(_NOKEY, main="keyed")
-        out = (keyed.keyed | "Group" >> beam.GroupByKey()
-               | "Survivor" >> beam.ParDo(_Survivors(self.reason)).with_outputs(
-                   REJECTED, main="kept"))
-        kept = (out.kept, keyed[_NOKEY]) | "Merge" >> beam.Flatten()
+        keyed = items | "Key" >> ParDoTags(_KeyFor(self.key_fn), (_KEYED, _NOKEY))
+        out = (keyed[_KEYED] | "Group" >> beam.GroupByKey()
+               | "Survivor" >> ParDoTags(_Survivors(self.reason), (_KEPT, REJECTED)))
+        kept = (out[_KEPT], keyed[_NOKEY]) | "Merge" >> beam.Flatten()
         return kept, out[REJECTED]
 
 
@@ -198,7 +202,8 @@ class ConnectedComponents(beam.PTransform):
 
 
 class _ApplyLabels(beam.DoFn):
-    """(node, {record, label, score}) -> the record (a component survivor), or its rejection."""
+    """(node, {record, label, score}) -> ``kept``: the record (a component survivor), or
+    ``rejected``: its rejection."""
 
     def __init__(self, reason: str = "near_duplicate"):
         self.reason = reason
@@ -215,28 +220,29 @@ class _ApplyLabels(beam.DoFn):
         scores = list(parts["score"])
         first, others = split_group([(node, r) for r in records])
         if label is None or label == node:
-            yield first[1]
+            yield tag(_KEPT, first[1])
         else:
             self._rejected.inc()
-            yield TaggedOutput(REJECTED, reject(first[1], self.reason, id_of(label),
-                                                scores[0] if scores else None))
+            yield tag(REJECTED, reject(first[1], self.reason, id_of(label),
+                                       scores[0] if scores else None))
         for row in rejections(others, node, "duplicate_id"):  # the same id twice
-            yield TaggedOutput(REJECTED, row)
+            yield tag(REJECTED, row)
 
 
 def _apply_labels(items, labels, scores, label: str):
     new = items | f"{label}New" >> beam.Filter(lambda it: not is_existing(it[0]))
     out = ({"record": new, "label": labels, "score": scores}
            | f"{label}Join" >> beam.CoGroupByKey()
-           | f"{label}Apply" >> beam.ParDo(_ApplyLabels()).with_outputs(REJECTED, main="kept"))
-    return out.kept, out[REJECTED]
+           | f"{label}Apply" >> ParDoTags(_ApplyLabels(), (_KEPT, REJECTED)))
+    return out[_KEPT], out[REJECTED]
 
 
 # ---------------------------------------------------------------- text near-duplicates
 
 class _Sign(beam.DoFn):
-    """A batch of (node, document) -> (band key, (node, signature bytes)) per band, and
-    (node, normal text) to the ``text`` output when candidates are verified exactly."""
+    """A batch of (node, document) -> ``bands``: (band key, (node, signature bytes)) per band,
+    and ``text``: (node, normal text) when candidates are verified exactly. Each document's
+    signature depends on that document only, not on the batch it came in."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -256,10 +262,10 @@ class _Sign(beam.DoFn):
                 continue
             self._signed.inc()
             if self.cfg.verify == "exact":
-                yield TaggedOutput(_TEXT, (node, normal))
+                yield tag(_TEXT, (node, normal))
             raw = sig.tobytes()
             for key in keys:
-                yield (key, (node, raw))
+                yield tag(_BANDS, (key, (node, raw)))
 
 
 class _Pairs(beam.DoFn):
@@ -319,6 +325,10 @@ class _CheckExact(beam.DoFn):
                 self._dropped.inc()
 
 
+def _node(item):
+    return item[0]
+
+
 def _endpoints(edge_score):
     (a, b), s = edge_score
     yield (a, s)
@@ -335,11 +345,9 @@ class NearDuplicates(beam.PTransform):
     def expand(self, items):
         cfg = self.cfg
         signed = (items
-                  | "Batch" >> beam.BatchElements(min_batch_size=cfg.minhash.batch_size,
-                                                  max_batch_size=cfg.minhash.batch_size)
-                  | "Sign" >> beam.ParDo(_Sign(cfg)).with_output_types(_KV).with_outputs(
-                      _TEXT, main="bands"))
-        candidates = (signed.bands
+                  | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
+                  | "Sign" >> ParDoTags(_Sign(cfg), (_BANDS, _TEXT)))
+        candidates = (signed[_BANDS]
                       | "Buckets" >> beam.GroupByKey()
                       | "Pairs" >> beam.ParDo(_Pairs(cfg))
                       | "DistinctPairs" >> beam.CombinePerKey(max))

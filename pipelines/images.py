@@ -9,7 +9,7 @@ pair ``(rows, rejected)``: ``image_text`` row dicts (``ImageTextRecord.to_row()`
     docs ──► MinePairs ─┐
     listings ► ReadListings ─┴► PairText ─► key by image URL ─┐
     image records ───────────────────────► key by URL ────────┴► CoGroupByKey ► JoinImages
-        ─► [Download: BatchElements ► FetchImages]  (only with images.download)
+        ─► [Download: Batches ► FetchImages]  (only with images.download)
         ─► ProcessImages ─► rows
 
 The join is a ``CoGroupByKey`` on ``corpus.images.join.url_key`` (no side input, so it scales
@@ -42,6 +42,7 @@ from corpus.images.pairs import MinePairs
 from corpus.images.process import ProcessImages
 from corpus.images.records import ImagePair
 from corpus.images.text import PairText
+from pipelines.batches import Batches
 from pipelines.stage_dofn import ApplyStage
 
 
@@ -63,6 +64,10 @@ def keyed_page(page: Page) -> tuple[str, Page]:
 
 def is_not_download(job: Any) -> bool:
     return not needs_download(job)
+
+
+def job_key(job: Any) -> str:
+    return job.key
 
 
 def to_row(record: Any) -> dict[str, Any]:
@@ -101,8 +106,7 @@ class ImagePairs(beam.PTransform):
             fetched = (
                 ready
                 | "ToDownload" >> beam.Filter(needs_download)
-                | "Batch" >> beam.BatchElements(min_batch_size=1,
-                                                max_batch_size=cfg.fetch.batch_size)
+                | "Batch" >> Batches(cfg.fetch.batch_size, min_size=1, key=job_key)
                 | "Download" >> ApplyStage(FetchImages(cfg.fetch, cfg.max_pages_per_image))
             )
             rejected.append(fetched.rejected)

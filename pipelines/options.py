@@ -49,7 +49,7 @@ def pipeline_runner_and_options(runner: str, workers: int,
         if not _has(flags, "dask_client_address"):
             raise ValueError("DaskRunner needs --dask_client_address=HOST:PORT of a running "
                              "dask.distributed scheduler (make corpus RUNNER=DaskRunner starts one)")
-        from apache_beam.runners.dask.dask_runner import DaskRunner
+        from pipelines.dask_runner import DaskRunner  # stock runner + bounded partitions
 
         return DaskRunner(), PipelineOptions(flags)
     return runner, PipelineOptions(flags)

@@ -37,3 +37,20 @@ def test_missing_input_is_a_clear_error(tmp_path):
         plan_inputs([str(tmp_path / "nope")])
     with pytest.raises(FileNotFoundError, match="matched no files"):
         plan_inputs([str(tmp_path / "*.warc")])
+
+
+def test_symlinked_files_are_followed(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.warc.gz").write_bytes(b"x" * 10)
+    (real / "forum.jsonl").write_text(json.dumps({"title": "标题", "text": "正文"}) + "\n")
+    links = tmp_path / "links"
+    links.mkdir()
+    for f in real.iterdir():
+        (links / f.name).symlink_to(f)
+    (links / "dangling.warc").symlink_to(tmp_path / "gone.warc")
+
+    plan = plan_inputs([str(links)])
+    assert [p.rsplit("/", 1)[-1] for p in plan.crawl] == ["a.warc.gz"]
+    assert [p.rsplit("/", 1)[-1] for p in plan.dumps] == ["forum.jsonl"]
+    assert plan_inputs([str(links / "*.jsonl")]).dumps == plan.dumps
