@@ -56,6 +56,16 @@ def score_lines(model: Any, lines: Sequence[tuple[bytes, int]]) -> tuple[float, 
     return logp, units
 
 
+def score_document(model: Any, units: Units, text: str) -> tuple[float, int]:
+    """``score_lines`` of ``text``'s lines without building per-line counts (faster)."""
+    lines, n = units.document(text)
+    score = model.score
+    logp = 0.0
+    for line in lines:
+        logp += score(line, True, True)
+    return logp, n + len(lines)
+
+
 def perplexity(logp: float, units: int) -> float:
     return 10.0 ** (-logp / units) if units else math.nan
 

@@ -11,11 +11,14 @@ enough, and it runs on UTF-8 bytes at memory speed.
 
 Units:
 
-* ``char``: every non-whitespace character is one unit (a Chinese character, a Latin letter, a
-  punctuation mark). Whitespace separates nothing in Chinese and is not a unit. Built with numpy
-  on UTF-32 (a space before every character), because Python's ``" ".join(text)`` costs about
-  300 ns per Chinese character, more than kenlm's scoring itself; the perplexity filter's
-  budget is 1.2x raw kenlm (``bench/bench_quality.py``).
+* ``char``: every character is one unit (a Chinese character, a Latin letter, a punctuation
+  mark) except kenlm's own separators (ASCII space, tab, CR, VT, FF; ``util/spaces.cc``):
+  whitespace separates nothing in Chinese. U+3000 and U+00A0 become ASCII spaces first, NUL is
+  dropped (it would end kenlm's C string); the cleaning stages have already mapped every other
+  Unicode space to an ASCII one. A space goes before every character, with numpy on UTF-32 for
+  long texts and ``str.join`` for short ones (where numpy's per-call cost would dominate),
+  because Python's ``" ".join(text)`` alone costs about twice what kenlm needs to score the
+  result; the perplexity filter's budget is 1.2x raw kenlm (``bench/bench_quality.py``).
 * ``wordpiece``: the tokens of a WordPiece tokenizer (``tokenizers`` JSON), e.g. the one
   ``m6 tokenizer train`` writes or the one ``m6 lm train --unit wordpiece`` trains beside the
   model. A BERT-style WordPiece splits Chinese into characters and English into sub-words.
@@ -26,40 +29,80 @@ Units:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 UNITS = ("char", "wordpiece")
 
-# bytes.translate table: digits 1-9 -> 0 (ASCII); bytes.lower() does the letters.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-# Whitespace other than newlines; removed before units are made (not a unit, see above).
-_SPACES_RE = re.compile(r"[^\S\n]+")
+# One bytes.translate table for both folds: ASCII A-Z -> a-z, digits 1-9 -> 0.
+_FOLD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456789",
+                        b"abcdefghijklmnopqrstuvwxyz000000000")
+_KENLM_SPACES = "\t\x0b\x0c\r "  # and "\n", which separates lines
+_SPACE_MAP = {0x3000: " ", 0xA0: " ", 0: None}
+# Texts shorter than this are spaced with str.join, longer ones with numpy (measured crossover).
+_NUMPY_FROM = 80
+# Spaces to copy from (one copy is cheaper than filling); longer texts allocate their own.
+_SPACES32 = np.full(1 << 15, 0x20, dtype=np.uint32)
 
 
 def normalize_bytes(text: str) -> bytes:
     """UTF-8 of ``text`` with ASCII letters lowercased and ASCII digits 1-9 mapped to 0."""
-    return text.encode("utf-8", "replace").lower().translate(_DIGITS_TO_ZERO)
+    return text.encode("utf-8", "replace").translate(_FOLD)
+
+
+def _map_spaces(text: str) -> str:
+    if "\u3000" in text or "\xa0" in text or "\x00" in text:
+        return text.translate(_SPACE_MAP)
+    return text
+
+
+def _spaced(text: str) -> bytes:
+    """Folded UTF-8 of ``text`` with a space before every character (newlines included, so
+    ``split(b"\\n")`` gives the lines, each ending with the space put before its newline)."""
+    if len(text) < _NUMPY_FROM:
+        spaced = " " + " ".join(text)
+    else:
+        a = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
+        n = 2 * a.size
+        out = _SPACES32[:n].copy() if n <= _SPACES32.size else np.full(n, 0x20, np.uint32)
+        out[1::2] = a
+        spaced = out.tobytes().decode("utf-32-le")
+    return spaced.encode("utf-8", "replace").translate(_FOLD)
+
+
+def _units_in(line: str) -> int:
+    n = len(line)
+    if line.isprintable() and " " not in line:  # the common case: nothing to subtract
+        return n
+    return n - sum(line.count(c) for c in _KENLM_SPACES)
 
 
 def char_lines(text: str) -> list[tuple[bytes, int]]:
-    """``text`` as char units: ``[(b" x y z", 3), ...]``, one entry per non-empty line.
-
-    Every character gets a space before it (numpy on UTF-32, one pass), so a line's unit
-    count is its number of spaces; whitespace (any Unicode space but newlines) is removed first.
-    """
-    text = _SPACES_RE.sub("", text)  # returns ``text`` itself when there is none
+    """``text`` as char units: ``[(b" x y z ", 3), ...]``, one entry per line with units."""
+    text = _map_spaces(text)
     if not text:
         return []
-    a = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
-    out = np.empty((a.size, 2), dtype=np.uint32)
-    out[:, 0] = 0x20
-    out[:, 1] = a
-    raw = out.tobytes().decode("utf-32-le").encode("utf-8").lower().translate(_DIGITS_TO_ZERO)
-    # Each newline has its inserted space before it, so " \n" separates lines exactly.
-    return [(ln, ln.count(b" ")) for ln in raw.split(b" \n") if len(ln) > 1]
+    out = []
+    for line, piece in zip(text.split("\n"), _spaced(text).split(b"\n")):
+        n = _units_in(line)
+        if n:
+            out.append((piece, n))
+    return out
+
+
+def char_document(text: str) -> tuple[list[bytes], int]:
+    """``(lines with units, total units)`` of ``text``: what ``char_lines`` gives, summed, with
+    no per-line work but the split (the perplexity filter's document mode)."""
+    text = _map_spaces(text)
+    if not text:
+        return [], 0
+    units = len(text) - text.count("\n")
+    for c in _KENLM_SPACES:
+        if c in text:
+            units -= text.count(c)
+    pieces = [p for p in _spaced(text).split(b"\n") if p and not p.isspace()]
+    return pieces, units
 
 
 @dataclass(frozen=True)
@@ -82,6 +125,13 @@ class Units:
         if self.unit == "char":
             return char_lines(text)
         return self._wordpiece_lines(text)
+
+    def document(self, text: str) -> tuple[list[bytes], int]:
+        """``(lines with units, total units)`` of ``text``; equal to summing ``lines``."""
+        if self.unit == "char":
+            return char_document(text)
+        lines = self._wordpiece_lines(text)
+        return [line for line, _ in lines], sum(n for _, n in lines)
 
     def _wordpiece_lines(self, text: str) -> list[tuple[bytes, int]]:
         tok = _load_tokenizer(self.tokenizer)

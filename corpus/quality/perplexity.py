@@ -36,6 +36,7 @@ from corpus.quality.lm_reference import (
     load_metadata,
     load_reference,
     perplexity,
+    score_document,
     score_lines,
     value_at,
 )
@@ -116,18 +117,17 @@ class PerplexityFilter(Stage):
 
     def score(self, text: str) -> float | None:
         """Perplexity of ``text`` as a document (None when it has no units)."""
-        logp, n = score_lines(self._model, self._units.lines(text))
+        logp, n = score_document(self._model, self._units, text)
         return perplexity(logp, n) if n else None
 
     def process(self, record: Document) -> Iterator[Any]:
         if self.cfg.per_paragraph:
             yield from self._per_paragraph(record)
             return
-        lines = self._units.lines(record.text)
-        if not lines:
+        logp, n = score_document(self._model, self._units, record.text)
+        if not n:
             yield record
             return
-        logp, n = score_lines(self._model, lines)
         ppl = 10.0 ** (-logp / n)
         limit = self._doc_max
         if limit is not None and ppl > limit:
