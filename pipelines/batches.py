@@ -54,10 +54,12 @@ def _whole(element: Any) -> Any:
 
 class Batches(beam.PTransform):
     """``elements | Batches(size)`` -> lists of between ``min_size`` (default ``size``; the last
-    batch of a bundle or group may be shorter) and ``size`` elements."""
+    batch of a bundle or group may be shorter) and ``size`` elements. ``by_key=None`` picks the
+    way by runner; ``True``/``False`` forces the keyed groups or ``BatchElements``."""
 
     def __init__(self, size: int, *, min_size: int | None = None,
-                 key: Callable[[Any], Any] = _whole, keys: int = 64, label: str | None = None):
+                 key: Callable[[Any], Any] = _whole, keys: int = 64, by_key: bool | None = None,
+                 label: str | None = None):
         super().__init__(label)
         if size < 1 or keys < 1 or (min_size is not None and not 1 <= min_size <= size):
             raise ValueError(f"Batches needs 1 <= min_size <= size and keys >= 1, got "
@@ -66,9 +68,13 @@ class Batches(beam.PTransform):
         self.min_size = size if min_size is None else min_size
         self.key = key
         self.keys = keys
+        self.by_key = by_key
 
     def expand(self, pcoll):
-        if delivers_finish_bundle(pcoll.pipeline):
+        by_key = self.by_key
+        if by_key is None:
+            by_key = not delivers_finish_bundle(pcoll.pipeline)
+        if not by_key:
             return pcoll | "Batch" >> beam.BatchElements(min_batch_size=self.min_size,
                                                          max_batch_size=self.size)
         return (pcoll
