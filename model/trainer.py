@@ -23,6 +23,7 @@ import contextlib
 import logging
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,7 @@ class Trainer:
             lr=lr,
             positions=int(sums[-2]),
             target_tokens=int(sums[n_tasks : 2 * n_tasks].sum()),
+            **{f"tokens_{name}": int(sums[n_tasks + i]) for i, name in enumerate(TASKS)},
             samples=int(sums[-1]),
         )
         for name, module in self.model.named_modules():
@@ -250,20 +252,22 @@ class Trainer:
             val = self.validate()  # the starting point of the curve
             if val and metrics is not None:
                 metrics.log(0, val, "val")
-        window_t, window_pos, window_tok = time.perf_counter(), 0, 0
+        window_t, window = time.perf_counter(), Counter()
         try:
             while self.step < min(cfg.steps, stop_at or cfg.steps):
                 values = self.train_step(batches)
                 losses.append(values["loss"])
-                window_pos += values["positions"]
-                window_tok += values["target_tokens"]
+                window.update({k: values[k] for k in values if k.startswith("tokens_")})
+                window.update(positions=values["positions"], target_tokens=values["target_tokens"])
                 bar.update(1)
                 bar.set_postfix(loss=f"{values['loss']:.3f}", lr=f"{values['lr']:.2e}")
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     dt = time.perf_counter() - window_t
-                    values["positions_per_s"] = window_pos / dt
-                    values["tokens_per_s"] = window_tok / dt
-                    window_t, window_pos, window_tok = time.perf_counter(), 0, 0
+                    values["positions_per_s"] = window["positions"] / dt
+                    values["tokens_per_s"] = window["target_tokens"] / dt
+                    for name in TASKS:  # target tokens of each task per second
+                        values[f"tokens_per_s_{name}"] = window[f"tokens_{name}"] / dt
+                    window_t, window = time.perf_counter(), Counter()
                 if metrics is not None:
                     metrics.log(self.step, values, "train")
                 if cfg.val_every and (self.step % cfg.val_every == 0 or self.step == cfg.steps):

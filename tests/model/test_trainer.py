@@ -80,7 +80,9 @@ def test_metrics_have_task_losses_lr_throughput_and_validation(corpus_dir, token
     assert all(r["loss"] > 0 for r in val)
     assert train[1]["tokens_per_s"] > 0 and "tokens_per_s" not in train[0]
     keys = set().union(*train)
-    assert {"loss_text_denoise", "loss_lm", "lr", "grad_norm", "aux_loss"} <= keys
+    assert {"loss_text_denoise", "loss_lm", "lr", "grad_norm", "aux_loss", "tokens_per_s_lm"} <= keys
+    per_task = sum(train[1][f"tokens_per_s_{t}"] for t in ("text_denoise", "lm", "image_to_text", "mm_to_text"))
+    assert per_task == pytest.approx(train[1]["tokens_per_s"])
     assert train[0]["lr"] == pytest.approx(cfg.train.lr / 2)  # warm-up step 1 of 2
     assert json.loads((tmp_path / "config.json").read_text())["model"]["d_model"] == 32
 
