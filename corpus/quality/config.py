@@ -160,10 +160,12 @@ class PerplexityConfig:
     # the reference distribution (``max_percentile``: 99 = the perplexity only 1% of reference
     # documents exceed). If both are set, the absolute one wins; None for both: score and
     # bucket only. The default reference is held-out encyclopedia text, which web prose never
-    # matches, hence the margin: with the sample's model (p99 362) the threshold is about 1,800,
-    # above every Simplified-Chinese article, answer and post of the sample (114 to 1,190) and
-    # below Han characters in random order, as a wrong charset decode leaves them (12,600),
-    # keyboard mash (13,000) and English (9,700); see tests/corpus/quality/test_perplexity.py.
+    # matches, hence the margin: with the sample's model (p99 362) the threshold is about 1,800.
+    # The sample's articles, answers and posts score 114 to 1,695 (the top: a Traditional-
+    # Chinese article, 1,449, and a review full of English and digits, 1,695) and are kept; one
+    # review (2,073) is dropped; Han characters in random order, as a wrong charset decode
+    # leaves them, score 12,600, keyboard mash 13,000, English 9,700
+    # (tests/corpus/quality/test_perplexity.py).
     # Digits are folded to 0 before scoring (cc_net), so digit soup is not this filter's to drop.
     max_perplexity: float | None = None
     max_percentile: float | None = 99.0
