@@ -52,8 +52,12 @@ if [[ -z "$SDIST" ]]; then
   SPEC="kenlm${VERSION:+==$VERSION}"
   echo "kenlm: fetching the $SPEC source distribution with pip"
   # --no-build-isolation: with --no-binary, isolation would compile setuptools from source too.
-  "$VENV/bin/python" -m pip download -q "$SPEC" --no-binary kenlm --no-deps \
-    --no-build-isolation -d "$WORK/sdist"
+  if ! "$VENV/bin/python" -m pip download -q "$SPEC" --no-binary kenlm --no-deps \
+      --no-build-isolation -d "$WORK/sdist"; then
+    echo "build_kenlm: could not fetch the $SPEC source distribution from the package index;" >&2
+    echo "download kenlm-<version>.tar.gz elsewhere and pass it with --sdist PATH" >&2
+    exit 1
+  fi
   SDIST=$(ls -t "$WORK"/sdist/kenlm-*.tar.gz | head -n 1)
 fi
 if [[ ! -f "$SDIST" ]]; then

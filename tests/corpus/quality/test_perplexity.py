@@ -6,6 +6,7 @@ import dataclasses
 import json
 import pickle
 import random
+from pathlib import Path
 
 import kenlm
 import numpy as np
@@ -15,6 +16,7 @@ from corpus.document import Document
 from corpus.quality.config import PerplexityConfig
 from corpus.quality.lm_reference import load_metadata, value_at
 from corpus.quality.perplexity import PerplexityFilter
+from corpus.quality.resources import local_copy
 from corpus.stage import split
 from schemas import RejectedRecord
 
@@ -189,3 +191,23 @@ def test_reference_file_overrides_the_model_metadata(tmp_path, lm_model):
     s.setup()
     assert s.thresholds == (50.0, 100.0)
     assert s.bucket(29.0) == "head" and s.bucket(45.0) == "middle" and s.bucket(61.0) == "tail"
+
+
+def test_model_on_a_remote_filesystem_is_copied_to_a_local_cache(lm_model, tmp_path):
+    """A model given as an fsspec URL (here memory://, as gs:// would be on Dataflow) is copied
+    with its metadata to a local cache and scores exactly like the local file."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    url = f"memory://quality-test-{tmp_path.name}/lm.bin"
+    fs.pipe(url, lm_model.read_bytes())
+    fs.pipe(url + ".json", (lm_model.parent / (lm_model.name + ".json")).read_bytes())
+    remote = PerplexityFilter(PerplexityConfig(model=url))
+    remote.setup()
+    local = PerplexityFilter(PerplexityConfig(model=str(lm_model)))
+    local.setup()
+    text = "今天去公园散步，天气很好。"
+    assert remote.score(text) == pytest.approx(local.score(text))
+    assert remote.thresholds == pytest.approx(local.thresholds)
+    cached = Path(local_copy(url, (".json",)))
+    assert cached.read_bytes() == lm_model.read_bytes() and Path(f"{cached}.json").exists()
