@@ -6,10 +6,10 @@ JSON next to every output (``to_dict`` / ``from_dict`` round-trip), so a checkpo
 it. No untyped dict configs and no environment-variable switches (STYLE.md, "Config and CLI").
 
 The MoE slot: ``ModelConfig.moe`` is ``None`` for a dense model. When it is a ``MoEConfig``
-(``model/moe_config.py``, the MoE issue's), the
-layers for which ``MoEConfig.is_moe_layer(i)`` holds get the feed-forward network built by
-``model.moe.build_moe_ffn`` instead of the dense one (``model/ffn.py``), and its auxiliary
-(load-balancing) loss is added to the training loss (paper section 3.4).
+(``model/moe_config.py``), the layers for which ``MoEConfig.is_moe_layer(i)`` holds get the
+feed-forward network built by ``model.moe.build_moe_ffn`` instead of the dense one
+(``model/ffn.py``), and its auxiliary (load-balancing) loss is added to the training loss
+(paper section 3.4).
 """
 
 from __future__ import annotations
