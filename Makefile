@@ -56,8 +56,8 @@ out/models/spam/spam.bin: data/sample/spam/labelled.jsonl corpus/quality/spam.py
 
 quality-models: $(LM_MODEL) $(SPAM_MODEL)
 
-corpus: install
-	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CORPUS_ARGS) $(BEAM_ARGS)
+corpus: install quality-models
+	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(QUALITY_ARGS) $(CORPUS_ARGS) $(BEAM_ARGS)
 
 # make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N]: builds the corpus
 # first when DATA has no text shards; running it again resumes from the last checkpoint.
@@ -70,10 +70,10 @@ pretrain: install
 	@test -d $(DATA)/text || $(MAKE) corpus OUTPUT=$(DATA)
 	$(M6) pretrain --preset $(PRESET) --data $(DATA) --output $(OUTPUT) $(if $(STEPS),--steps $(STEPS)) $(PRETRAIN_ARGS)
 
-test: install
+test: install kenlm
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900
 
-test-fast: install
+test-fast: install kenlm
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 bench: install

@@ -37,6 +37,24 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   echo "build_kenlm: no virtual environment at $VENV (run 'make install' first, or pass --venv)" >&2
   exit 1
 fi
+# On a fresh Debian/Ubuntu machine, install the build dependencies when we can (root + apt-get),
+# so `make corpus` and `make test` set everything up by themselves.
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for pkg in $APT_DEPS; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "kenlm: installing build dependencies with apt-get: ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "build_kenlm: missing build dependencies: ${missing[*]}" >&2
+    echo "  sudo apt-get install ${missing[*]}" >&2
+  fi
+fi
 for tool in cmake make c++; do
   if ! command -v "$tool" >/dev/null; then
     echo "build_kenlm: '$tool' not found. Install the build dependencies first:" >&2

@@ -29,9 +29,20 @@ def _truth():
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("e2e") / "corpus"
+    """The corpus as `make corpus` builds it: the sample's own kenlm and spam models first."""
+    from corpus.quality.lm_cli import main as lm_main
+    from corpus.quality.spam_cli import main as spam_main
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    lm, spam = tmp / "lm.bin", tmp / "spam.bin"
+    assert lm_main(["train", "--input", str(SAMPLE / "dumps/encyclopedia.jsonl"), "--order", "5",
+                    "--unit", "char", "--holdout", "0.2", "--out", str(lm)]) == 0
+    assert spam_main(["train", "--input", str(SAMPLE / "spam/labelled.jsonl"),
+                      "--out", str(spam)]) == 0
+    out = tmp / "corpus"
     argv = ["--input", str(SAMPLE / "crawl"), "--input", str(SAMPLE / "dumps"),
-            "--input", str(SAMPLE / "ecommerce"), "--output", str(out), "--quiet"]
+            "--input", str(SAMPLE / "ecommerce"), "--output", str(out), "--quiet",
+            "--set", f"quality.perplexity.model={lm}", "--set", f"quality.spam.model={spam}"]
     assert corpus_main(argv) == 0
     return out
 
@@ -85,6 +96,13 @@ def test_known_pages_land_where_they_must(corpus):
     assert reason_of[(kinds["http_404"], "extract")] == "http_status"
     assert reason_of[(kinds["navigation_only"], "extract")] == "no_main_text"
     assert any(r["reason"] == "malformed_record" and r["stage"] == "parse" for r in rejected)
+    # the quality filters drop what the sample planted for them
+    assert reasons[kinds["badwords"]] == "badwords:zh"
+    assert reasons[kinds["repeated_lines"]].startswith("repetition:")
+    assert kinds["keyword_spam"] in reasons and kinds["keyword_spam"] not in text
+    kept = pq.read_table(corpus / "text").to_pylist()
+    assert all(r["perplexity"] is not None and r["perplexity_bucket"] for r in kept)
+    assert all(r["spam_score"] is not None for r in kept)
     # duplicates point at their survivor
     dups = [r for r in rejected if r["stage"] == "dedup"]
     assert dups and all(r["duplicate_of"] for r in dups)
