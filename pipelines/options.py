@@ -8,7 +8,9 @@ Defaults that make each runner work out of the box here (DEVELOPERS.md):
 - ``DirectRunner``, N workers: ``direct_running_mode=multi_processing``, ``direct_num_workers=N``.
 - ``PortableRunner``: ``--job_endpoint=embed --environment_type=LOOPBACK`` unless given.
 - ``DaskRunner``: ``--dask_client_address`` is required (``make corpus RUNNER=DaskRunner`` starts a
-  local ``dask.distributed`` cluster and passes it).
+  local ``dask.distributed`` cluster and passes it); ``--dask_partition_size=1`` (one input file
+  per partition) unless a partition flag is given; ``pipelines.dask_runner.DaskRunner`` (Beam's,
+  with bounded partitions and its client closed at the end).
 - Any other runner (Dataflow, Spark, Flink): the flags are passed untouched.
 
 A flag the user gave always wins over a default added here.
@@ -49,6 +51,10 @@ def pipeline_runner_and_options(runner: str, workers: int,
         if not _has(flags, "dask_client_address"):
             raise ValueError("DaskRunner needs --dask_client_address=HOST:PORT of a running "
                              "dask.distributed scheduler (make corpus RUNNER=DaskRunner starts one)")
+        if not (_has(flags, "dask_partition_size") or _has(flags, "dask_npartitions")):
+            # one input file per partition, so files are read in parallel (Reshuffle is a
+            # no-op on Dask); flattened bags are cut back by pipelines.dask_runner
+            flags.append("--dask_partition_size=1")
         from pipelines.dask_runner import DaskRunner  # stock runner + bounded partitions
 
         return DaskRunner(), PipelineOptions(flags)
