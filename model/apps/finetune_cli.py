@@ -78,41 +78,46 @@ def make_app(args: argparse.Namespace, base_vocab: int, max_text_tokens: int, ou
     return cls(max_text_tokens=max_text_tokens)
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+def build_trainer(args: argparse.Namespace) -> AppTrainer:
+    """The ``AppTrainer`` of parsed ``m6 finetune`` arguments, initialised from the pretrained
+    checkpoint (a resumed run then loads its own latest checkpoint over it)."""
     from model.pretrained import load_pretrained
 
     out = Path(args.output)
+    pre = load_pretrained(args.checkpoint, "cpu")
+    source = open_rows(args.data)
+    out.mkdir(parents=True, exist_ok=True)
+    pcfg = pre.config
+    app = make_app(args, pcfg.model.vocab_size, pcfg.tasks.max_text_tokens, out)
+    steps = args.steps
+    train = replace(
+        pcfg.train, steps=steps, lr=args.lr or pcfg.train.lr / 2,
+        warmup_steps=args.warmup if args.warmup is not None else max(1, steps // 10),
+        val_every=args.val_every if args.val_every is not None else max(1, steps // 5),
+        ckpt_every=args.ckpt_every if args.ckpt_every is not None else steps,
+        log_every=min(pcfg.train.log_every, steps),
+        **{k: v for k, v in (("seed", args.seed), ("threads", args.threads),
+                             ("bf16", args.bf16)) if v is not None},
+    )
+    data = replace(pcfg.data, paths=tuple(args.data), num_workers=0,
+                   batch_size=args.batch_size or pcfg.data.batch_size)
+    cfg = replace(pcfg, name=f"{pcfg.name}-{args.app}", model=app.model_config(pcfg.model),
+                  data=data, train=train)
+    val_fraction = args.val_fraction if args.val_fraction is not None else pcfg.data.val_fraction
+    tok_path = out / "tokenizer.json"
+    pre.tokenizer.save(tok_path)
+    if args.fresh and (out / "checkpoints").exists():
+        shutil.rmtree(out / "checkpoints")
+    return AppTrainer(cfg, out, tok_path, app=app, source=source, val_fraction=val_fraction,
+                      pretrained=pre.model, device=args.device, progress=not args.no_progress)
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    out = Path(args.output)
     try:
-        pre = load_pretrained(args.checkpoint, "cpu")
-        source = open_rows(args.data)
-        out.mkdir(parents=True, exist_ok=True)
-        pcfg = pre.config
-        app = make_app(args, pcfg.model.vocab_size, pcfg.tasks.max_text_tokens, out)
-        steps = args.steps
-        train = replace(
-            pcfg.train, steps=steps, lr=args.lr or pcfg.train.lr / 2,
-            warmup_steps=args.warmup if args.warmup is not None else max(1, steps // 10),
-            val_every=args.val_every if args.val_every is not None else max(1, steps // 5),
-            ckpt_every=args.ckpt_every if args.ckpt_every is not None else steps,
-            log_every=min(pcfg.train.log_every, steps),
-            **{k: v for k, v in (("seed", args.seed), ("threads", args.threads),
-                                 ("bf16", args.bf16)) if v is not None},
-        )
-        data = replace(pcfg.data, paths=tuple(args.data), num_workers=0,
-                       batch_size=args.batch_size or pcfg.data.batch_size)
-        cfg = replace(pcfg, name=f"{pcfg.name}-{args.app}", model=app.model_config(pcfg.model),
-                      data=data, train=train)
-        val_fraction = args.val_fraction if args.val_fraction is not None else pcfg.data.val_fraction
-        tok_path = out / "tokenizer.json"
-        pre.tokenizer.save(tok_path)
-        if args.fresh and (out / "checkpoints").exists():
-            shutil.rmtree(out / "checkpoints")
-        trainer = AppTrainer(cfg, out, tok_path, app=app, source=source,
-                             val_fraction=val_fraction, pretrained=pre.model, device=args.device,
-                             progress=not args.no_progress)
-        del pre
+        trainer = build_trainer(args)
         if not args.fresh and trainer.maybe_resume():
             print(f"resuming at step {trainer.step} from {trainer.ckpt_dir}", file=sys.stderr)
         trainer.train()

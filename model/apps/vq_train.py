@@ -139,7 +139,8 @@ def train_vq(source: RowSource, out: str | Path, cfg: VQConfig, train: VQTrainCo
             loss.backward()
             opt.step()
             sched.step()
-            rec = {"step": step, "loss": float(loss), "mse": float(((recon - x) / 2).pow(2).mean()),
+            rec = {"step": step, "loss": float(loss.detach()),
+                   "mse": float(((recon.detach() - x) / 2).pow(2).mean()),
                    "codes_in_batch": int(codes.unique().numel()), "lr": sched.get_last_lr()[0]}
             metrics.write(json.dumps(rec) + "\n")
             bar.update(1)

@@ -5,10 +5,13 @@ grid of discrete codes and back -- the first stage of text-to-image (paper secti
 - Encoder: ``log2(downsample)`` stride-2 4x4 convolutions with ReLU, a residual block, and a
   1x1 convolution to ``code_dim``: a ``image_size / downsample`` square grid of vectors.
 - Quantiser: each vector is replaced by its nearest codebook entry (Euclidean). The codebook
-  follows the encoder outputs by exponential moving averages (the VQ-VAE paper's appendix;
-  more stable than a codebook loss on small data), and an entry unused for a while is restarted
-  at a random encoder output of the batch (dead-code restart, as in Jukebox / SoundStream), so
-  the whole codebook stays in use. Gradients pass the quantiser straight through.
+  starts as encoder outputs of the first training batch (a data initialisation, as SoundStream
+  does with k-means; a random codebook far from the data leaves all but a few entries unused
+  for hundreds of steps), follows the encoder outputs by exponential moving averages (the
+  VQ-VAE paper's appendix; more stable than a codebook loss on small data), and an entry unused
+  for a while is restarted at a random encoder output of the batch (dead-code restart, as in
+  Jukebox / SoundStream), so the whole codebook stays in use. Gradients pass the quantiser
+  straight through.
 - Decoder: the mirror image with transposed convolutions, to pixels in [-1, 1].
 - Loss: mean squared reconstruction error + ``beta`` times the commitment loss
   ``||z_e - sg(z_q)||^2``.
@@ -79,11 +82,22 @@ class Quantizer(nn.Module):
         self.register_buffer("ema_count_K", torch.ones(k))
         self.register_buffer("ema_sum_KD", self.codebook_KD.clone())
         self.register_buffer("unused_K", torch.zeros(k, dtype=torch.long))
+        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
 
     def codes(self, z_NC: torch.Tensor) -> torch.Tensor:
         cb = self.codebook_KD
         dist = z_NC.pow(2).sum(1, keepdim=True) - 2 * z_NC @ cb.T + cb.pow(2).sum(1)[None]
         return dist.argmin(1)
+
+    @torch.no_grad()
+    def _init_from(self, z_ND: torch.Tensor) -> None:
+        k = self.codebook_KD.shape[0]
+        pick = torch.randperm(z_ND.shape[0], device=z_ND.device)
+        pick = pick.repeat(-(-k // len(pick)))[:k]
+        self.codebook_KD.copy_(z_ND[pick])
+        self.ema_sum_KD.copy_(z_ND[pick])
+        self.ema_count_K.fill_(1.0)
+        self.initialised.fill_(True)
 
     @torch.no_grad()
     def _update(self, z_ND: torch.Tensor, idx_N: torch.Tensor) -> None:
@@ -108,6 +122,8 @@ class Quantizer(nn.Module):
         """(quantised z with straight-through gradient, codes B x G x G, commitment loss)."""
         b, d, g, _ = z_BDGG.shape
         z_ND = z_BDGG.permute(0, 2, 3, 1).reshape(-1, d)
+        if self.training and not bool(self.initialised):
+            self._init_from(z_ND.detach().float())
         idx_N = self.codes(z_ND.detach().float())
         if self.training:
             self._update(z_ND.detach().float(), idx_N)
