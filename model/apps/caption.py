@@ -103,16 +103,20 @@ def evaluate_caption(loaded: LoadedApp, source: RowSource, *, split: str = "val"
     size = loaded.config.model.image.image_size
     groups: OrderedDict[str, dict[str, Any]] = OrderedDict()
     n_rows = n_rule = 0
-    for row in source.rows(split, val_fraction=vf):
+    for row in source.stream(split, val_fraction=vf):
         n_rows += 1
         if not app.keep(row):
             n_rule += 1
             continue
-        g = groups.setdefault(image_key(row), {"row": row, "refs": []})
-        g["refs"].append(row["text"])
+        key = image_key(row)
+        if key not in groups:
+            if limit is not None and len(groups) >= limit:
+                continue  # only the first ``limit`` images, with all their descriptions
+            groups[key] = {"row": row, "refs": []}
+        groups[key]["refs"].append(row["text"])
     sampling = SamplingConfig(max_new_tokens=max_new_tokens, greedy=True)
     cands, refs, examples = [], [], []
-    for g in list(groups.values())[:limit]:
+    for g in groups.values():
         image = decode_row_image(g["row"], size)
         if image is None:
             continue

@@ -143,6 +143,7 @@ def train_vq(source: RowSource, out: str | Path, cfg: VQConfig, train: VQTrainCo
                    "mse": float(((recon.detach() - x) / 2).pow(2).mean()),
                    "codes_in_batch": int(codes.unique().numel()), "lr": sched.get_last_lr()[0]}
             metrics.write(json.dumps(rec) + "\n")
+            metrics.flush()
             bar.update(1)
             bar.set_postfix(loss=f"{rec['loss']:.4f}", codes=rec["codes_in_batch"])
     finally:

@@ -69,8 +69,11 @@ class VQAApp(App):
         refs = references_of(row)
         if not row.get("question") or not refs:
             return None
-        prompt = tok.encode(vqa_prompt(str(row["question"])))[: self.max_text_tokens]
-        answer = tok.encode(refs[0])[: self.max_answer_tokens]
+        prompt = tok.encode(vqa_prompt(str(row["question"])))
+        room = min(self.max_answer_tokens, self.max_text_tokens - len(prompt))
+        if room < 1:  # prompt and answer must fit the decoder's max_text_tokens
+            return None
+        answer = tok.encode(refs[0])[:room]
         image = decode_row_image(row, image_size)
         if not answer or image is None:
             return None

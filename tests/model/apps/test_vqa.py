@@ -72,3 +72,15 @@ def test_finetune_vqa_answer_and_eval(pretrained_ckpt, vqa_jsonl, tmp_path, caps
     assert all(answer_correct(e["answer"], e["references"]) == e["correct"]
                for e in result["examples"])
     assert set(result["accuracy_by_type"]) == {"color", "detection"}
+
+
+def test_prompt_and_answer_fit_the_decoder(vqa_jsonl, tokenizer_path):
+    tok = M6Tokenizer.load(tokenizer_path)
+    row = dict(open_rows([vqa_jsonl]).rows("all", val_fraction=0.0)[1])
+    app = VQAApp(max_text_tokens=12)
+    row.pop("answers")
+    row["answer"] = "粉色的花瓣和绿色的叶子"
+    prompt, ans, _ = app.prepare(row, tok, 32)
+    assert len(prompt) == 10 and len(prompt) + len(ans) == 12  # the answer is cut to fit
+    row["question"] = "这朵花的花瓣和叶子分别是什么颜色"
+    assert app.prepare(row, tok, 32) is None  # no room left for an answer: dropped
