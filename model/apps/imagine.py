@@ -202,13 +202,15 @@ def evaluate_imagine(loaded: LoadedApp, source: RowSource, *, split: str = "val"
     nll = n_tok = correct = 0.0
     for s in range(0, len(items), batch_size):
         batch = app.collate(items[s : s + batch_size], tok, size, np.random.default_rng(0))
+        batch = batch.to(next(model.parameters()).device)
         logits = model(batch).logits_BTV.float()
         logits[..., : app.base_vocab] = float("-inf")
         mask = batch.labels_BT != IGNORE_INDEX
         nll += float(F.cross_entropy(logits[mask], batch.labels_BT[mask], reduction="sum"))
         correct += float((logits[mask].argmax(-1) == batch.labels_BT[mask]).sum())
         n_tok += int(mask.sum())
-    generated = torch.cat([imagine(loaded, t, top_k=top_k, seed=i) for i, t in enumerate(texts)])
+    generated = torch.cat([imagine(loaded, t, top_k=top_k, seed=i).cpu()
+                           for i, t in enumerate(texts)])
     real = torch.stack(images)
     recon = app.vq_model.decode(torch.tensor([c for _, c in items]).view(-1, app.grid, app.grid))
     out = {"app": "imagine", "split": split, "pairs": len(items),

@@ -16,6 +16,8 @@ import logging
 import sys
 from dataclasses import fields
 
+import torch
+
 from model.apps.vqvae import VQConfig
 
 
@@ -30,7 +32,7 @@ def _train(args) -> int:
                              if getattr(args, f.name, None) is not None})
     try:
         figures = train_vq(open_rows(args.data), args.output, cfg, train,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, device=args.device)
     except (FileNotFoundError, ValueError) as e:
         print(f"m6 vq train: {e}", file=sys.stderr)
         return 2
@@ -89,6 +91,7 @@ def main(argv: list[str]) -> int:
     t.add_argument("--codebook-size", dest="codebook_size", type=int)
     t.add_argument("--code-dim", dest="code_dim", type=int)
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     r = sub.add_parser("reconstruct", help="encode and decode one image")
     r.add_argument("--checkpoint", required=True)
     r.add_argument("--image", required=True)

@@ -103,7 +103,7 @@ def evaluate_vq(model: VQVAE, images: torch.Tensor, batch_size: int = 64) -> dic
 
 
 def train_vq(source: RowSource, out: str | Path, cfg: VQConfig, train: VQTrainConfig, *,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, device: str | torch.device = "cpu") -> dict[str, Any]:
     """Train a VQ-VAE on the training images of ``source``; write its checkpoint to ``out``;
     return its held-out figures."""
     out = Path(out)
@@ -111,7 +111,7 @@ def train_vq(source: RowSource, out: str | Path, cfg: VQConfig, train: VQTrainCo
     if train.threads:
         torch.set_num_threads(train.threads)
     torch.manual_seed(train.seed)
-    model = VQVAE(cfg)
+    model = VQVAE(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(train.warmup_steps, train.steps, 0.1))
     stream = source.stream("train", val_fraction=train.val_fraction, seed=train.seed, loop=True,
@@ -130,9 +130,9 @@ def train_vq(source: RowSource, out: str | Path, cfg: VQConfig, train: VQTrainCo
                 x = _decode(next(rows), cfg.image_size)
                 if x is not None:
                     batch.append(x)
-            x = torch.stack(batch)
+            x = torch.stack(batch).to(device)
             if train.flip:
-                flip = torch.rand(len(x), generator=gen) < 0.5
+                flip = (torch.rand(len(x), generator=gen) < 0.5).to(device)
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             recon, codes, loss = model(x)
             opt.zero_grad(set_to_none=True)
@@ -151,11 +151,11 @@ def train_vq(source: RowSource, out: str | Path, cfg: VQConfig, train: VQTrainCo
         metrics.close()
     figures: dict[str, Any] = {"train_seconds": round(time.perf_counter() - t0, 1)}
     if len(val):
-        figures["heldout"] = evaluate_vq(model, val)
+        figures["heldout"] = evaluate_vq(model, val.to(device))
     else:
         log.warning("no held-out images (val_fraction %s): no reconstruction error to report",
                     train.val_fraction)
-    save_vq(model, out, {"train": asdict(train), "data": source.description, **figures})
+    save_vq(model.cpu(), out, {"train": asdict(train), "data": source.description, **figures})
     return figures
 
 
