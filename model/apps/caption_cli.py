@@ -1,9 +1,13 @@
 """``m6 caption``: describe images with a pretrained M6 (the image-to-text task, section 3.3).
 
     m6 caption --checkpoint out/pretrain photo.jpg [more.jpg ...]
+    m6 caption --checkpoint out/caption photo.jpg      # fine-tuned by m6 finetune caption
 
 The image goes in as patches on the encoder side, the masked-text part stays empty and the
-decoder writes the description from [BOS], greedily unless a sampling option is given.
+decoder writes the description from [BOS], greedily unless a sampling option is given (the
+length and repetition controls of ``m6 generate`` apply too). A checkpoint of ``m6 finetune
+caption`` is an ordinary M6 checkpoint and loads the same way; ``m6 eval caption`` scores one
+on held-out images (``model/apps/caption.py``).
 """
 
 from __future__ import annotations
