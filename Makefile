@@ -21,7 +21,7 @@ help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
 	@echo "              (INPUT=<glob|folder> OUTPUT=<dir> RUNNER=<Beam runner> WORKERS=N BEAM_ARGS=...)"
 	@echo "make test     run the test suite"
-	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS=)"
+	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS= NPROC=)"
 	@echo "make bench    print the benchmarks (ratios against baselines run beside them)"
 	@echo "make lint     ruff"
 
@@ -59,16 +59,18 @@ quality-models: $(LM_MODEL) $(SPAM_MODEL)
 corpus: install quality-models
 	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(QUALITY_ARGS) $(CORPUS_ARGS) $(BEAM_ARGS)
 
-# make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N]: builds the corpus
+# make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N] [NPROC=1]: NPROC>1
+# runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/parallel.py); builds the corpus
 # first when DATA has no text shards; running it again resumes from the last checkpoint.
 PRESET ?= tiny
 DATA   ?= out/corpus
 STEPS  ?=
 PRETRAIN_ARGS ?=
+NPROC  ?= 1
 pretrain: OUTPUT = out/pretrain
 pretrain: install
 	@test -d $(DATA)/text || $(MAKE) corpus OUTPUT=$(DATA)
-	$(M6) pretrain --preset $(PRESET) --data $(DATA) --output $(OUTPUT) $(if $(STEPS),--steps $(STEPS)) $(PRETRAIN_ARGS)
+	$(if $(filter-out 1,$(NPROC)),$(VENV)/bin/torchrun --standalone --nproc_per_node=$(NPROC) -m m6.cli,$(M6)) pretrain --preset $(PRESET) --data $(DATA) --output $(OUTPUT) $(if $(STEPS),--steps $(STEPS)) $(PRETRAIN_ARGS)
 
 test: install kenlm
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900

@@ -76,13 +76,7 @@ def save_checkpoint(
     keep: int = 2,
 ) -> Path:
     """Write checkpoint ``step`` under ``root`` atomically; returns its folder."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob("*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
-    final = root / f"step_{step:08d}"
-    tmp = root / f"step_{step:08d}.tmp"
-    tmp.mkdir()
+    tmp = begin_checkpoint(root, step)
     if has_experts(model):  # per-expert tensors under global indices: any expert-parallel layout loads them
         save_sharded(model, tmp)
     else:
@@ -93,6 +87,26 @@ def save_checkpoint(
         tmp / "optimizer.pt",
     )
     (tmp / "trainer.json").write_text(json.dumps(trainer_state, indent=1, ensure_ascii=False))
+    return publish_checkpoint(tmp, keep)
+
+
+def begin_checkpoint(root: str | Path, step: int) -> Path:
+    """A fresh ``step_XXXXXXXX.tmp`` folder under ``root`` to write checkpoint ``step`` into
+    (debris of earlier crashed writes removed)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob("*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f"step_{step:08d}.tmp"
+    tmp.mkdir()
+    return tmp
+
+
+def publish_checkpoint(tmp: Path, keep: int = 2) -> Path:
+    """Sync the files of ``tmp`` (from ``begin_checkpoint``), rename it into place, point
+    ``latest`` at it and prune all but the ``keep`` newest; returns the final folder."""
+    root = tmp.parent
+    final = tmp.with_name(tmp.name.removesuffix(".tmp"))
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())

@@ -157,6 +157,9 @@ class TrainConfig:
     # torch CPU threads (0: torch's default). On a small, shared machine one thread is faster
     # than two fighting other processes for cores (measured: 0.4 s vs 3.7 s a tiny step).
     threads: int = 0
+    # Under torchrun with several processes: shard parameters, gradients and AdamW state over
+    # the ranks with FSDP (model/parallel.py) instead of replicating them. For large dense presets.
+    fsdp: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

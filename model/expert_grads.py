@@ -60,21 +60,42 @@ def broadcast_dense_parameters(model: nn.Module, group=None, src: int = 0) -> No
 
 
 @torch.no_grad()
-def sync_gradients(model: nn.Module, group=None) -> None:
-    """Average replicated gradients over the group (one flat all-reduce) and scale expert
-    gradients by 1/world, so the step is that of the mean of the ranks' losses."""
+def sync_gradients(model: nn.Module, group=None, bucket_numel: int = 1 << 24) -> None:
+    """Average replicated gradients over the group and scale expert gradients by 1/world, so
+    the step is that of the mean of the ranks' losses.
+
+    A replicated parameter can have a gradient on some ranks only (a batch without images
+    leaves the patch encoder unused): the ranks first agree which parameters have one, and a
+    rank without it contributes zeros; a parameter no rank used keeps ``grad=None`` (AdamW
+    skips it, as in one process). The gradients then go in flat buckets of at most
+    ``bucket_numel`` elements, one all-reduce each (so memory stays bounded for large models)."""
     world = dist.get_world_size(group)
     if world == 1:
         return
-    grads = [p.grad for p in dense_parameters(model) if p.grad is not None]
-    if grads:
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat, group=group)
-        flat /= world
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
-            offset += g.numel()
+    dense = [p for p in dense_parameters(model) if p.requires_grad]
+    if dense:
+        flags = torch.tensor([p.grad is not None for p in dense], dtype=torch.int32,
+                             device=dense[0].device)
+        dist.all_reduce(flags, group=group)
+        used = [p for p, f in zip(dense, flags.tolist()) if f]
+        for p in used:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        bucket: list[torch.Tensor] = []
+        size = 0
+        for i, p in enumerate(used):
+            bucket.append(p.grad)
+            size += p.grad.numel()
+            last = i == len(used) - 1
+            if last or size >= bucket_numel or used[i + 1].grad.dtype != p.grad.dtype:
+                flat = torch.cat([g.reshape(-1) for g in bucket])
+                dist.all_reduce(flat, group=group)
+                flat /= world
+                offset = 0
+                for g in bucket:
+                    g.copy_(flat[offset:offset + g.numel()].view_as(g))
+                    offset += g.numel()
+                bucket, size = [], 0
     for p in expert_parameters(model):
         if p.grad is not None:
             p.grad /= world

@@ -78,7 +78,7 @@ def m6_10b() -> RunConfig:
         cfg,
         name="m6_10b",
         model=replace(cfg.model, d_model=4096, n_layers=50, n_heads=128, d_ff=16384),
-        train=replace(cfg.train, lr=5e-5, activation_checkpointing=True),
+        train=replace(cfg.train, lr=5e-5, activation_checkpointing=True, fsdp=True),
     )
 
 

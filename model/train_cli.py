@@ -6,6 +6,12 @@ The run folder gets ``config.json`` (the resolved config), ``tokenizer.json`` (t
 text shards first if the folder has none and ``--tokenizer`` is not given), ``metrics.jsonl``,
 ``tensorboard/`` and ``checkpoints/``. Running the same command again resumes from the latest
 checkpoint (``--fresh`` starts over instead).
+
+Under torchrun (``make pretrain NPROC=2``) every process runs this command; rank 0 trains the
+tokenizer if needed and writes the run folder, the others wait for it
+(``model/dist_trainer.py``, ``model/parallel.py``):
+
+    torchrun --standalone --nproc_per_node=2 -m m6.cli pretrain --preset tiny --data out/corpus
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from pathlib import Path
 import torch
 
 from model.config import RunConfig, TaskConfig
+from model.dist_trainer import make_trainer
 from model.metrics import read_metrics
+from model.parallel import DistEnv, barrier, init_process_group, shutdown
 from model.presets import PRESETS, get_preset
 from model.shards import find_shards
 from model.tokenizer import M6Tokenizer, iter_texts, train_tokenizer
-from model.trainer import Trainer
 
 log = logging.getLogger("m6.pretrain")
 
@@ -42,6 +49,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         "steps": args.steps, "lr": args.lr, "grad_accum": args.grad_accum, "seed": args.seed,
         "val_every": args.val_every, "ckpt_every": args.ckpt_every, "warmup_steps": args.warmup,
         "threads": args.threads,
+        "fsdp": args.fsdp,
     }
     train = replace(train, **{k: v for k, v in overrides.items() if v is not None})
     if args.bf16 is not None:
@@ -102,26 +110,47 @@ def main(argv: list[str]) -> int:
                    help=f"override task weights, tasks: {', '.join(dict(TaskConfig().weights))}")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--fsdp", action=argparse.BooleanOptionalAction, default=None,
+                   help="under torchrun: shard weights and optimiser state over the processes")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --output")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    env = DistEnv.from_environ()
+    device = args.device
+    if env.distributed:
+        device = init_process_group(env, device)
+    try:
+        return _run(args, env, device)
+    finally:
+        shutdown()
+
+
+def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
+    main_rank = env.rank == 0
     out = Path(args.output)
     cfg = build_config(args)
-    if args.fresh and (out / "checkpoints").exists():
-        shutil.rmtree(out / "checkpoints")
-    out.mkdir(parents=True, exist_ok=True)
-    tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
+    if main_rank:
+        if args.fresh and (out / "checkpoints").exists():
+            shutil.rmtree(out / "checkpoints")
+        out.mkdir(parents=True, exist_ok=True)
+        tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
+    barrier()  # the tokenizer and a --fresh run folder are ready for every rank
+    if not main_rank:
+        tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
     tok = M6Tokenizer.load(tok_path)
     cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size))
     try:
-        trainer = Trainer(cfg, out, tok_path, device=args.device, progress=not args.no_progress)
-        if not args.fresh and trainer.maybe_resume():
+        trainer = make_trainer(cfg, out, tok_path, env, device=device,
+                               progress=not args.no_progress)
+        if not args.fresh and trainer.maybe_resume() and main_rank:
             print(f"resuming at step {trainer.step} from {trainer.ckpt_dir}", file=sys.stderr)
         trainer.train()
     except ValueError as e:
         print(f"m6 pretrain: {e}", file=sys.stderr)
         return 2
+    if not main_rank:
+        return 0
     val = read_metrics(out / "metrics.jsonl", "val")
     if val:
         first, last = val[0], val[-1]

@@ -10,9 +10,11 @@ writes a checkpoint (``model/checkpoint.py``) from which a resumed run repeats t
 run's losses exactly on CPU.
 
 What is process-specific is kept in small overridable methods, so data parallelism or expert
-parallelism can wrap the loop without touching it: ``clip_gradients`` (global norm here; local
-for expert weights under expert parallelism), ``reduce_metrics`` (identity here; an all-reduce
-across ranks), and ``is_main`` (who logs and writes checkpoints). Modules that keep per-step
+parallelism can wrap the loop without touching it (``model/dist_trainer.py`` does):
+``parallelize`` (the model's distributed layout), ``sync_gradients`` (nothing here; averaging
+over ranks), ``clip_gradients`` (global norm here; local for expert weights under expert
+parallelism), ``reduce_metrics`` (identity here; an all-reduce across ranks), and ``is_main``
+(who logs and writes checkpoints). Modules that keep per-step
 statistics (an MoE layer's tokens per expert, say) expose ``pop_metrics() -> dict[str, float]``;
 the trainer collects them after each step and logs them with the rest.
 """
@@ -77,7 +79,7 @@ class Trainer:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
-        self.model = M6Model(cfg.model).to(self.device)
+        self.model = self.parallelize(M6Model(cfg.model).to(self.device))
         self.model.activation_checkpointing = cfg.train.activation_checkpointing
         self.optimizer, self.scheduler = build_optimizer(self.model, cfg.train)
         self.step = 0
@@ -90,6 +92,14 @@ class Trainer:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    def parallelize(self, model: M6Model) -> M6Model:
+        """The model in its distributed layout (called before the optimiser is built; one
+        process keeps it as it is)."""
+        return model
+
+    def sync_gradients(self) -> None:
+        """Combine the ranks' gradients after backward (one process has nothing to combine)."""
 
     def clip_gradients(self) -> torch.Tensor:
         """Clip the global gradient norm to ``grad_clip``; returns the norm before clipping."""
@@ -146,6 +156,7 @@ class Trainer:
             sums[-3] += float(aux.detach()) / accum
             sums[-2] += batch.n_input_tokens(self.cfg.model.image.n_patches)
             sums[-1] += batch.task_B.numel()
+        self.sync_gradients()
         grad_norm = float(self.clip_gradients())
         lr = self.scheduler.get_last_lr()[0]  # the rate this step uses
         self.optimizer.step()
@@ -216,6 +227,13 @@ class Trainer:
         self.optimizer.load_state_dict(blobs["optimizer"])
         self.scheduler.load_state_dict(blobs["scheduler"])
         set_rng_state(blobs["rng"])
+        written_by = int(meta.get("world_size", 1))
+        if written_by != self.world_size:
+            raise ValueError(
+                f"checkpoint {ckpt} was written by {written_by} processes and this run has "
+                f"{self.world_size}: resume with the same number (make pretrain NPROC="
+                f"{written_by}); each process's data position and optimiser part are its own"
+            )
         self.step = int(meta["step"])
         self.data_state = DataState.from_dict(meta["data"])
         if self.data_state.num_workers != max(1, self.cfg.data.num_workers):
