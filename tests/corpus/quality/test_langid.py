@@ -5,12 +5,12 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-import fasttext
 import pytest
 
 from corpus.clean.language import cjk_share
 from corpus.document import Document
 from corpus.quality.config import LanguageConfig
+from corpus.quality.fasttext_train import train_supervised_isolated
 from corpus.quality.langid import LanguageFilter
 from corpus.stage import split
 from schemas import RejectedRecord
@@ -50,7 +50,7 @@ def lid_model(tmp_path_factory, reviews, encyclopedia) -> tuple[Path, dict[str, 
     path = tmp_path_factory.mktemp("lid") / "train.txt"
     path.write_text("".join(f"__label__{lab} {' '.join(t.split())}\n" for lab, t in train),
                     encoding="utf-8")
-    model = fasttext.train_supervised(input=str(path), epoch=30, lr=0.5, dim=16, minn=1,
+    model = train_supervised_isolated(input=str(path), epoch=30, lr=0.2, dim=16, minn=1,
                                       maxn=3, wordNgrams=1, bucket=50_000, thread=1, seed=0,
                                       verbose=0)
     out = path.with_name("lid.bin")
