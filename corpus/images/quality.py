@@ -32,10 +32,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-# OpenCV's own thread pool, once it has run a filter on a large image, leaves this process in a
-# state where fastText training then fails with "Encountered NaN" (reproduced: a 1600x1062
-# Laplacian, then `m6 spam train`). The spam stage runs in the same worker as this one, and Beam
-# parallelises over workers anyway, so OpenCV runs single-threaded here.
+# Beam parallelises over workers and every filter here runs on an image of at most the analysis
+# size, so OpenCV's own thread pool would only oversubscribe the cores: run it single-threaded.
 cv2.setNumThreads(0)
 
 # ITU T.81 Annex K.1 (luminance) and K.2 (chrominance) in natural (row-major) order, which is
