@@ -32,16 +32,19 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
+from model.batch import Batch
 from model.config import RunConfig
 from model.dist_trainer import DistributedTrainer
 from model.metrics import read_metrics
 from model.moe_config import MoEConfig
+from model.parallel import DistEnv, ParallelPlan, plan_for, with_blank_images
+from model.presets import get_preset
 from model.tokenizer import M6Tokenizer
 from model.trainer import Trainer
+from model.transformer import M6Model
 
 from .conftest import micro_config
 
-pytestmark = pytest.mark.slow
 WORLD = 2
 SPAWN_TIMEOUT_S = 150
 TORCHRUN_TIMEOUT_S = 120
@@ -59,6 +62,7 @@ def _configs(corpus_dir: Path, tokenizer_path: Path) -> dict[str, RunConfig]:
     moe = replace(dense, model=replace(dense.model, moe=MoEConfig(
         num_experts=4, top_k=1, capacity_factor=1.25, layers="every")),
         train=replace(dense.train, grad_clip=1e9))
+    moe = replace(moe, train=replace(moe.train, ckpt_every=3))
     fsdp = replace(dense, train=replace(dense.train, fsdp=True, ckpt_every=3))
     return {"dense": dense, "moe": moe, "fsdp": fsdp}
 
@@ -67,6 +71,47 @@ def _as_one_process(cfg: RunConfig) -> RunConfig:
     """The single-process run with the same global batch: 2 readers, 2 batches a step."""
     return replace(cfg, data=replace(cfg.data, num_workers=WORLD),
                    train=replace(cfg.train, grad_accum=WORLD, fsdp=False))
+
+
+def test_torchrun_environment_is_read_and_checked():
+    assert DistEnv.from_environ({}) == DistEnv(0, 1, 0)
+    env = DistEnv.from_environ({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
+    assert (env.rank, env.world_size, env.local_rank, env.distributed) == (3, 4, 1, True)
+    with pytest.raises(ValueError, match="RANK 4 is outside"):
+        DistEnv.from_environ({"RANK": "4", "WORLD_SIZE": "4"})
+
+
+def test_plan_follows_the_model_and_refuses_impossible_layouts(corpus_dir, tokenizer_path):
+    cfgs = _configs(corpus_dir, tokenizer_path)
+    assert plan_for(cfgs["dense"], 1) == ParallelPlan(1)
+    assert plan_for(cfgs["fsdp"], 1) == ParallelPlan(1)  # one process: nothing to shard
+    assert plan_for(cfgs["dense"], 2) == ParallelPlan(2)
+    assert not plan_for(cfgs["dense"], 2).sharded_optimizer  # replicas: rank 0 saves it
+    assert plan_for(cfgs["fsdp"], 2) == ParallelPlan(2, fsdp=True)
+    assert plan_for(cfgs["moe"], 4) == ParallelPlan(4, expert_parallel=True)
+    with pytest.raises(ValueError, match="4 experts cannot be split over 3 processes"):
+        plan_for(cfgs["moe"], 3)
+    moe_fsdp = replace(cfgs["moe"], train=replace(cfgs["moe"].train, fsdp=True))
+    with pytest.raises(ValueError, match="--fsdp is for dense presets"):
+        plan_for(moe_fsdp, 2)
+    assert get_preset("m6_10b").train.fsdp and not get_preset("base").train.fsdp
+
+
+def test_blank_images_are_padding_and_leave_the_output_unchanged(corpus_dir, tokenizer_path):
+    cfg = _configs(corpus_dir, tokenizer_path)["dense"]
+    torch.manual_seed(0)
+    model = M6Model(cfg.model).eval()
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 100, (2, 6), generator=g)
+    batch = Batch(task_B=torch.tensor([0, 1]), masked_ids_BM=ids[:, :3], target_ids_BT=ids,
+                  labels_BT=ids)
+    blank = with_blank_images(batch, cfg.model.image.image_size)
+    assert blank.images_B3HW.shape == (2, 3, 32, 32) and not blank.has_image_B.any()
+    torch.testing.assert_close(model(blank).logits_BTV, model(batch).logits_BTV, rtol=0, atol=0)
+    model.train()
+    model(blank).logits_BTV.sum().backward()
+    grad = model.patch_encoder.proj.weight.grad
+    assert grad is not None and not grad.any()  # present (FSDP needs it) and zero
 
 
 def _worker(rank: int, init_file: str, cfgs: dict, tok: str, out: str) -> None:
@@ -85,12 +130,13 @@ def _worker(rank: int, init_file: str, cfgs: dict, tok: str, out: str) -> None:
         results[name] = t.train()
         if name == "moe":
             results["moe_local_experts"] = t.model.blocks[0].ffn.experts.num_experts
-    # FSDP stopped after its step-3 checkpoint, resumed by a new trainer
-    first = trainer(cfgs["fsdp"], "fsdp_split")
-    head = first.train(stop_at=3)
-    second = trainer(cfgs["fsdp"], "fsdp_split")
-    assert second.maybe_resume() and second.step == 3
-    results["fsdp_split"] = head + second.train()
+    # stopped after the step-3 checkpoint, resumed by a new trainer: per-rank optimiser parts
+    # (FSDP shards; each rank's experts), RNG and data positions
+    for name in ("fsdp", "moe"):
+        head = trainer(cfgs[name], f"{name}_split").train(stop_at=3)
+        second = trainer(cfgs[name], f"{name}_split")
+        assert second.maybe_resume() and second.step == 3
+        results[f"{name}_split"] = head + second.train()
     torch.save(results, out_dir / f"rank{rank}.pt")
     dist.barrier()
     dist.destroy_process_group()
@@ -130,6 +176,7 @@ def _close(got: list[float], want: list[float], rtol: float = LOSS_RTOL) -> None
     assert got == pytest.approx(want, rel=rtol), f"2 ranks {got}\n1 process {want}"
 
 
+@pytest.mark.slow
 def test_data_parallel_losses_match_one_process(two_ranks, one_process):
     out, _, ranks = two_ranks
     want, _ = one_process["dense"]
@@ -140,6 +187,7 @@ def test_data_parallel_losses_match_one_process(two_ranks, one_process):
     assert rec["samples"] == 2 * 4  # both ranks' batches of 4 counted
 
 
+@pytest.mark.slow
 def test_expert_parallel_losses_match_one_process(two_ranks, one_process):
     _, _, ranks = two_ranks
     want, _ = one_process["moe"]
@@ -147,6 +195,7 @@ def test_expert_parallel_losses_match_one_process(two_ranks, one_process):
     _close(ranks[0]["moe"], want)
 
 
+@pytest.mark.slow
 def test_fsdp_losses_match_one_process_and_weights_load_in_one(two_ranks, one_process,
                                                                tokenizer_path):
     out, cfgs, ranks = two_ranks
@@ -167,10 +216,15 @@ def test_fsdp_losses_match_one_process_and_weights_load_in_one(two_ranks, one_pr
         single.maybe_resume()
 
 
-def test_fsdp_run_stopped_and_resumed_repeats_the_uninterrupted_losses(two_ranks):
-    _, _, ranks = two_ranks
-    assert ranks[0]["fsdp_split"] == ranks[0]["fsdp"]
-    assert ranks[1]["fsdp_split"] == ranks[1]["fsdp"]
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fsdp", "moe"])
+def test_run_stopped_and_resumed_repeats_the_uninterrupted_losses(two_ranks, name):
+    out, _, ranks = two_ranks
+    assert ranks[0][f"{name}_split"] == ranks[0][name]
+    assert ranks[1][f"{name}_split"] == ranks[1][name]
+    if name == "moe":  # each rank wrote its experts; the set loads in one process
+        files = sorted(p.name for p in (out / "moe_split" / "checkpoints" / "step_00000006").iterdir())
+        assert "model-experts-00001-of-00002.safetensors" in files
 
 
 # ---------------------------------------------------------------------- torchrun, killed
@@ -221,6 +275,7 @@ def _latest_step(run: Path) -> int:
     return int(marker.read_text().strip().removeprefix("step_")) if marker.is_file() else 0
 
 
+@pytest.mark.slow
 def test_torchrun_run_killed_midway_resumes_to_the_uninterrupted_losses(
         corpus_dir, tokenizer_path, tmp_path):
     whole, split = tmp_path / "whole", tmp_path / "split"
