@@ -4,7 +4,7 @@ The wiring follows DESIGN.md's data flow; each box is a named composite step:
 
     ReadCrawl -> Extract ─┐
     ReadDumps ────────────┴-> Clean -> Quality -> Dedup -> Write_text
-    (pages' images, WARC image records, listings) -> Images -> Write_image_text
+    (pages' images, WARC image records, listings) -> Images -> DedupImages -> Write_image_text
     every rejected row ─────────────────────────────────> Write_rejected
     all rows -> Stats ──┐
     written shards ─────┴-> Finalize (stale shards removed, stats.json, manifest.json)
@@ -83,8 +83,14 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
         from pipelines.images import ImagePairs
 
         listings = _files(p, "Listing", plan.listings)
-        image_rows, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg)
+        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg, rows=False)
         rejected.append(rej)
+        if cfg.run.dedup:
+            from pipelines.dedup import DedupImages
+
+            pairs, rej = pairs | "DedupImages" >> DedupImages(cfg.dedup)
+            rejected.append(rej)
+        image_rows = pairs | "ImageRows" >> beam.Map(lambda r: r.to_row())
     else:
         image_rows = p | "NoImages" >> beam.Create([])
 

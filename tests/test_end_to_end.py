@@ -106,7 +106,8 @@ def test_known_pages_land_where_they_must(corpus):
     # duplicates point at their survivor
     dups = [r for r in rejected if r["stage"] == "dedup"]
     assert dups and all(r["duplicate_of"] for r in dups)
-    kept_ids = {r["id"] for r in pq.read_table(corpus / "text", columns=["id"]).to_pylist()}
+    kept_ids = {r["id"] for kind in ("text", "image_text")
+                for r in pq.read_table(corpus / kind, columns=["id"]).to_pylist()}
     assert all(r["duplicate_of"] in kept_ids for r in dups)
     # every article page of the crawl is accounted for
     for url in truth:
