@@ -38,7 +38,7 @@ from model.moe import MoE  # noqa: E402
 from model.moe_config import MoEConfig  # noqa: E402
 
 N, D, F, E = 2048, 512, 2048, 8
-REPEATS = 9
+REPEATS = 11
 
 
 class Dense(nn.Module):
@@ -55,7 +55,10 @@ def _step(layer: nn.Module, x: torch.Tensor, probe: torch.Tensor) -> float:
     out = layer(x)
     loss = (out[0] * probe).sum() + out[1] if isinstance(out, tuple) else (out * probe).sum()
     loss.backward()
-    return time.perf_counter() - t0
+    dt = time.perf_counter() - t0
+    layer.zero_grad(set_to_none=True)  # as a training step does: fresh gradients each step
+    x.grad = None
+    return dt
 
 
 def _compare(a: nn.Module, b: nn.Module, x: torch.Tensor) -> tuple[float, float]:
@@ -75,7 +78,7 @@ def single_process() -> None:
     # and a stalled thread stalls the whole matmul; the ratio is what this bench is after
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    x = torch.randn(N, D)
+    x = torch.randn(N, D, requires_grad=True)  # a layer inside a network: its input needs a grad
     print(f"one process, {torch.get_num_threads()} threads: N={N} tokens, D={D}, F={F}, "
           f"{E} experts, capacity factor 1.25, forward + backward")
     for k, f_dense in ((1, F), (2, 2 * F)):
@@ -93,7 +96,7 @@ def _rank(rank: int, port: int, comm: str, queue) -> None:
     torch.manual_seed(0)
     moe = shard_experts(MoE(MoEConfig(num_experts=E, top_k=1, capacity_factor=1.25,
                                       comm_dtype=comm), D, F).train())
-    x = torch.randn(N // 2, D, generator=torch.Generator().manual_seed(rank))
+    x = torch.randn(N // 2, D, generator=torch.Generator().manual_seed(rank)).requires_grad_()
     probe = torch.randn_like(x)
     for _ in range(2):
         _step(moe, x, probe)

@@ -106,7 +106,7 @@ class _ExpertLoop(torch.autograd.Function):
     def backward(ctx, g_TD):
         x_TD, pre_TF, act_TF, w1, w2 = ctx.saved_tensors
         g_TD = g_TD.contiguous()
-        gx = torch.empty_like(x_TD)
+        gx = torch.empty_like(x_TD) if ctx.needs_input_grad[0] else None
         gw1, gw2 = torch.empty_like(w1), torch.empty_like(w2)
         gb1 = w1.new_empty(w1.shape[0], w1.shape[2])
         gb2 = w2.new_empty(w2.shape[0], w2.shape[2])
@@ -124,7 +124,8 @@ class _ExpertLoop(torch.autograd.Function):
             g_pre = _activation_backward(ctx.activation, g @ w2[e].t(), pre_TF[rows])
             torch.mm(x_TD[rows].t(), g_pre, out=gw1[e])
             torch.sum(g_pre, 0, out=gb1[e])
-            torch.mm(g_pre, w1[e].t(), out=gx[rows])
+            if gx is not None:
+                torch.mm(g_pre, w1[e].t(), out=gx[rows])
         return gx, gw1, gb1, gw2, gb2, None, None
 
 
