@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,12 +50,8 @@ def test_patch_encoder_positions_make_identical_patches_differ():
     assert torch.allclose(out[0, 0] - out[0, 1], out[0, 2] - out[0, 3])  # factorised row + column
 
 
-def test_resnet50_without_torchvision_says_what_to_do():
-    try:
-        import torchvision  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("torchvision is installed here; the error path is for installs without it")
+def test_resnet50_without_torchvision_says_what_to_do(monkeypatch):
+    # torchvision is not a dependency; make sure it is absent even where someone installed it
+    monkeypatch.setitem(sys.modules, "torchvision", None)
     with pytest.raises(RuntimeError, match="needs torchvision.*encoder='cnn'"):
         PatchEncoder(ImageConfig(encoder="resnet50", resnet_weights="r50.pth"), 32)
