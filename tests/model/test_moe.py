@@ -235,7 +235,7 @@ def _small_model_cfg(moe: MoEConfig | None):
     from model.presets import tiny
 
     cfg = tiny().model
-    return replace(cfg, vocab_size=100, d_model=32, n_layers=2, n_heads=2, d_ff=64,
+    return replace(cfg, vocab_size=100, d_model=32, n_layers=2, n_heads=2, d_ff=64, dropout=0.0,
                    image=replace(cfg.image, image_size=32, patch_size=16, cnn_channels=(8,)),
                    moe=moe)
 

@@ -87,7 +87,7 @@ def build_m6():
     from model.transformer import M6Model
 
     cfg = tiny().model
-    cfg = replace(cfg, vocab_size=64, d_model=16, n_layers=2, n_heads=2, d_ff=32,
+    cfg = replace(cfg, vocab_size=64, d_model=16, n_layers=2, n_heads=2, d_ff=32, dropout=0.0,
                   image=replace(cfg.image, image_size=32, patch_size=16, cnn_channels=(8,)),
                   moe=MoEConfig(num_experts=4, top_k=2, capacity_factor=1.0))
     torch.manual_seed(0)
