@@ -47,3 +47,14 @@ def test_cli_prints_the_comparison(capsys):
     assert params_main(["--preset", "m6_10b", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["paper"] == 10_000_000_000 and abs(data["relative_error"]) < 0.02
+
+
+def test_m6_100b_matches_table_4_within_3_percent_with_active_parameters():
+    cfg = get_preset("m6_100b").model
+    n = count_parameters(cfg)
+    assert abs(n.total / PAPER_PARAMS["m6_100b"] - 1) < 0.03, n.total
+    assert (cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.moe.num_experts) == (24, 1024, 16, 1024)
+    # top-1: a token passes one expert per MoE layer, so active stays near the dense base model
+    base = count_parameters(get_preset("base").model)
+    assert 0.9 < n.active / base.total < 1.1
+    assert n.active < n.total / 250
