@@ -77,6 +77,8 @@ def _eval_app(args) -> tuple[dict[str, Any], Path]:
     use_threads(loaded.config, args.threads)
     source = open_rows(args.data)
     kw = dict(split=args.split, val_fraction=args.val_fraction, limit=args.limit)
+    if args.app == "imagine" and args.top_k is not None:
+        kw["top_k"] = args.top_k
     if args.app == "caption":
         from model.apps.caption import evaluate_caption as fn
     elif args.app == "vqa":
@@ -102,6 +104,7 @@ def main(argv: list[str]) -> int:
                    "checkpoint)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: the run's)")
+    p.add_argument("--top-k", type=int, help="imagine: top-k of the sampled codes (default 4)")
     args = p.parse_args(argv)
     if args.app == "poem":
         args.data = args.data[0]

@@ -131,7 +131,7 @@ class ImagineApp(App):
 
 
 def sample_codes(model, app: ImagineApp, tok: M6Tokenizer, text: str, *, num_samples: int = 1,
-                 top_k: int = 64, temperature: float = 1.0, seed: int = 0) -> torch.Tensor:
+                 top_k: int = 4, temperature: float = 1.0, seed: int = 0) -> torch.Tensor:
     """(num_samples, G, G) codes for ``text``, drawn with top-k sampling."""
     ids = tok.encode(text)[: app.max_text_tokens]
     if not ids:
@@ -146,7 +146,7 @@ def sample_codes(model, app: ImagineApp, tok: M6Tokenizer, text: str, *, num_sam
     return codes.view(num_samples, app.grid, app.grid)
 
 
-def imagine(loaded: LoadedApp, text: str, *, num_samples: int = 1, top_k: int = 64,
+def imagine(loaded: LoadedApp, text: str, *, num_samples: int = 1, top_k: int = 4,
             temperature: float = 1.0, seed: int = 0) -> torch.Tensor:
     """(num_samples, 3, H, W) images in [-1, 1] generated for ``text``."""
     app = loaded.app
@@ -182,7 +182,7 @@ def save_grid(images_B3HW: torch.Tensor, path: str | Path, *, cols: int | None =
 @torch.no_grad()
 def evaluate_imagine(loaded: LoadedApp, source: RowSource, *, split: str = "val",
                      val_fraction: float | None = None, limit: int | None = None,
-                     top_k: int = 64, batch_size: int = 16) -> dict[str, Any]:
+                     top_k: int = 4, batch_size: int = 16) -> dict[str, Any]:
     """Held-out code likelihood (teacher-forced) and pixel error of one sampled image per
     held-out text, beside the error of an unrelated held-out image (the chance level)."""
     vf = loaded.val_fraction if val_fraction is None else val_fraction

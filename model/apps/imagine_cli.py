@@ -20,7 +20,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--text", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--num-samples", type=int, default=1)
-    p.add_argument("--top-k", type=int, default=64)
+    p.add_argument("--top-k", type=int, default=4, help="sample among the k likeliest codes "
+                   "(4: measured cleanest on the shapes set; 1 is greedy)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", type=int, default=1)
