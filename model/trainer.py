@@ -204,18 +204,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def save(self) -> Path | None:
-        if not self.is_main:
-            return None
-        state = {
+    def trainer_state(self) -> dict:
+        """What ``trainer.json`` records next to the weights (subclasses add their own keys)."""
+        return {
             "step": self.step,
             "data": self.data_state.to_dict(),
             "config": to_dict(self.cfg),
             "tokenizer": "tokenizer.json",
         }
+
+    def save(self) -> Path | None:
+        if not self.is_main:
+            return None
         path = save_checkpoint(
             self.ckpt_dir, self.step, model=self.model, optimizer=self.optimizer,
-            scheduler=self.scheduler, trainer_state=state, keep=self.cfg.train.keep_checkpoints,
+            scheduler=self.scheduler, trainer_state=self.trainer_state(),
+            keep=self.cfg.train.keep_checkpoints,
         )
         shutil.copyfile(self.tokenizer_path, path / "tokenizer.json")
         return path

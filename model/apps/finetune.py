@@ -28,7 +28,6 @@ import dataclasses
 import importlib
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +38,8 @@ import torch
 from torch import nn
 
 from model.batch import Batch
-from model.checkpoint import load_weights, resolve_checkpoint, save_checkpoint
-from model.config import ModelConfig, RunConfig, from_dict, to_dict
+from model.checkpoint import load_weights, resolve_checkpoint
+from model.config import ModelConfig, RunConfig, from_dict
 from model.loss import LossOutput
 from model.optim import build_optimizer
 from model.tokenizer import M6Tokenizer
@@ -200,24 +199,10 @@ class AppTrainer(Trainer):
         with self.autocast():
             return self.app.loss(self.model, batch)
 
-    def save(self) -> Path | None:
-        """A checkpoint as ``Trainer.save`` writes it, with the app in ``trainer.json``."""
-        if not self.is_main:
-            return None
-        state = {
-            "step": self.step,
-            "data": self.data_state.to_dict(),
-            "config": to_dict(self.cfg),
-            "tokenizer": "tokenizer.json",
-            "app": self.app.to_dict(),
-            "val_fraction": self.val_fraction,
-        }
-        path = save_checkpoint(
-            self.ckpt_dir, self.step, model=self.model, optimizer=self.optimizer,
-            scheduler=self.scheduler, trainer_state=state, keep=self.cfg.train.keep_checkpoints,
-        )
-        shutil.copyfile(self.tokenizer_path, path / "tokenizer.json")
-        return path
+    def trainer_state(self) -> dict:
+        """``Trainer``'s checkpoint record, plus the app and its held-out fraction."""
+        return {**super().trainer_state(), "app": self.app.to_dict(),
+                "val_fraction": self.val_fraction}
 
 
 # ---------------------------------------------------------------------- loading
