@@ -4,16 +4,36 @@
 response record (HTML and images) and a ``RejectedRecord`` for every record it could not read;
 ``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s.
 A file that cannot be opened at all becomes one rejected row naming the file; the job goes on.
+Each file logs a line when it is done (records kept and rejected, seconds), so a long run shows
+its progress file by file on every runner.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from corpus.document import Page
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
+
+
+log = logging.getLogger(__name__)
+
+
+def _with_progress(path: str, records: Iterable[Any]) -> Iterator[Any]:
+    """Pass ``records`` through, then log how many were kept and rejected, and how fast."""
+    t0, kept, rejected = time.monotonic(), 0, 0
+    for record in records:
+        if isinstance(record, RejectedRecord):
+            rejected += 1
+        else:
+            kept += 1
+        yield record
+    log.info("read %s: %d records, %d rejected, %.1f s", path.rsplit("/", 1)[-1], kept,
+             rejected, time.monotonic() - t0)
 
 
 def _unreadable(path: str, stage: str, exc: BaseException) -> RejectedRecord:
@@ -35,7 +55,7 @@ class ReadCrawlFile(Stage):
         from corpus.parse.warc import iter_records
 
         try:
-            yield from iter_records(path, source=self.source)
+            yield from _with_progress(path, iter_records(path, source=self.source))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
 
@@ -49,7 +69,7 @@ class ReadDumpFile(Stage):
         from corpus.parse.dumps import iter_dump_docs
 
         try:
-            yield from iter_dump_docs(path)
+            yield from _with_progress(path, iter_dump_docs(path))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
 

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
 def main(argv: list[str]) -> int:
     args, beam_args = parser().parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("apache_beam", "distributed", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
