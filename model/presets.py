@@ -3,9 +3,10 @@
 - ``tiny``: trains on two CPU cores in minutes (``make pretrain``); not a paper size.
 - ``base``: M6-base, 24 layers, d 1024, 16 heads, 327M parameters in Table 4.
 - ``m6_10b``: M6-10B, 50 layers, d 4096, 128 heads, 10B parameters in Table 4.
+- ``tiny_moe``: ``tiny`` with 8 experts in every other feed-forward layer (paper section 3.4).
+- ``m6_100b``: M6-100B, M6-base with 1024 experts in every other feed-forward layer (Table 4).
 
-The MoE presets (``tiny_moe``, ``m6_100b``) are registered in ``PRESETS`` the same way by the MoE
-code. Presets are built with ``dataclasses.replace`` from the defaults so a reader sees only what
+Presets are built with ``dataclasses.replace`` from the defaults so a reader sees only what
 differs (torchtitan's Python presets; cc_net's ``_replace`` test config).
 """
 
@@ -112,7 +113,7 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
     "tiny_moe": tiny_moe,
     "m6_100b": m6_100b,
 }
-"""Preset name -> function. The MoE presets (``tiny_moe``, ``m6_100b``) are added here."""
+"""Preset name -> function (``m6 pretrain --preset``, ``m6 params --preset``)."""
 
 
 def get_preset(name: str) -> RunConfig:
