@@ -19,7 +19,6 @@ from corpus.document import Page
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
 
-
 log = logging.getLogger(__name__)
 
 

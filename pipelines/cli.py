@@ -3,7 +3,7 @@
     m6 corpus --input data/sample --output out/corpus
     m6 corpus --input 'gs://bucket/crawl/*.warc.gz' --output gs://bucket/m6 \\
         --runner DataflowRunner --project P --region R --temp_location gs://bucket/tmp \\
-        --setup_file ./setup.py
+        --setup_file ./pyproject.toml
 
 Our own flags come first; every flag we do not know is passed untouched to Beam's
 ``PipelineOptions`` (Beam examples' ``parse_known_args``). Settings of the stages are changed with
@@ -13,8 +13,8 @@ configuration is written to ``<output>/config.json``.
 Runners: ``DirectRunner`` with ``--workers 1`` runs in-process on Beam's FnApiRunner (no Prism
 download attempt); ``--workers N`` uses the multi-processing DirectRunner; ``PortableRunner``
 defaults to the embedded job server with the LOOPBACK environment; ``DaskRunner`` needs
-``--dask_client_address`` or starts a local cluster on 127.0.0.1 for the run; ``DataflowRunner``, ``SparkRunner``, ``FlinkRunner`` take their own
-flags (README, "Running at scale").
+``--dask_client_address`` or starts a local cluster on 127.0.0.1 for the run; ``DataflowRunner``,
+``SparkRunner``, ``FlinkRunner`` take their own flags (README, "Running at scale").
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def main(argv: list[str]) -> int:
         print(f"m6 corpus: {e}", file=sys.stderr)
         return 2
     from apache_beam.io.filesystems import FileSystems
+
     from corpus.stats import format_table
 
     with FileSystems.open(FileSystems.join(info["output"], STATS)) as f:
