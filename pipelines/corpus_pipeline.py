@@ -11,7 +11,7 @@ The wiring follows DESIGN.md's data flow; each box is a named composite step:
 
 Reading is a stage over file paths (``corpus.readers``), so a file is read by one worker and files
 spread over workers after a ``Reshuffle``; Beam's ``ReadFromText``/``WriteToParquet`` are not used,
-so the same pipeline runs on the DaskRunner too (DEVELOPERS.md). Nothing here uses side inputs.
+so the same pipeline runs on the DaskRunner too (README, "Running at scale"). Nothing here uses side inputs.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Choose the Beam runner and build ``PipelineOptions`` from ``--runner``, ``--workers`` and the
 flags the user passed through.
 
-Defaults that make each runner work out of the box here (DEVELOPERS.md):
+Defaults that make each runner work out of the box here (README, "Running at scale"):
 
 - ``DirectRunner``, 1 worker: Beam's ``FnApiRunner`` in-process, handed over as an instance, so
   Beam does not first try to download the Prism runner.
 - ``DirectRunner``, N workers: ``direct_running_mode=multi_processing``, ``direct_num_workers=N``.
 - ``PortableRunner``: ``--job_endpoint=embed --environment_type=LOOPBACK`` unless given.
-- ``DaskRunner``: ``--dask_client_address`` is required (``make corpus RUNNER=DaskRunner`` starts a
-  local ``dask.distributed`` cluster and passes it); ``--dask_partition_size=1`` (one input file
-  per partition) unless a partition flag is given; ``pipelines.dask_runner.DaskRunner`` (Beam's,
+- ``DaskRunner``: ``--dask_client_address`` is required (``m6 corpus --runner DaskRunner``
+  without one starts a local ``dask.distributed`` cluster, ``pipelines.dask_local``, and passes
+  it); ``--dask_partition_size=1`` (one input file per partition) unless a partition flag is given; ``pipelines.dask_runner.DaskRunner`` (Beam's,
   with bounded partitions and its client closed at the end).
 - Any other runner (Dataflow, Spark, Flink): the flags are passed untouched.
 
