@@ -52,18 +52,21 @@ def join(*parts: str) -> str:
     return FileSystems.join(*parts)
 
 
+def _ensure_dir(path: str) -> None:
+    if not FileSystems.exists(path):
+        try:
+            FileSystems.mkdirs(path)
+        except OSError:  # created by another worker in the meantime
+            pass
+
+
 def write_atomically(path: str, data: bytes, temp_root: str) -> None:
     """Write ``data`` to a unique temporary file under ``temp_root``, then rename it to ``path``."""
     tmp = join(temp_root, f"{uuid.uuid4().hex}.tmp")
-    FileSystems.mkdirs(temp_root) if not FileSystems.exists(temp_root) else None
+    _ensure_dir(temp_root)
     with FileSystems.create(tmp) as f:
         f.write(data)
-    parent = path.rsplit("/", 1)[0]
-    if not FileSystems.exists(parent):
-        try:
-            FileSystems.mkdirs(parent)
-        except OSError:  # created by another worker in the meantime
-            pass
+    _ensure_dir(path.rsplit("/", 1)[0])
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
