@@ -170,6 +170,18 @@ def load_training_state(ckpt: str | Path) -> tuple[dict[str, Any], dict[str, Any
     return blobs, meta
 
 
+def check_world_size(ckpt: str | Path, meta: dict[str, Any], world_size: int) -> None:
+    """Refuse to resume checkpoint ``ckpt`` (``trainer.json`` contents ``meta``) with another
+    number of processes than wrote it: data positions and optimiser parts are per process."""
+    written_by = int(meta.get("world_size", 1))
+    if written_by != world_size:
+        raise ValueError(
+            f"checkpoint {ckpt} was written by {written_by} processes and this run has "
+            f"{world_size}: resume with the same number (make pretrain NPROC={written_by}); "
+            "each process's data position and optimiser part are its own"
+        )
+
+
 def read_config(ckpt: str | Path) -> dict[str, Any]:
     """The resolved run config saved with checkpoint ``ckpt``."""
     return json.loads((Path(ckpt) / "trainer.json").read_text())["config"]

@@ -41,6 +41,7 @@ from torch import nn
 
 from model.checkpoint import (
     begin_checkpoint,
+    check_world_size,
     load_training_state,
     load_weights,
     publish_checkpoint,
@@ -118,13 +119,7 @@ def restore_distributed(
     ckpt = Path(ckpt)
     blobs, meta = load_training_state(ckpt)
     world = plan.world_size
-    written_by = int(meta.get("world_size", 1))
-    if written_by != world:
-        raise ValueError(
-            f"checkpoint {ckpt} was written by {written_by} processes and this run has {world}: "
-            f"resume with the same number (make pretrain NPROC={written_by}); each process's "
-            "data position and optimiser part are its own"
-        )
+    check_world_size(ckpt, meta, world)
     if plan.fsdp:
         _load_full_weights(model, ckpt / "model.safetensors", rank)
     else:

@@ -30,8 +30,7 @@ import torch
 import torch.distributed as dist
 
 from model.batch import Batch
-from model.config import RunConfig, to_dict
-from model.dataset import DataState
+from model.config import RunConfig
 from model.dist_checkpoint import restore_distributed, save_distributed
 from model.parallel import (
     DistEnv,
@@ -88,10 +87,10 @@ class DistributedTrainer(Trainer):
     # ------------------------------------------------------------------ checkpoints
 
     def save(self) -> Path | None:
-        state = {"step": self.step, "config": to_dict(self.cfg), "tokenizer": "tokenizer.json"}
         return save_distributed(
             self.ckpt_dir, self.step, model=self.model, optimizer=self.optimizer,
-            scheduler=self.scheduler, plan=self.plan, rank=self.rank, trainer_state=state,
+            scheduler=self.scheduler, plan=self.plan, rank=self.rank,
+            trainer_state=self.trainer_state(),
             data_state=self.data_state.to_dict(), tokenizer_path=self.tokenizer_path,
             keep=self.cfg.train.keep_checkpoints,
         )
@@ -100,13 +99,7 @@ class DistributedTrainer(Trainer):
         meta = restore_distributed(ckpt, model=self.model, optimizer=self.optimizer,
                                    scheduler=self.scheduler, plan=self.plan, rank=self.rank,
                                    device=self.device)
-        self.step = int(meta["step"])
-        self.data_state = DataState.from_dict(meta["data"])
-        if self.data_state.num_workers != max(1, self.cfg.data.num_workers):
-            raise ValueError(
-                f"checkpoint {ckpt} was written with {self.data_state.num_workers} data-loader "
-                f"workers; resume with the same number (--workers {self.data_state.num_workers})"
-            )
+        self._resume_position(ckpt, meta)
 
 
 def make_trainer(cfg: RunConfig, out_dir: str | Path, tokenizer_path: str | Path,

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from model.batch import Batch
 from model.checkpoint import (
+    check_world_size,
     latest_checkpoint,
     load_training_state,
     load_weights,
@@ -231,13 +232,12 @@ class Trainer:
         self.optimizer.load_state_dict(blobs["optimizer"])
         self.scheduler.load_state_dict(blobs["scheduler"])
         set_rng_state(blobs["rng"])
-        written_by = int(meta.get("world_size", 1))
-        if written_by != self.world_size:
-            raise ValueError(
-                f"checkpoint {ckpt} was written by {written_by} processes and this run has "
-                f"{self.world_size}: resume with the same number (make pretrain NPROC="
-                f"{written_by}); each process's data position and optimiser part are its own"
-            )
+        check_world_size(ckpt, meta, self.world_size)
+        self._resume_position(ckpt, meta)
+        log.info("resumed from %s at step %d", ckpt, self.step)
+
+    def _resume_position(self, ckpt: str | Path, meta: dict[str, Any]) -> None:
+        """Step and data position from ``trainer.json`` contents ``meta`` (this rank's)."""
         self.step = int(meta["step"])
         self.data_state = DataState.from_dict(meta["data"])
         if self.data_state.num_workers != max(1, self.cfg.data.num_workers):
@@ -245,7 +245,6 @@ class Trainer:
                 f"checkpoint {ckpt} was written with {self.data_state.num_workers} data-loader "
                 f"workers; resume with the same number (--workers {self.data_state.num_workers})"
             )
-        log.info("resumed from %s at step %d", ckpt, self.step)
 
     def maybe_resume(self) -> bool:
         found = latest_checkpoint(self.ckpt_dir)
