@@ -166,8 +166,19 @@ def load_training_state(ckpt: str | Path) -> tuple[dict[str, Any], dict[str, Any
     """(optimizer.pt contents, trainer.json contents) of checkpoint ``ckpt``."""
     ckpt = Path(ckpt)
     blobs = torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=True)
-    meta = json.loads((ckpt / "trainer.json").read_text())
-    return blobs, meta
+    return blobs, trainer_meta(ckpt)
+
+
+def trainer_meta(ckpt: str | Path) -> dict[str, Any]:
+    """``trainer.json`` of checkpoint ``ckpt`` (step, config, ...) without the optimiser."""
+    return json.loads((Path(ckpt) / "trainer.json").read_text())
+
+
+def tokenizer_file(ckpt: str | Path) -> Path:
+    """The tokenizer saved with checkpoint ``ckpt``, else its run folder's ``tokenizer.json``."""
+    ckpt = Path(ckpt)
+    path = ckpt / "tokenizer.json"
+    return path if path.is_file() else ckpt.parent.parent / "tokenizer.json"
 
 
 def check_world_size(ckpt: str | Path, meta: dict[str, Any], world_size: int) -> None:
@@ -184,4 +195,4 @@ def check_world_size(ckpt: str | Path, meta: dict[str, Any], world_size: int) ->
 
 def read_config(ckpt: str | Path) -> dict[str, Any]:
     """The resolved run config saved with checkpoint ``ckpt``."""
-    return json.loads((Path(ckpt) / "trainer.json").read_text())["config"]
+    return trainer_meta(ckpt)["config"]

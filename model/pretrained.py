@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from model.checkpoint import load_weights, read_config, resolve_checkpoint
+from model.checkpoint import load_weights, read_config, resolve_checkpoint, tokenizer_file
 from model.config import RunConfig, from_dict
 from model.tokenizer import M6Tokenizer
 from model.transformer import M6Model
@@ -30,9 +30,7 @@ class Pretrained:
 def load_pretrained(path: str | Path, device: str | torch.device = "cpu") -> Pretrained:
     ckpt = resolve_checkpoint(path)
     cfg = from_dict(RunConfig, read_config(ckpt))
-    tok_path = ckpt / "tokenizer.json"
-    if not tok_path.is_file():
-        tok_path = ckpt.parent.parent / "tokenizer.json"
+    tok_path = tokenizer_file(ckpt)
     tokenizer = M6Tokenizer.load(tok_path)
     if tokenizer.vocab_size != cfg.model.vocab_size:
         raise ValueError(

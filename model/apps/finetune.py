@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import torch
 from torch import nn
 
 from model.batch import Batch
-from model.checkpoint import load_weights, resolve_checkpoint
+from model.checkpoint import load_weights, resolve_checkpoint, tokenizer_file, trainer_meta
 from model.config import ModelConfig, RunConfig, from_dict
 from model.loss import LossOutput
 from model.optim import build_optimizer
@@ -239,10 +238,7 @@ def load_app(path: str | Path, device: str | torch.device = "cpu",
             f"{ckpt} is a pretraining checkpoint; {expect or 'this application'} needs a "
             f"fine-tuned one: 'm6 finetune {expect or '<app>'} --checkpoint {path} ...'"
         )
-    tok_path = ckpt / "tokenizer.json"
-    if not tok_path.is_file():
-        tok_path = ckpt.parent.parent / "tokenizer.json"
-    tok = M6Tokenizer.load(tok_path)
+    tok = M6Tokenizer.load(tokenizer_file(ckpt))
     model = app.build_model(cfg.model)
     load_weights(model, ckpt, device)
     model.to(device).eval()
@@ -256,8 +252,3 @@ def use_threads(cfg: RunConfig, override: int | None = None) -> None:
     n = override if override is not None else cfg.train.threads
     if n:
         torch.set_num_threads(n)
-
-
-def trainer_meta(ckpt: Path) -> dict[str, Any]:
-    """``trainer.json`` of checkpoint ``ckpt`` (step, config, app) without the optimiser."""
-    return json.loads((Path(ckpt) / "trainer.json").read_text())
