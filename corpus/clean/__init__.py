@@ -14,7 +14,8 @@
 
 Each stage takes and yields ``corpus.document.Document`` (or a ``RejectedRecord``), returns new
 documents rather than mutating, and is picklable. ``clean_text`` applies the three rewriting
-steps to a bare string (for image-text pair texts).
+steps to a bare string (no filtering); image-text pair texts go through the stages themselves
+(``corpus.images.text.PairText``), so they are also filtered.
 """
 
 from __future__ import annotations
