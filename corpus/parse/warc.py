@@ -178,8 +178,8 @@ class _File:
             chunk = self.f.read(_SCAN_CHUNK)
             if not chunk:
                 return None
-            prefix = b"" if (self.gzip or pos == 0) else b"\n"
-            if not self.gzip and pos > 0:
+            prefix = b""
+            if not self.gzip and pos > 0:  # the byte before pos, so a start at pos matches "\n"
                 self.f.seek(pos - 1)
                 prefix = self.f.read(1)
             for m in pattern.finditer(prefix + chunk):
