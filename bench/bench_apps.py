@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from model.apps.imagine import ImagineApp
 from model.apps.poem import PoemConstraint, check_poem
-from model.config import ImageConfig, ModelConfig
 from model.generate import SamplingConfig, generate
+from model.presets import tiny
 from model.tokenizer import train_tokenizer
 from model.transformer import M6Model
 
@@ -27,11 +29,9 @@ REPEATS = 3
 
 
 def _model(vocab: int) -> M6Model:
+    """The tiny preset's model with a vocabulary of ``vocab``."""
     torch.manual_seed(0)
-    cfg = ModelConfig(vocab_size=vocab, d_model=192, n_layers=4, n_heads=4, d_ff=768,
-                      max_text_len=128, image=ImageConfig(image_size=64, patch_size=16,
-                                                          cnn_channels=(16, 32, 64)))
-    return M6Model(cfg).eval()  # the tiny preset's shape
+    return M6Model(replace(tiny().model, vocab_size=vocab)).eval()
 
 
 def _best(fn) -> tuple[float, list[list[int]]]:
@@ -77,10 +77,7 @@ def main() -> None:
     v, k = tok.vocab_size, 512
     big = _model(v + k)
 
-    def codes_hook(out_BN, logits_BV):
-        logits_BV[:, :v] = float("-inf")
-        return logits_BV
-
+    codes_hook = ImagineApp(base_vocab=v, n_codes=k).code_mask_hook()
     s2 = SamplingConfig(max_new_tokens=64, top_k=64)
     text = tok.encode("红色的圆形")
 
