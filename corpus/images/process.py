@@ -164,9 +164,8 @@ class ProcessImages(Stage):
     def process(self, record: ImageJob) -> Iterator[ImageTextRecord | RejectedRecord]:
         result = self.outcome(record)
         if isinstance(result, ImageRejection):
-            for pair in record.pairs:
-                yield pair.reject(result.stage, result.reason, score=result.score,
-                                  detail=result.detail)
+            yield from record.reject_all(result.stage, result.reason, score=result.score,
+                                         detail=result.detail)
             return
         for pair in record.pairs:
             yield pair_record(pair, result)
