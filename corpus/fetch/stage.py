@@ -1,11 +1,11 @@
 """The download stage: a batch of ``ImageJob``s in, the same jobs with bytes or a status out.
 
-Beam hands the stage batches (``BatchElements``) so one worker downloads ``threads`` URLs at a
-time through one ``Fetcher`` (and one per-host politeness gate); a job that is not marked for
-download, or whose image is on too many pages to be kept anyway, passes through untouched. A
-failed download is not dropped here: its status (``http_404``, ``timeout``, ``too_large``, ...)
-goes on the job and ``ProcessImages`` rejects each of its pairs with it (stage ``image_fetch``),
-so every URL's outcome is counted per reason.
+Beam hands the stage batches (``pipelines.batches.Batches``) so one worker downloads ``threads``
+URLs at a time through one ``Fetcher`` (and one per-host politeness gate); a job that is not
+marked for download, or whose image is on too many pages to be kept anyway, passes through
+untouched. A failed download is not dropped here: its status (``http_404``, ``timeout``,
+``too_large``, ...) goes on the job and ``ProcessImages`` rejects each of its pairs with it
+(stage ``image_fetch``), so every URL's outcome is counted per reason.
 """
 
 from __future__ import annotations
