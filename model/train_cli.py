@@ -38,7 +38,7 @@ log = logging.getLogger("m6.pretrain")
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     cfg = get_preset(args.preset)
-    data, train, model = cfg.data, cfg.train, cfg.model
+    data, train = cfg.data, cfg.train
     if args.data:
         data = replace(data, paths=tuple(args.data))
     for name in ("batch_size", "num_workers"):
@@ -48,14 +48,10 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     overrides = {
         "steps": args.steps, "lr": args.lr, "grad_accum": args.grad_accum, "seed": args.seed,
         "val_every": args.val_every, "ckpt_every": args.ckpt_every, "warmup_steps": args.warmup,
-        "threads": args.threads,
-        "fsdp": args.fsdp,
+        "threads": args.threads, "fsdp": args.fsdp, "bf16": args.bf16,
+        "activation_checkpointing": args.activation_checkpointing,
     }
     train = replace(train, **{k: v for k, v in overrides.items() if v is not None})
-    if args.bf16 is not None:
-        train = replace(train, bf16=args.bf16)
-    if args.activation_checkpointing is not None:
-        train = replace(train, activation_checkpointing=args.activation_checkpointing)
     tasks = cfg.tasks
     if args.task_weights:
         weights = dict(tasks.weights)
@@ -65,7 +61,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
                 raise SystemExit(f"m6 pretrain: unknown task {name!r}; tasks are {list(weights)}")
             weights[name] = float(w)
         tasks = replace(tasks, weights=tuple(weights.items()))
-    return replace(cfg, data=data, train=train, model=model, tasks=tasks)
+    return replace(cfg, data=data, train=train, tasks=tasks)
 
 
 def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
