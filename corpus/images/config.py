@@ -2,7 +2,7 @@
 
 Every threshold has its reason beside it. The defaults were checked on the real images in
 ``tests/fixtures/images`` (Pillow's test photos, which must pass) and on images made to fail
-(flat, blurred, heavily compressed), see ``tests/corpus/images/test_filters.py``.
+(flat, blurred, heavily compressed), see ``tests/corpus/images/test_image_quality.py``.
 """
 
 from __future__ import annotations
