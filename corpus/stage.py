@@ -13,7 +13,7 @@ Stages never import Beam or torch, so each can be unit-tested with a list of rec
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from schemas import RejectedRecord
@@ -66,9 +66,11 @@ class Filter(Stage):
 
     def process(self, record: Any) -> Iterator[Any]:
         verdict = self.keep(record)
-        if self.score_field and verdict.score is not None and hasattr(record, "quality"):
-            setattr(record.quality, self.score_field, verdict.score)
         if verdict.keep:
+            if self.score_field and verdict.score is not None and hasattr(record, "quality"):
+                # a copy: a Beam runner may hand the same input object to another consumer
+                quality = replace(record.quality, **{self.score_field: verdict.score})
+                record = replace(record, quality=quality)
             yield record
         else:
             yield record.reject(self.name, verdict.reason, score=verdict.score,
