@@ -14,12 +14,14 @@ RUNNER    ?= DirectRunner
 WORKERS   ?= 1
 BEAM_ARGS ?=
 CORPUS_ARGS ?=
+REPORT    ?= 1
 
 .PHONY: help install kenlm quality-models corpus pretrain test test-fast bench lint clean
 
 help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
 	@echo "              (INPUT=<glob|folder> OUTPUT=<dir> RUNNER=<Beam runner> WORKERS=N BEAM_ARGS=...)"
+	@echo "              and writes OUTPUT/report.html (REPORT=0 turns the report off)"
 	@echo "make test     run the test suite"
 	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS= NPROC=)"
 	@echo "make bench    print the benchmarks (ratios against baselines run beside them)"
@@ -57,7 +59,7 @@ out/models/spam/spam.bin: data/sample/spam/labelled.jsonl corpus/quality/spam.py
 quality-models: $(LM_MODEL) $(SPAM_MODEL)
 
 corpus: install quality-models
-	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(QUALITY_ARGS) $(CORPUS_ARGS) $(BEAM_ARGS)
+	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(QUALITY_ARGS) $(if $(filter 0 no false,$(REPORT)),--no-report) $(CORPUS_ARGS) $(BEAM_ARGS)
 
 # make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N] [NPROC=1]: NPROC>1
 # runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/parallel.py); builds the corpus

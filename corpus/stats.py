@@ -212,17 +212,26 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def format_table(stats: dict[str, Any]) -> str:
-    """Table 1 of the paper for this corpus, then the rejected counts by stage and reason."""
-    header = ["Source", "Modality", "Images", "Tokens", "Passages", "Avg. Length",
-              "Image Size", "Text Size"]
+TABLE1_HEADER = ["Source", "Modality", "Images", "Tokens", "Passages", "Avg. Length",
+                 "Image Size", "Text Size"]
+
+
+def table1_rows(stats: dict[str, Any]) -> list[list[str]]:
+    """The cells of Table 1 (columns ``TABLE1_HEADER``), one row per (modality, source) and a
+    ``Total`` row last; for the printed table and ``m6 report``."""
     rows = [_table_row(SOURCE_LABEL.get(o["source"], o["source"]), o["modality"], o, o["kind"])
             for o in stats["outputs"]]
     if "all" in stats["totals"]:
         rows.append(_table_row("Total", "-", stats["totals"]["all"],
                                "image_text" if "image_text" in stats["totals"] else "text"))
+    return rows
+
+
+def format_table(stats: dict[str, Any]) -> str:
+    """Table 1 of the paper for this corpus, then the rejected counts by stage and reason."""
+    rows = table1_rows(stats)
     lines = ["Corpus statistics (cf. M6 paper, Table 1)"]
-    lines += _grid(header, rows, right_from=2) if rows else ["(no text or image-text rows)"]
+    lines += _grid(TABLE1_HEADER, rows, right_from=2) if rows else ["(no text or image-text rows)"]
 
     lines += ["", f"Rejected: {human_count(stats['rejected_total'])} records"]
     if stats["rejected"]:

@@ -15,6 +15,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("pipelines.cli", "build the corpus with Beam (text, image_text, rejected shards)"),
     "inspect": ("corpus.inspect", "look inside Parquet shards: schema, counts, rows, stats"),
+    "report": ("report.cli", "one HTML page about a corpus (and training) run: charts, samples"),
     "lm": ("corpus.quality.lm_cli", "train a kenlm language model (m6 lm train)"),
     "spam": ("corpus.quality.spam_cli", "train a fasttext spam classifier (m6 spam train)"),
     "tokenizer": ("model.tokenizer_cli", "train a WordPiece tokenizer (m6 tokenizer train)"),

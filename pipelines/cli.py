@@ -58,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-dedup", action="store_true", help="skip duplicate removal")
     ap.add_argument("--no-quality", action="store_true", help="skip the quality filters")
     ap.add_argument("--no-images", action="store_true", help="skip image-text pairs")
+    ap.add_argument("--no-report", action="store_true",
+                    help="do not write <output>/report.html (the HTML report, 'm6 report')")
     ap.add_argument("--quiet", "-q", action="store_true", help="only warnings and the summary")
     return ap
 
@@ -122,4 +124,22 @@ def main(argv: list[str]) -> int:
     print(format_table(stats))
     print(f"\nwrote {info['output']} in {info['elapsed_s']:.1f} s "
           f"({info['plan'].describe()})")
+    if not args.no_report:
+        _report(info["output"])
     return 0
+
+
+def _report(output: str) -> None:
+    """Write ``<output>/report.html`` and say where; the corpus is already written, so a failed
+    report is a warning, not a failed run."""
+    from corpus.inspect.files import InspectError
+    from report.build import write_report
+
+    try:
+        written = write_report(output)
+    except (InspectError, OSError, ValueError) as e:
+        print(f"m6 corpus: the report was not written ({e}); try 'm6 report {output}'",
+              file=sys.stderr)
+        return
+    print(f"report: {written.path} ({written.bytes / 1024:.0f} KB; open it in a browser; "
+          "--no-report turns it off)")

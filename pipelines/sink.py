@@ -43,6 +43,7 @@ from corpus.shards import (
 log = logging.getLogger(__name__)
 
 TEMP_DIR = "_temporary"
+REPORT = "report.html"  # report.build.REPORT_FILE, written by 'm6 report'
 MANIFEST = "manifest.json"
 STATS = "stats.json"
 KINDS = ("text", "image_text", "rejected")
@@ -148,7 +149,9 @@ def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: s
 
 
 def start_run(output: str) -> None:
-    """Mark ``output`` incomplete before a run: a manifest from an earlier run is removed."""
-    path = join(output, MANIFEST)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
+    """Mark ``output`` incomplete before a run: the manifest and the HTML report of an earlier
+    run are removed (``m6 corpus`` writes a new report at the end unless ``--no-report``)."""
+    for name in (MANIFEST, REPORT):
+        path = join(output, name)
+        if FileSystems.exists(path):
+            FileSystems.delete([path])

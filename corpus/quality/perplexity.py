@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from corpus.document import Document
@@ -51,6 +53,42 @@ from schemas.records import replace
 log = logging.getLogger(__name__)
 
 BUCKETS = ("head", "middle", "tail")
+
+
+@dataclass(frozen=True)
+class PerplexityThresholds:
+    """Where the filter cuts: ``document`` and ``paragraph`` maxima (None: no drop), the
+    head/middle/tail bucket boundaries (None without a reference) and how the maxima were set."""
+
+    document: float | None
+    paragraph: float | None
+    buckets: tuple[float, float] | None
+    how: str
+
+
+def resolve_thresholds(cfg: PerplexityConfig, model_path: str | Path) -> PerplexityThresholds:
+    """The thresholds ``cfg`` gives with the model at ``model_path`` (a local file; only its
+    ``.json`` metadata is read, and the reference file if ``cfg.reference`` names one). The filter
+    uses this in ``setup``; ``m6 report`` uses it to draw the cut on the perplexity histogram."""
+    doc_max = para_max = cfg.max_perplexity
+    how = f"max_perplexity {cfg.max_perplexity}"
+    cuts: tuple[float, float] | None = None
+    needs_ref = cfg.max_perplexity is None and cfg.max_percentile is not None
+    try:
+        ref = load_reference(model_path, cfg.reference)
+    except ValueError:
+        if needs_ref:
+            raise
+        ref = None  # an absolute threshold works without one; no buckets then
+    if ref is not None:
+        docs, paras = ref["document_percentiles"], ref.get("paragraph_percentiles") or []
+        cuts = (value_at(docs, cfg.bucket_percentiles[0]), value_at(docs, cfg.bucket_percentiles[1]))
+        if needs_ref:
+            p, m = cfg.max_percentile, cfg.percentile_margin
+            doc_max = value_at(docs, p) * m
+            para_max = value_at(paras or docs, p) * m
+            how = f"{m} x p{p:g} of the reference ({ref.get('source', '?')})"
+    return PerplexityThresholds(doc_max, para_max, cuts, how)
 
 
 class PerplexityFilter(Stage):
@@ -78,27 +116,10 @@ class PerplexityFilter(Stage):
         path = local_copy(cfg.model, (".json", ".tokenizer.json"))
         meta = load_metadata(path)
         self._units = Units(meta.get("unit", "char"), resolve_tokenizer(path, meta))
-        doc_max = para_max = cfg.max_perplexity
-        self._how = f"max_perplexity {cfg.max_perplexity}"
-        self._cuts: tuple[float, float] | None = None
-        needs_ref = cfg.max_perplexity is None and cfg.max_percentile is not None
-        try:
-            ref = load_reference(path, cfg.reference)
-        except ValueError:
-            if needs_ref:
-                raise
-            ref = None  # an absolute threshold works without one; no buckets then
-        if ref is not None:
-            docs, paras = ref["document_percentiles"], ref.get("paragraph_percentiles") or []
-            self._cuts = (value_at(docs, cfg.bucket_percentiles[0]),
-                          value_at(docs, cfg.bucket_percentiles[1]))
-            if needs_ref:
-                p, m = cfg.max_percentile, cfg.percentile_margin
-                doc_max = value_at(docs, p) * m
-                para_max = value_at(paras or docs, p) * m
-                self._how = f"{m} x p{p:g} of the reference ({ref.get('source', '?')})"
-        self._doc_max = doc_max
-        self._para_max = para_max
+        t = resolve_thresholds(cfg, path)
+        self._doc_max, self._para_max, self._cuts, self._how = (
+            t.document, t.paragraph, t.buckets, t.how)
+        doc_max, para_max = t.document, t.paragraph
         self._model = kenlm.Model(path)
         log.info("perplexity: model %s (%s, order %d), document threshold %s, paragraph "
                  "threshold %s, buckets %s", cfg.model, self._units.unit, self._model.order,

@@ -1,0 +1,303 @@
+"""Read a corpus run's output folder once, streaming, into the figures the report draws.
+
+A corpus folder holds ``text/``, ``image_text/`` and ``rejected/`` Parquet shards, ``stats.json``
+(Table 1 and rejected counts, written by the pipeline) and ``config.json`` (the thresholds). The
+shards are read a row group at a time with only the columns a figure needs (never the text of
+kept documents, never image bytes but for the sampled thumbnails), and folded into:
+
+* per-source histograms of document length (characters) and of perplexity, with the values the
+  length and perplexity filters rejected beside them (a rejected row's ``score`` is the value
+  that failed: characters for ``text_too_short``, the perplexity for ``perplexity_too_high``);
+* rejected counts per ``(stage, reason)`` and the first few rejected rows of each, as examples;
+* near- and exact-duplicate cluster sizes: a kept record plus the rows whose ``duplicate_of``
+  names it, kept as one 8-byte hash per duplicate row;
+* image size and quality-score histograms (kept images, and the rejected ones' failing scores);
+* a fixed-seed reservoir sample of image-text pairs, whose image bytes are read in a second pass
+  over just the row groups that hold them.
+
+Memory is bounded by the number of bins, reasons and samples (plus the duplicate hashes), not by
+the corpus: a many-GB corpus streams through. Paths may be local or any fsspec URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from array import array
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from fsspec.core import url_to_fs
+
+from corpus import stats as corpus_stats
+from corpus.inspect.batches import shard_batches
+from corpus.inspect.files import InspectError, Shard, expand
+from report.histogram import Histogram
+
+log = logging.getLogger(__name__)
+
+KINDS = ("text", "image_text", "rejected")
+BATCH_ROWS = 8192
+EXAMPLES_PER_REASON = 3
+SAMPLE_PAIRS = 24
+SAMPLE_SEED = 0
+
+# Image metrics: name -> (histogram factory, the rejected reason whose score is this metric).
+IMAGE_METRICS: dict[str, tuple[Any, str]] = {
+    "pixels": (Histogram, "too_few_pixels"),
+    "aspect_ratio": (lambda: Histogram(per_decade=20), "aspect_ratio"),
+    "sharpness": (Histogram, "blurry"),
+    "entropy": (lambda: Histogram.linear(0.25), "low_entropy"),
+    "colourfulness": (lambda: Histogram.linear(5.0), "not_colourful"),
+    "jpeg_quality": (lambda: Histogram.linear(5.0), "low_jpeg_quality"),
+}
+LENGTH_REASON = "text_too_short"
+PERPLEXITY_STAGE = "quality.perplexity"
+
+TEXT_COLUMNS = ["source", "n_chars", "perplexity", "perplexity_bucket"]
+PAIR_COLUMNS = ["id", "source", "n_chars", "n_tokens", "perplexity", "perplexity_bucket", "text", "url",
+                "image_url", "orig_width", "orig_height", "width", "height", "sharpness",
+                "entropy", "colourfulness", "jpeg_quality"]
+REJECTED_COLUMNS = ["id", "source", "kind", "stage", "reason", "score", "detail", "duplicate_of",
+                    "url", "image_url", "title", "text"]
+
+
+@dataclass
+class Sample:
+    """One sampled image-text pair: where it is, what it says; ``image`` filled in pass two."""
+
+    shard: int
+    row: int
+    row_data: dict[str, Any]
+    image: bytes | None = None
+
+
+@dataclass
+class CorpusFigures:
+    path: str
+    stats: dict[str, Any] | None = None  # stats.json, or recomputed when missing
+    stats_recomputed: bool = False
+    config: dict[str, Any] | None = None
+    shards: dict[str, int] = field(default_factory=dict)  # kind -> number of shard files
+    rows: Counter = field(default_factory=Counter)  # kind -> rows read
+    lengths: dict[str, Histogram] = field(default_factory=dict)  # "kind/source" -> n_chars
+    rejected_lengths: dict[str, Histogram] = field(default_factory=dict)  # source -> chars
+    perplexity: dict[str, Histogram] = field(default_factory=dict)  # source -> ppl (kept)
+    rejected_perplexity: dict[str, Histogram] = field(default_factory=dict)  # source -> ppl
+    buckets: Counter = field(default_factory=Counter)  # (source, bucket) -> kept documents
+    rejected: Counter = field(default_factory=Counter)  # (stage, reason) -> rows
+    rejected_kinds: dict[tuple[str, str], Counter] = field(default_factory=dict)
+    examples: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    cluster_sizes: dict[str, Counter] = field(default_factory=dict)  # reason -> size -> clusters
+    images: dict[str, Histogram] = field(default_factory=dict)  # metric -> kept images
+    rejected_images: dict[str, Histogram] = field(default_factory=dict)  # metric -> rejected
+    samples: list[Sample] = field(default_factory=list)
+    pairs_seen: int = 0
+
+
+def _read_json(fs: Any, path: str) -> dict[str, Any] | None:
+    if not fs.exists(path):
+        return None
+    try:
+        return json.loads(fs.cat_file(path))
+    except ValueError as e:
+        log.warning("report: %s is not valid JSON (%s); going on without it", path, e)
+        return None
+
+
+def _shards(output: str, kind: str) -> list[Shard]:
+    fs, root = url_to_fs(output)
+    folder = root.rstrip("/") + "/" + kind
+    if not fs.isdir(folder):
+        return []
+    try:
+        return expand([output.rstrip("/") + "/" + kind])
+    except InspectError:
+        return []  # an empty folder: no shards of this kind
+
+
+def _columns(shard: Shard, wanted: list[str]) -> list[str]:
+    with shard.open() as pf:
+        have = set(pf.schema_arrow.names)
+    return [c for c in wanted if c in have]
+
+
+def _hist(table: dict[str, Histogram], key: str, make: Any = Histogram) -> Histogram:
+    h = table.get(key)
+    if h is None:
+        h = table[key] = make()
+    return h
+
+
+def _by_source(batch: pa.RecordBatch, column: str) -> dict[str, np.ndarray]:
+    """The values of ``column`` grouped by the batch's ``source`` column."""
+    sources = batch.column("source").to_numpy(zero_copy_only=False)
+    values = batch.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+    out = {}
+    for s in np.unique(sources):
+        out[str(s)] = values[sources == s]
+    return out
+
+
+def collect(output: str, *, samples: int = SAMPLE_PAIRS, seed: int = SAMPLE_SEED,
+            examples: int = EXAMPLES_PER_REASON) -> CorpusFigures:
+    """Fold the corpus at ``output`` (a folder or fsspec URL) into ``CorpusFigures``."""
+    fs, root = url_to_fs(output)
+    if not fs.isdir(root):
+        raise InspectError(f"{output}: no such corpus folder")
+    figs = CorpusFigures(path=output)
+    figs.stats = _read_json(fs, root.rstrip("/") + "/stats.json")
+    figs.config = _read_json(fs, root.rstrip("/") + "/config.json")
+    shards = {kind: _shards(output, kind) for kind in KINDS}
+    figs.shards = {k: len(v) for k, v in shards.items()}
+    if not any(shards.values()):
+        raise InspectError(f"{output}: no text/, image_text/ or rejected/ shards there; is it the "
+                           "--output folder of 'm6 corpus'?")
+    recount = figs.stats is None
+    acc = corpus_stats.create_accumulator() if recount else None
+
+    _read_text(figs, shards["text"], acc)
+    rng = random.Random(seed)
+    _read_pairs(figs, shards["image_text"], acc, rng, samples)
+    _read_rejected(figs, shards["rejected"], acc, examples)
+    _read_sample_images(figs, shards["image_text"])
+    if recount:
+        figs.stats = corpus_stats.extract_output(acc)
+        figs.stats_recomputed = True
+    return figs
+
+
+def _batches(figs: CorpusFigures, kind: str, shards: list[Shard], columns: list[str]):
+    """``shard_batches`` that counts rows and logs each finished shard (a long read shows
+    progress)."""
+    done, current = 0, None
+    for url, rows, batch in shard_batches(shards, BATCH_ROWS, columns):
+        if url != current:
+            if current is not None:
+                done += 1
+                log.info("report: %s shard %d/%d read (%s rows so far)", kind, done,
+                         len(shards), f"{figs.rows[kind]:,}")
+            current = url
+        figs.rows[kind] += batch.num_rows
+        yield url, rows, batch
+
+
+def _read_text(figs: CorpusFigures, shards: list[Shard], acc: dict | None) -> None:
+    if not shards:
+        return
+    cols = _columns(shards[0], TEXT_COLUMNS + (["n_tokens", "text"] if acc is not None else []))
+    for _, _, batch in _batches(figs, "text", shards, cols):
+        for source, v in _by_source(batch, "n_chars").items():
+            _hist(figs.lengths, f"text/{source}").add(v)
+        if "perplexity" in batch.schema.names:
+            for source, v in _by_source(batch, "perplexity").items():
+                _hist(figs.perplexity, source).add(v)
+        if "perplexity_bucket" in batch.schema.names:
+            for s, b in zip(batch.column("source").to_pylist(),
+                            batch.column("perplexity_bucket").to_pylist()):
+                if b:
+                    figs.buckets[(s, b)] += 1
+        if acc is not None:
+            for row in batch.to_pylist():
+                corpus_stats.add_input(acc, ("text", row))
+
+
+def _read_pairs(figs: CorpusFigures, shards: list[Shard], acc: dict | None, rng: random.Random,
+                k: int) -> None:
+    if not shards:
+        return
+    cols = _columns(shards[0], PAIR_COLUMNS + (["image"] if acc is not None else []))
+    index = {s.url: i for i, s in enumerate(shards)}
+    for url, rows, batch in _batches(figs, "image_text", shards, cols):
+        for source, v in _by_source(batch, "n_chars").items():
+            _hist(figs.lengths, f"image_text/{source}").add(v)
+        w = batch.column("orig_width").to_numpy(zero_copy_only=False).astype(np.float64)
+        h = batch.column("orig_height").to_numpy(zero_copy_only=False).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            metrics = {"pixels": w * h,
+                       "aspect_ratio": np.maximum(w, h) / np.minimum(w, h)}
+        for name in ("sharpness", "entropy", "colourfulness", "jpeg_quality"):
+            if name in batch.schema.names:
+                metrics[name] = batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        for name, values in metrics.items():
+            _hist(figs.images, name, IMAGE_METRICS[name][0]).add(values)
+        # Reservoir sampling (Algorithm R) over every pair, in shard order, seeded.
+        pylist = None
+        for j, row_no in enumerate(rows):
+            figs.pairs_seen += 1
+            n = figs.pairs_seen
+            slot = n - 1 if n <= k else rng.randrange(n)
+            if slot < k:
+                pylist = pylist or batch.drop_columns(
+                    [c for c in ("image",) if c in batch.schema.names]).to_pylist()
+                sample = Sample(index[url], row_no, pylist[j])
+                if n <= k:
+                    figs.samples.append(sample)
+                else:
+                    figs.samples[slot] = sample
+        if acc is not None:  # no stats.json: Table 1 from the rows, image bytes included
+            sizes = pc.binary_length(batch.column("image")).to_pylist()
+            for row, size in zip(batch.drop_columns(["image"]).to_pylist(), sizes):
+                corpus_stats.add_input(acc, ("image_text", {**row, "image_bytes": size}))
+    figs.samples.sort(key=lambda s: (s.shard, s.row))
+
+
+def _read_rejected(figs: CorpusFigures, shards: list[Shard], acc: dict | None,
+                   examples: int) -> None:
+    if not shards:
+        return
+    cols = _columns(shards[0], REJECTED_COLUMNS)
+    dups: dict[str, array] = defaultdict(lambda: array("q"))
+    metric_of = {reason: name for name, (_, reason) in IMAGE_METRICS.items()}
+    for _, _, batch in _batches(figs, "rejected", shards, cols):
+        for row in batch.to_pylist():
+            key = (row["stage"], row["reason"])
+            figs.rejected[key] += 1
+            figs.rejected_kinds.setdefault(key, Counter())[row.get("kind") or "?"] += 1
+            ex = figs.examples.setdefault(key, [])
+            if len(ex) < examples:
+                ex.append(row)
+            score = row.get("score")
+            if row.get("duplicate_of"):
+                dups[row["reason"]].append(hash(row["duplicate_of"]))
+            if score is not None:
+                if row["reason"] == LENGTH_REASON and row.get("kind") == "text":
+                    _hist(figs.rejected_lengths, row["source"]).add([score])
+                elif row["stage"] == PERPLEXITY_STAGE:
+                    _hist(figs.rejected_perplexity, row["source"]).add([score])
+                elif row["reason"] in metric_of:
+                    name = metric_of[row["reason"]]
+                    _hist(figs.rejected_images, name, IMAGE_METRICS[name][0]).add([score])
+            if acc is not None:
+                corpus_stats.add_input(acc, ("rejected", row))
+    for reason, hashes in dups.items():
+        _, per_kept = np.unique(np.frombuffer(hashes, dtype=np.int64), return_counts=True)
+        sizes, clusters = np.unique(per_kept + 1, return_counts=True)
+        figs.cluster_sizes[reason] = Counter(dict(zip(sizes.tolist(), clusters.tolist())))
+
+
+def _read_sample_images(figs: CorpusFigures, shards: list[Shard]) -> None:
+    """Pass two: the image bytes of the sampled pairs, reading only their row groups."""
+    wanted: dict[int, list[Sample]] = defaultdict(list)
+    for s in figs.samples:
+        wanted[s.shard].append(s)
+    for shard_no, samples in wanted.items():
+        with shards[shard_no].open() as pf:
+            meta = pf.metadata
+            starts, start = [], 0
+            for g in range(meta.num_row_groups):
+                starts.append(start)
+                start += meta.row_group(g).num_rows
+            by_group: dict[int, list[Sample]] = defaultdict(list)
+            for s in samples:
+                g = int(np.searchsorted(starts, s.row, side="right") - 1)
+                by_group[g].append(s)
+            for g, group in by_group.items():
+                images = pf.read_row_group(g, columns=["image"]).column("image")
+                for s in group:
+                    s.image = images[s.row - starts[g]].as_py()

@@ -1,0 +1,124 @@
+"""A streaming histogram with fixed bins, so a report over many GB of shards holds counts, not values.
+
+Bins are fixed before any value is seen, so two histograms of the same kind merge by adding counts
+and the result does not depend on the order rows arrive in:
+
+* ``log`` bins: ``per_decade`` equal steps of log10 (10 per decade: 1, 1.26, 1.58, ... 10), for
+  heavy-tailed positive values (lengths, perplexities, pixel counts, sharpness). Values <= 0 are
+  counted apart (``nonpositive``); they have no place on a log axis.
+* ``linear`` bins of ``width`` starting at 0 (bin ``i`` is ``[i*width, (i+1)*width)``), for
+  bounded scores (entropy in bits, JPEG quality, colourfulness).
+
+NaN and None are counted in ``missing``. Exact ``count``, ``min``, ``max`` and ``sum`` are kept
+beside the bins; ``quantile`` answers from the bins (to within one bin).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Histogram:
+    log: bool = True
+    per_decade: int = 10  # log bins per factor of ten
+    width: float = 1.0  # linear bin width
+    counts: dict[int, int] = field(default_factory=dict)
+    count: int = 0  # values placed in bins
+    nonpositive: int = 0  # <= 0 on a log histogram
+    missing: int = 0  # None or NaN
+    min: float = math.inf
+    max: float = -math.inf
+    sum: float = 0.0
+
+    @classmethod
+    def linear(cls, width: float) -> Histogram:
+        if not width > 0:
+            raise ValueError(f"a linear histogram needs a positive bin width, not {width}")
+        return cls(log=False, width=float(width))
+
+    # --- adding ----------------------------------------------------------------------------------
+
+    def add(self, values: Iterable[float | None] | np.ndarray) -> Histogram:
+        """Count ``values`` (any iterable or array; None and NaN count as missing)."""
+        arr = np.asarray([np.nan if v is None else v for v in values] if not isinstance(
+            values, np.ndarray) else values, dtype=np.float64).ravel()
+        finite = np.isfinite(arr)
+        self.missing += int(arr.size - finite.sum())
+        arr = arr[finite]
+        if self.log:
+            pos = arr > 0
+            self.nonpositive += int(arr.size - pos.sum())
+            arr = arr[pos]
+        if not arr.size:
+            return self
+        self.count += int(arr.size)
+        self.min = min(self.min, float(arr.min()))
+        self.max = max(self.max, float(arr.max()))
+        self.sum += float(arr.sum())
+        idx = self._index(arr)
+        keys, n = np.unique(idx, return_counts=True)
+        for k, c in zip(keys.tolist(), n.tolist()):
+            self.counts[k] = self.counts.get(k, 0) + c
+        return self
+
+    def _index(self, arr: np.ndarray) -> np.ndarray:
+        if self.log:
+            # The small epsilon keeps exact powers (10, 100) in the bin they start.
+            return np.floor(np.log10(arr) * self.per_decade + 1e-9).astype(np.int64)
+        return np.floor(arr / self.width + 1e-9).astype(np.int64)
+
+    def merge(self, other: Histogram) -> Histogram:
+        """Add ``other``'s counts (same kind of bins) into this histogram."""
+        if (self.log, self.per_decade, self.width) != (other.log, other.per_decade, other.width):
+            raise ValueError("cannot merge histograms with different bins")
+        for k, c in other.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + c
+        self.count += other.count
+        self.nonpositive += other.nonpositive
+        self.missing += other.missing
+        self.min, self.max = min(self.min, other.min), max(self.max, other.max)
+        self.sum += other.sum
+        return self
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def edges(self, i: int) -> tuple[float, float]:
+        """``[lo, hi)`` of bin ``i``."""
+        if self.log:
+            return 10 ** (i / self.per_decade), 10 ** ((i + 1) / self.per_decade)
+        return i * self.width, (i + 1) * self.width
+
+    def bins(self) -> list[tuple[float, float, int]]:
+        """Every bin from the lowest to the highest occupied one (empty ones included), as
+        ``(lo, hi, count)``."""
+        if not self.counts:
+            return []
+        lo, hi = min(self.counts), max(self.counts)
+        return [(*self.edges(i), self.counts.get(i, 0)) for i in range(lo, hi + 1)]
+
+    @property
+    def mean(self) -> float | None:
+        return self.sum / self.count if self.count else None
+
+    def quantile(self, q: float) -> float | None:
+        """The value below which a fraction ``q`` of the binned values lie (bin midpoint)."""
+        if not self.count:
+            return None
+        target = q * self.count
+        seen = 0
+        for i in sorted(self.counts):
+            seen += self.counts[i]
+            if seen >= target:
+                lo, hi = self.edges(i)
+                mid = math.sqrt(lo * hi) if self.log else (lo + hi) / 2
+                return min(max(mid, self.min), self.max)
+        return self.max
+
+    def above(self, x: float) -> int:
+        """How many binned values lie in bins starting at or above ``x`` (to within one bin)."""
+        return sum(c for i, c in self.counts.items() if self.edges(i)[0] >= x)
