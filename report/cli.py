@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from corpus.inspect.files import InspectError
 from report.build import REPORT_FILE, write_report
@@ -37,12 +38,12 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(message)s", force=True)
     if args.samples < 0:
-        print("m6 report: --samples must be 0 or more")
+        print("m6 report: --samples must be 0 or more", file=sys.stderr)
         return 2
     try:
         w = write_report(args.corpus, args.out, args.run, samples=args.samples)
     except (InspectError, RunError) as e:
-        print(f"m6 report: {e}")
+        print(f"m6 report: {e}", file=sys.stderr)
         return 2
     if not args.quiet:
         print(f"report: {w.path} ({w.bytes / 1024:.0f} KB, {w.seconds:.2f} s)")

@@ -206,7 +206,9 @@ def _kind_source_order(item: tuple[str, Any]) -> tuple[int, str]:
 
 
 def _perplexity(figs: CorpusFigures, th: Thresholds) -> str:
-    sources = sorted(set(figs.perplexity) | set(figs.rejected_perplexity))
+    sources = sorted(s for s in set(figs.perplexity) | set(figs.rejected_perplexity)
+                     if any(h.get(s) and h[s].count
+                            for h in (figs.perplexity, figs.rejected_perplexity)))
     charts = []
     for source in sources:
         kept = figs.perplexity.get(source)

@@ -1,0 +1,45 @@
+"""``m6 report`` from the command line, and the report ``m6 corpus`` writes at the end of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from m6.cli import main as m6_main
+from pipelines.cli import main as corpus_main
+
+DUMP = Path(__file__).resolve().parents[2] / "data" / "sample" / "dumps" / "forum.jsonl"
+
+
+def test_m6_corpus_writes_the_report_by_default(sample_corpus):
+    html = (sample_corpus / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "m6 corpus report" in html
+    assert "Forum discussion" in html  # a source of the sample, in Table 1
+
+
+def test_no_report_writes_none_and_a_rerun_removes_the_old_one(tmp_path, capsys):
+    out = tmp_path / "corpus"
+    argv = ["--input", str(DUMP), "--output", str(out), "--quiet", "--no-quality"]
+    assert corpus_main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"report: {out}/report.html" in printed and (out / "report.html").exists()
+    assert corpus_main(argv + ["--no-report"]) == 0
+    assert not (out / "report.html").exists()  # a stale report would describe the last run
+    assert "report:" not in capsys.readouterr().out
+
+
+def test_m6_report_writes_where_it_is_told_and_says_so(sample_corpus, moe_run, tmp_path, capsys):
+    out = tmp_path / "deep" / "r.html"
+    assert m6_main(["report", str(sample_corpus), "--out", str(out), "--run", str(moe_run)]) == 0
+    assert f"report: {out}" in capsys.readouterr().out
+    html = out.read_text(encoding="utf-8")
+    assert 'id="training"' in html and "tiny_moe" in html
+    assert not list(out.parent.glob(".*.tmp"))  # the temporary file was renamed into place
+
+
+def test_m6_report_errors_are_clear(tmp_path, sample_corpus, capsys):
+    assert m6_main(["report", str(tmp_path / "nope")]) == 2
+    assert "no such corpus folder" in capsys.readouterr().err
+    assert m6_main(["report", str(sample_corpus), "--out", str(tmp_path / "r.html"),
+                    "--run", str(tmp_path)]) == 2
+    assert "no metrics.jsonl" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()

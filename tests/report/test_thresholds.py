@@ -1,0 +1,55 @@
+"""The thresholds drawn on the report's histograms are the ones the filters used in the run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from corpus.config import CorpusConfig
+from corpus.quality.perplexity import PerplexityFilter
+from report.thresholds import thresholds
+
+
+@pytest.fixture(scope="module")
+def config(sample_corpus) -> dict:
+    return json.loads((sample_corpus / "config.json").read_text())
+
+
+def test_the_perplexity_line_is_the_filters_own_threshold(config):
+    stage = PerplexityFilter(CorpusConfig.from_dict(config).quality.perplexity)
+    stage.setup()
+    doc_max, _ = stage.thresholds
+    th = thresholds(config)
+    values = sorted(t.value for t in th.perplexity)
+    assert doc_max in values and len(values) == 3  # the maximum and the two bucket cuts
+    assert values[-1] == doc_max
+    assert any("p99 of the reference" in n for n in th.notes)
+
+
+def test_plain_thresholds_come_from_the_config(config):
+    changed = json.loads(json.dumps(config))
+    changed["clean"]["min_text_chars"] = 42
+    changed["images"]["filters"]["min_pixels"] = 12345
+    changed["images"]["filters"]["min_colourfulness"] = 0.0
+    th = thresholds(changed)
+    assert [t.value for t in th.length["text"]] == [42]
+    assert [t.value for t in th.images["pixels"]] == [12345]
+    assert th.images["colourfulness"] == []  # off: nothing to draw
+
+
+def test_a_model_that_cannot_be_read_here_leaves_the_line_out_and_says_why(config, tmp_path):
+    moved = json.loads(json.dumps(config))
+    moved["quality"]["perplexity"]["model"] = str(tmp_path / "elsewhere.bin")
+    th = thresholds(moved)
+    assert th.perplexity == [] and "elsewhere.bin.json" in th.perplexity_note
+    moved["quality"]["perplexity"]["model"] = "gs://bucket/lm.bin"
+    assert "remote" in thresholds(moved).perplexity_note
+    moved["run"]["quality"] = False
+    assert "off" in thresholds(moved).perplexity_note
+
+
+def test_no_or_unreadable_config_draws_no_thresholds():
+    assert "no config.json" in thresholds(None).notes[0]
+    th = thresholds({"clean": {"no_such_field": 1}})
+    assert th.length == {} and "could not be read" in th.notes[0]
