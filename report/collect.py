@@ -136,12 +136,10 @@ def _hist(table: dict[str, Histogram], key: str, make: Any = Histogram) -> Histo
 
 def _by_source(batch: pa.RecordBatch, column: str) -> dict[str, np.ndarray]:
     """The values of ``column`` grouped by the batch's ``source`` column."""
-    sources = batch.column("source").to_numpy(zero_copy_only=False)
+    encoded = batch.column("source").dictionary_encode()
+    idx = encoded.indices.to_numpy(zero_copy_only=False)
     values = batch.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
-    out = {}
-    for s in np.unique(sources):
-        out[str(s)] = values[sources == s]
-    return out
+    return {str(s): values[idx == i] for i, s in enumerate(encoded.dictionary.to_pylist())}
 
 
 def collect(output: str, *, samples: int = SAMPLE_PAIRS, seed: int = SAMPLE_SEED,
@@ -198,10 +196,11 @@ def _read_text(figs: CorpusFigures, shards: list[Shard], acc: dict | None) -> No
             for source, v in _by_source(batch, "perplexity").items():
                 _hist(figs.perplexity, source).add(v)
         if "perplexity_bucket" in batch.schema.names:
-            for s, b in zip(batch.column("source").to_pylist(),
-                            batch.column("perplexity_bucket").to_pylist()):
+            counts = pa.table({"s": batch.column("source"), "b": batch.column("perplexity_bucket")}
+                              ).group_by(["s", "b"]).aggregate([([], "count_all")])
+            for s, b, n in zip(*(counts.column(c).to_pylist() for c in ("s", "b", "count_all"))):
                 if b:
-                    figs.buckets[(s, b)] += 1
+                    figs.buckets[(s, b)] += n
         if acc is not None:
             for row in batch.to_pylist():
                 corpus_stats.add_input(acc, ("text", row))
@@ -255,6 +254,7 @@ def _read_rejected(figs: CorpusFigures, shards: list[Shard], acc: dict | None,
     dups: dict[str, array] = defaultdict(lambda: array("q"))
     metric_of = {reason: name for name, (_, reason) in IMAGE_METRICS.items()}
     for _, _, batch in _batches(figs, "rejected", shards, cols):
+        scores: dict[tuple[str, str], list[float]] = defaultdict(list)  # (table, key) -> values
         for row in batch.to_pylist():
             key = (row["stage"], row["reason"])
             figs.rejected[key] += 1
@@ -262,19 +262,24 @@ def _read_rejected(figs: CorpusFigures, shards: list[Shard], acc: dict | None,
             ex = figs.examples.setdefault(key, [])
             if len(ex) < examples:
                 ex.append(row)
-            score = row.get("score")
             if row.get("duplicate_of"):
                 dups[row["reason"]].append(hash(row["duplicate_of"]))
+            score = row.get("score")
             if score is not None:
                 if row["reason"] == LENGTH_REASON and row.get("kind") == "text":
-                    _hist(figs.rejected_lengths, row["source"]).add([score])
+                    scores[("length", row["source"])].append(score)
                 elif row["stage"] == PERPLEXITY_STAGE:
-                    _hist(figs.rejected_perplexity, row["source"]).add([score])
+                    scores[("perplexity", row["source"])].append(score)
                 elif row["reason"] in metric_of:
-                    name = metric_of[row["reason"]]
-                    _hist(figs.rejected_images, name, IMAGE_METRICS[name][0]).add([score])
+                    scores[("image", metric_of[row["reason"]])].append(score)
             if acc is not None:
                 corpus_stats.add_input(acc, ("rejected", row))
+        for (table, key), values in scores.items():
+            if table == "image":
+                _hist(figs.rejected_images, key, IMAGE_METRICS[key][0]).add(np.array(values))
+            else:
+                target = figs.rejected_lengths if table == "length" else figs.rejected_perplexity
+                _hist(target, key).add(np.array(values))
     for reason, hashes in dups.items():
         _, per_kept = np.unique(np.frombuffer(hashes, dtype=np.int64), return_counts=True)
         sizes, clusters = np.unique(per_kept + 1, return_counts=True)

@@ -61,9 +61,10 @@ class Histogram:
         self.max = max(self.max, float(arr.max()))
         self.sum += float(arr.sum())
         idx = self._index(arr)
-        keys, n = np.unique(idx, return_counts=True)
-        for k, c in zip(keys.tolist(), n.tolist()):
-            self.counts[k] = self.counts.get(k, 0) + c
+        lo = int(idx.min())
+        n = np.bincount(idx - lo)
+        for k in np.flatnonzero(n).tolist():
+            self.counts[k + lo] = self.counts.get(k + lo, 0) + int(n[k])
         return self
 
     def _index(self, arr: np.ndarray) -> np.ndarray:
