@@ -63,7 +63,8 @@ corpus: install quality-models
 
 # make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N] [NPROC=1]: NPROC>1
 # runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/parallel.py); builds the corpus
-# first when DATA has no text shards; running it again resumes from the last checkpoint.
+# first when DATA has no text shards; running it again resumes from the last checkpoint. Ends with
+# OUTPUT/report.html: the corpus report with the training curves (REPORT=0: no report).
 PRESET ?= tiny
 DATA   ?= out/corpus
 STEPS  ?=
@@ -73,6 +74,7 @@ pretrain: OUTPUT = out/pretrain
 pretrain: install
 	@test -d $(DATA)/text || $(MAKE) corpus OUTPUT=$(DATA)
 	$(if $(filter-out 1,$(NPROC)),$(VENV)/bin/torchrun --standalone --nproc_per_node=$(NPROC) -m m6.cli,$(M6)) pretrain --preset $(PRESET) --data $(DATA) --output $(OUTPUT) $(if $(STEPS),--steps $(STEPS)) $(PRETRAIN_ARGS)
+	$(if $(filter 0 no false,$(REPORT)),,$(M6) report $(DATA) --run $(OUTPUT) --out $(OUTPUT)/report.html)
 
 test: install kenlm
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900
