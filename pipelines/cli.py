@@ -137,7 +137,7 @@ def _report(output: str) -> None:
 
     try:
         written = write_report(output)
-    except (InspectError, OSError, ValueError) as e:
+    except (InspectError, OSError, ValueError, ImportError) as e:  # ImportError: no gcsfs, ...
         print(f"m6 corpus: the report was not written ({e}); try 'm6 report {output}'",
               file=sys.stderr)
         return

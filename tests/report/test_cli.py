@@ -43,3 +43,23 @@ def test_m6_report_errors_are_clear(tmp_path, sample_corpus, capsys):
                     "--run", str(tmp_path)]) == 2
     assert "no metrics.jsonl" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_corpus_on_an_fsspec_filesystem_is_read_and_the_report_written_there(sample_corpus):
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    for path in sample_corpus.rglob("*"):
+        if path.is_file() and path.suffix in (".parquet", ".json"):
+            fs.pipe_file(f"/m6test/{path.relative_to(sample_corpus)}", path.read_bytes())
+    try:
+        assert m6_main(["report", "memory://m6test", "-q"]) == 0
+        html = fs.cat_file("/m6test/report.html").decode("utf-8")
+        local = (sample_corpus / "report.html").read_text(encoding="utf-8")
+        # the same figures: Table 1 and the rejected chart are identical
+        for marker in ('id="table1"', 'id="rejected"'):
+            start = html.index(marker)
+            assert html[start:html.index("</section>", start)] == \
+                local[local.index(marker):local.index("</section>", local.index(marker))]
+    finally:
+        fs.rm("/m6test", recursive=True)
