@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from pipelines.cli import main as corpus_main
 from pipelines.sink import KINDS
 from schemas import validate_table
 
@@ -28,23 +27,10 @@ def _truth():
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    """The corpus as `make corpus` builds it: the sample's own kenlm and spam models first."""
-    from corpus.quality.lm_cli import main as lm_main
-    from corpus.quality.spam_cli import main as spam_main
-
-    tmp = tmp_path_factory.mktemp("e2e")
-    lm, spam = tmp / "lm.bin", tmp / "spam.bin"
-    assert lm_main(["train", "--input", str(SAMPLE / "dumps/encyclopedia.jsonl"), "--order", "5",
-                    "--unit", "char", "--holdout", "0.2", "--out", str(lm)]) == 0
-    assert spam_main(["train", "--input", str(SAMPLE / "spam/labelled.jsonl"),
-                      "--out", str(spam)]) == 0
-    out = tmp / "corpus"
-    argv = ["--input", str(SAMPLE / "crawl"), "--input", str(SAMPLE / "dumps"),
-            "--input", str(SAMPLE / "ecommerce"), "--output", str(out), "--quiet",
-            "--set", f"quality.perplexity.model={lm}", "--set", f"quality.spam.model={spam}"]
-    assert corpus_main(argv) == 0
-    return out
+def corpus(sample_corpus) -> Path:
+    """The corpus as `make corpus` builds it (tests/conftest.py): the sample's own kenlm and spam
+    models first, then `m6 corpus` over the crawl, the dumps and the listing."""
+    return sample_corpus
 
 
 @pytest.mark.slow

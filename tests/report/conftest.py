@@ -1,5 +1,5 @@
 """Fixtures of the report tests: a headless Chromium, installed from Debian's packages when missing,
-the sample corpus built by ``m6 corpus``, and a real MoE pretraining run on it.
+and a real MoE pretraining run on the sample corpus (``sample_corpus``, tests/conftest.py).
 
 The report's test must open the page in a real browser, and the test setup installs that browser
 when it is missing: the ``chromium`` fixture calls ``ensure_chromium`` (apt-get as root or through
@@ -32,31 +32,6 @@ def chromium() -> str:
             pytrace=False,
         )
 
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "data" / "sample"
-
-
-@pytest.fixture(scope="session")
-def sample_corpus(tmp_path_factory) -> Path:
-    """The sample corpus as ``make corpus`` builds it (its own kenlm and spam models first),
-    through ``m6 corpus``, which writes ``report.html`` at the end by default."""
-    from corpus.quality.lm_cli import main as lm_main
-    from corpus.quality.spam_cli import main as spam_main
-    from pipelines.cli import main as corpus_main
-
-    tmp = tmp_path_factory.mktemp("report_corpus")
-    lm, spam = tmp / "models" / "lm.bin", tmp / "models" / "spam.bin"
-    assert lm_main(["train", "--input", str(SAMPLE / "dumps/encyclopedia.jsonl"), "--order", "5",
-                    "--unit", "char", "--holdout", "0.2", "--out", str(lm)]) == 0
-    assert spam_main(["train", "--input", str(SAMPLE / "spam/labelled.jsonl"),
-                      "--out", str(spam)]) == 0
-    out = tmp / "corpus"
-    argv = ["--input", str(SAMPLE / "crawl"), "--input", str(SAMPLE / "dumps"),
-            "--input", str(SAMPLE / "ecommerce"), "--output", str(out), "--quiet",
-            "--set", f"quality.perplexity.model={lm}", "--set", f"quality.spam.model={spam}"]
-    assert corpus_main(argv) == 0
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,32 @@
+"""Fixtures shared by the test packages: the sample corpus as ``make corpus`` builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_corpus(tmp_path_factory) -> Path:
+    """The sample corpus as ``make corpus`` builds it (its own kenlm and spam models first),
+    through ``m6 corpus``, which writes ``report.html`` at the end by default."""
+    from corpus.quality.lm_cli import main as lm_main
+    from corpus.quality.spam_cli import main as spam_main
+    from pipelines.cli import main as corpus_main
+
+    tmp = tmp_path_factory.mktemp("sample_corpus")
+    lm, spam = tmp / "models" / "lm.bin", tmp / "models" / "spam.bin"
+    assert lm_main(["train", "--input", str(SAMPLE / "dumps/encyclopedia.jsonl"), "--order", "5",
+                    "--unit", "char", "--holdout", "0.2", "--out", str(lm)]) == 0
+    assert spam_main(["train", "--input", str(SAMPLE / "spam/labelled.jsonl"),
+                      "--out", str(spam)]) == 0
+    out = tmp / "corpus"
+    argv = ["--input", str(SAMPLE / "crawl"), "--input", str(SAMPLE / "dumps"),
+            "--input", str(SAMPLE / "ecommerce"), "--output", str(out), "--quiet",
+            "--set", f"quality.perplexity.model={lm}", "--set", f"quality.spam.model={spam}"]
+    assert corpus_main(argv) == 0
+    return out
