@@ -87,6 +87,9 @@ def _perplexity(cfg: CorpusConfig, out: Thresholds) -> None:
         return
     if t.document is not None:
         out.perplexity.append(Threshold(t.document, f"max {t.document:,.0f}"))
+    if pcfg.per_paragraph and t.paragraph is not None and t.paragraph != t.document:
+        # paragraph_perplexity_too_high rows are scored per paragraph, against this line
+        out.perplexity.append(Threshold(t.paragraph, f"paragraph max {t.paragraph:,.0f}"))
     if t.buckets is not None:
         out.perplexity += [Threshold(t.buckets[0], "head | middle"),
                            Threshold(t.buckets[1], "middle | tail")]

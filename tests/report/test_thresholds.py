@@ -53,3 +53,14 @@ def test_no_or_unreadable_config_draws_no_thresholds():
     assert "no config.json" in thresholds(None).notes[0]
     th = thresholds({"clean": {"no_such_field": 1}})
     assert th.length == {} and "could not be read" in th.notes[0]
+
+
+def test_per_paragraph_mode_draws_the_paragraph_threshold_too(config):
+    per_para = json.loads(json.dumps(config))
+    per_para["quality"]["perplexity"]["per_paragraph"] = True
+    stage = PerplexityFilter(CorpusConfig.from_dict(per_para).quality.perplexity)
+    stage.setup()
+    doc_max, para_max = stage.thresholds
+    labels = {t.label: t.value for t in thresholds(per_para).perplexity}
+    assert labels[f"max {doc_max:,.0f}"] == doc_max
+    assert labels[f"paragraph max {para_max:,.0f}"] == para_max != doc_max
