@@ -20,8 +20,8 @@ from report.training import RunError
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="m6 report", description=__doc__.split("\n\n")[1].replace("\n", " "),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="m6 report",
+        description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", "'"))
     p.add_argument("corpus", metavar="OUTPUT_DIR",
                    help="the --output folder of 'm6 corpus' (local or fsspec URL)")
     p.add_argument("--out", help=f"where to write the page (default OUTPUT_DIR/{REPORT_FILE})")
