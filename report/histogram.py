@@ -7,9 +7,11 @@ and the result does not depend on the order rows arrive in:
   heavy-tailed positive values (lengths, perplexities, pixel counts, sharpness). Values <= 0 are
   counted apart (``nonpositive``); they have no place on a log axis.
 * ``linear`` bins of ``width`` starting at 0 (bin ``i`` is ``[i*width, (i+1)*width)``), for
-  bounded scores (entropy in bits, JPEG quality, colourfulness).
+  bounded scores (entropy in bits, JPEG quality, colourfulness). A value so far out that its bin
+  number does not fit 53 bits (a corrupt 3e38 score) has no place either and counts as missing.
 
-NaN and None are counted in ``missing``. Exact ``count``, ``min``, ``max`` and ``sum`` are kept
+Counts are kept sparse (a dict of occupied bins), so one outlier far from the rest costs one
+entry, not the bins between. NaN and None are counted in ``missing``. Exact ``count``, ``min``, ``max`` and ``sum`` are kept
 beside the bins; ``quantile`` answers from the bins (to within one bin).
 """
 
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+MAX_INDEX = 2**53  # bin numbers beyond this are not exact as floats
+FILL_GAPS_UP_TO = 4096  # ``bins`` lists empty bins only while the span is at most this many
 
 @dataclass
 class Histogram:
@@ -54,24 +58,28 @@ class Histogram:
             pos = arr > 0
             self.nonpositive += int(arr.size - pos.sum())
             arr = arr[pos]
+        at = self._position(arr)
+        binnable = np.abs(at) < MAX_INDEX
+        self.missing += int(arr.size - binnable.sum())
+        arr, at = arr[binnable], at[binnable]
         if not arr.size:
             return self
         self.count += int(arr.size)
         self.min = min(self.min, float(arr.min()))
         self.max = max(self.max, float(arr.max()))
         self.sum += float(arr.sum())
-        idx = self._index(arr)
-        lo = int(idx.min())
-        n = np.bincount(idx - lo)
-        for k in np.flatnonzero(n).tolist():
-            self.counts[k + lo] = self.counts.get(k + lo, 0) + int(n[k])
+        # np.unique, not np.bincount: a batch holding 10 and 1e12 must not allocate 2e11 bins
+        bins, n = np.unique(np.floor(at).astype(np.int64), return_counts=True)
+        for k, c in zip(bins.tolist(), n.tolist()):
+            self.counts[k] = self.counts.get(k, 0) + c
         return self
 
-    def _index(self, arr: np.ndarray) -> np.ndarray:
+    def _position(self, arr: np.ndarray) -> np.ndarray:
+        """Each value's place in bin units (its bin is the floor)."""
         if self.log:
             # The small epsilon keeps exact powers (10, 100) in the bin they start.
-            return np.floor(np.log10(arr) * self.per_decade + 1e-9).astype(np.int64)
-        return np.floor(arr / self.width + 1e-9).astype(np.int64)
+            return np.log10(arr) * self.per_decade + 1e-9
+        return arr / self.width + 1e-9
 
     def merge(self, other: Histogram) -> Histogram:
         """Add ``other``'s counts (same kind of bins) into this histogram."""
@@ -95,12 +103,15 @@ class Histogram:
         return i * self.width, (i + 1) * self.width
 
     def bins(self) -> list[tuple[float, float, int]]:
-        """Every bin from the lowest to the highest occupied one (empty ones included), as
-        ``(lo, hi, count)``."""
+        """Every bin from the lowest to the highest occupied one as ``(lo, hi, count)``, the
+        empty ones between included while there are at most ``FILL_GAPS_UP_TO`` in all (past
+        that, an outlier would make the list as long as the distance to it: only occupied bins)."""
         if not self.counts:
             return []
         lo, hi = min(self.counts), max(self.counts)
-        return [(*self.edges(i), self.counts.get(i, 0)) for i in range(lo, hi + 1)]
+        occupied = hi - lo < FILL_GAPS_UP_TO
+        return [(*self.edges(i), self.counts.get(i, 0))
+                for i in (range(lo, hi + 1) if occupied else sorted(self.counts))]
 
     @property
     def mean(self) -> float | None:

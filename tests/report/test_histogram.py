@@ -53,3 +53,17 @@ def test_quantile_is_within_one_bin_of_the_exact_value():
         assert abs(math.log10(h.quantile(q)) - math.log10(exact)) <= 0.1 + 1e-9
     assert Histogram().quantile(0.5) is None
     assert h.mean == pytest.approx(values.mean())
+
+
+def test_one_far_outlier_costs_one_bin_and_an_overflowing_one_is_missing():
+    """A corrupt score (1e12 colourfulness, 3e38 JPEG quality) beside the usual 0-100: the bins
+    stay sparse and ``bins`` does not list the empty ones between (with an outlier at 1e12 the
+    report ran out of memory; 1e7 here keeps a regression cheap)."""
+    h = Histogram.linear(5.0).add(np.array([10.0, 12.0, 1e7]))
+    assert h.counts == {2: 2, 2_000_000: 1}
+    assert h.bins() == [(10.0, 15.0, 2), (1e7, 1e7 + 5, 1)]
+    assert len(Histogram.linear(1.0).add([0.5, 4095.5]).bins()) == 4096  # gaps still filled
+    far = Histogram.linear(5.0).add(np.array([3.0e38, -3.0e38]))
+    assert (far.count, far.missing, far.counts) == (0, 2, {})
+    far.add(np.array([50.0, 1e12]))
+    assert (far.count, far.max, sorted(far.counts)) == (2, 1e12, [10, 200_000_000_000])
