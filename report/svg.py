@@ -157,7 +157,8 @@ def histogram(series: Sequence[Series], *, title: str, x_label: str = "", log_x:
     series = [s for s in series if s.bins]
     if not series:
         return empty(title, "no values", width)
-    shown = [m for m in markers if m.value > 0 or not log_x]
+    # inf is how a run turns a maximum off (--set images.filters.max_aspect_ratio=inf): no line
+    shown = [m for m in markers if math.isfinite(m.value) and (m.value > 0 or not log_x)]
     left, right, bottom = 46, 12, 32
     legend, rows = _legend([(s.label, s.colour) for s in series], left, 31, width - right) \
         if len(series) > 1 else ([], 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -41,6 +42,18 @@ def test_a_marker_sits_at_its_value_on_a_log_axis():
     assert len(marker) == 1
     # 100 is the edge between the two bars, halfway along the log axis
     assert float(marker[0].get("x1")) == pytest.approx(bar_x[1], abs=0.2)
+
+
+def test_an_infinite_or_nan_threshold_draws_no_line():
+    """``max_aspect_ratio=inf`` turns the aspect filter off; the chart is drawn without that line
+    (it raised OverflowError), and no ``inf``/``nan`` coordinate reaches the SVG."""
+    bins = [(1.0, 1.26, 3), (1.26, 1.58, 1)]
+    for log_x in (True, False):
+        svg = histogram([Series("kept", bins)], title="t", log_x=log_x, markers=[
+            Marker(math.inf, "max inf"), Marker(math.nan, "nan"), Marker(1.3, "max 1.3")])
+        marker = [ln for ln in _parse(svg).findall("s:line", NS) if ln.get("stroke-dasharray")]
+        assert len(marker) == 1 and "max inf" not in svg
+        assert not re.search(r'="[^"]*(inf|nan)', svg)
 
 
 def test_every_label_title_and_tooltip_is_escaped():
