@@ -42,12 +42,24 @@ def thresholds(config: dict[str, Any] | None) -> Thresholds:
         out.perplexity_note = "no config.json"
         return out
     try:
+        if not isinstance(config, dict):
+            raise TypeError(f"a JSON {type(config).__name__}, not an object")
         cfg = CorpusConfig.from_dict(config)
-    except (TypeError, ValueError, KeyError) as e:
+        _numbers(cfg, out)
+        if not (cfg.run.quality and cfg.quality.perplexity.model):
+            out.perplexity_note = "the perplexity filter was off in this run"
+            return out
+        _perplexity(cfg, out)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        # AttributeError: a part given as null ({"clean": null}) comes back as None
+        out = Thresholds(perplexity_note="config.json not readable")
         out.notes.append(f"config.json could not be read as this version's config ({e}); "
                          "thresholds are not drawn")
-        out.perplexity_note = "config.json not readable"
-        return out
+    return out
+
+
+def _numbers(cfg: CorpusConfig, out: Thresholds) -> None:
+    """The plain-number thresholds: lengths and image filters."""
     out.length["text"] = [Threshold(cfg.clean.min_text_chars,
                                     f"min {cfg.clean.min_text_chars} chars")]
     pair_text = cfg.images.text
@@ -63,11 +75,6 @@ def thresholds(config: dict[str, Any] | None) -> Thresholds:
         if f.min_colourfulness > 0 else [],
         "jpeg_quality": [Threshold(f.min_jpeg_quality, f"min {f.min_jpeg_quality:g}")],
     }
-    if not (cfg.run.quality and cfg.quality.perplexity.model):
-        out.perplexity_note = "the perplexity filter was off in this run"
-        return out
-    _perplexity(cfg, out)
-    return out
 
 
 def _perplexity(cfg: CorpusConfig, out: Thresholds) -> None:

@@ -55,6 +55,16 @@ def test_no_or_unreadable_config_draws_no_thresholds():
     assert th.length == {} and "could not be read" in th.notes[0]
 
 
+@pytest.mark.parametrize("foreign", [[1, 2], "config", {"clean": None}, {"run": None},
+                                     {"quality": {"perplexity": None}}])
+def test_a_config_json_of_another_shape_draws_no_thresholds_and_says_why(foreign):
+    """A JSON list or string, or a part set to null, is reported, not raised (AttributeError
+    took the whole report down)."""
+    th = thresholds(foreign)
+    assert th.length == {} and th.images == {} and th.perplexity == []
+    assert "could not be read" in th.notes[0] and th.perplexity_note == "config.json not readable"
+
+
 def test_per_paragraph_mode_draws_the_paragraph_threshold_too(config):
     per_para = json.loads(json.dumps(config))
     per_para["quality"]["perplexity"]["per_paragraph"] = True
