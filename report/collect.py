@@ -80,8 +80,9 @@ class Sample:
 @dataclass
 class CorpusFigures:
     path: str
-    stats: dict[str, Any] | None = None  # stats.json, or recomputed when missing
+    stats: dict[str, Any] | None = None  # stats.json, or recomputed when missing or unusable
     stats_recomputed: bool = False
+    stats_problem: str = ""  # why stats.json was not used, when it was not
     config: dict[str, Any] | None = None
     shards: dict[str, int] = field(default_factory=dict)  # kind -> number of shard files
     rows: Counter = field(default_factory=Counter)  # kind -> rows read
@@ -108,6 +109,22 @@ def _read_json(fs: Any, path: str) -> dict[str, Any] | None:
     except ValueError as e:
         log.warning("report: %s is not valid JSON (%s); going on without it", path, e)
         return None
+
+
+def _read_stats(fs: Any, path: str) -> tuple[dict[str, Any] | None, str]:
+    """``stats.json`` when it is m6 statistics the page can show, else ``(None, why not)``."""
+    if not fs.exists(path):
+        return None, "stats.json was missing"
+    try:
+        stats = corpus_stats.from_json(fs.cat_file(path))
+        if not isinstance(stats.get("totals"), dict):
+            raise ValueError("no totals")
+        corpus_stats.format_table(stats)  # reads every figure the page shows
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        log.warning("report: %s is not usable m6 statistics (%s); recomputing them from the "
+                    "shards", path, e)
+        return None, f"stats.json was not usable m6 statistics ({type(e).__name__}: {e})"
+    return stats, ""
 
 
 def _shards(output: str, kind: str) -> list[Shard]:
@@ -149,7 +166,7 @@ def collect(output: str, *, samples: int = SAMPLE_PAIRS, seed: int = SAMPLE_SEED
     if not fs.isdir(root):
         raise InspectError(f"{output}: no such corpus folder")
     figs = CorpusFigures(path=output)
-    figs.stats = _read_json(fs, root.rstrip("/") + "/stats.json")
+    figs.stats, figs.stats_problem = _read_stats(fs, root.rstrip("/") + "/stats.json")
     figs.config = _read_json(fs, root.rstrip("/") + "/config.json")
     shards = {kind: _shards(output, kind) for kind in KINDS}
     figs.shards = {k: len(v) for k, v in shards.items()}

@@ -161,7 +161,7 @@ def _table1(figs: CorpusFigures, th: Thresholds) -> str:
     rows = table1_rows(stats)
     notes = []
     if figs.stats_recomputed:
-        notes.append("stats.json was missing: these figures were computed from the shards.")
+        notes.append(f"{figs.stats_problem}: these figures were computed from the shards.")
     notes += th.notes
     files = ", ".join(f"{k}: {n} shard{'s' if n != 1 else ''} ({figs.rows[k]:,} rows)"
                       for k, n in figs.shards.items())

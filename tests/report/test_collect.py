@@ -14,6 +14,8 @@ import pytest
 
 from corpus.inspect.files import InspectError
 from report.collect import collect
+from report.page import render
+from report.thresholds import thresholds
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +136,25 @@ def test_without_stats_json_table_1_is_computed_from_the_shards(sample_corpus, t
     figs = collect(str(copy))
     assert figs.stats_recomputed
     assert figs.stats == _stats(sample_corpus)
+
+
+@pytest.mark.parametrize("content", [
+    "[1, 2]", '{"hello": 1}', '{"format": "m6.stats", "outp',
+    '{"format": "m6.stats", "outputs": [{"kind": "text"}], "totals": {"all": {}}}',
+    '{"format": "m6.stats", "outputs": [], "totals": [], "rejected": [], "rejected_total": 0, '
+    '"rejected_by_source": {}}'])
+def test_a_stats_json_that_is_not_m6s_is_recomputed_and_the_page_says_why(
+        sample_corpus, tmp_path, content):
+    """Another tool's stats.json, or a truncated or malformed one, must not stop the report
+    (a list or a dict without ``outputs`` raised TypeError/KeyError while rendering)."""
+    copy = tmp_path / "corpus"
+    shutil.copytree(sample_corpus, copy)
+    (copy / "stats.json").write_text(content)
+    figs = collect(str(copy))
+    assert figs.stats_recomputed and figs.stats == _stats(sample_corpus)
+    assert figs.stats_problem.startswith("stats.json was not usable m6 statistics")
+    page = render(figs, thresholds(None))
+    assert "stats.json was not usable m6 statistics" in page
 
 
 def test_a_folder_that_is_not_a_corpus_is_a_clear_error(tmp_path):
