@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from fsspec.core import url_to_fs
 
 from corpus import stats as corpus_stats
-from corpus.inspect.batches import shard_batches
+from corpus.inspect.batches import file_batches
 from corpus.inspect.files import InspectError, Shard, expand
 from report.histogram import Histogram
 
@@ -138,12 +138,6 @@ def _shards(output: str, kind: str) -> list[Shard]:
         return []  # an empty folder: no shards of this kind
 
 
-def _columns(shard: Shard, wanted: list[str]) -> list[str]:
-    with shard.open() as pf:
-        have = set(pf.schema_arrow.names)
-    return [c for c in wanted if c in have]
-
-
 def _hist(table: dict[str, Histogram], key: str, make: Any = Histogram) -> Histogram:
     h = table.get(key)
     if h is None:
@@ -188,24 +182,24 @@ def collect(output: str, *, samples: int = SAMPLE_PAIRS, seed: int = SAMPLE_SEED
 
 
 def _batches(figs: CorpusFigures, kind: str, shards: list[Shard], columns: list[str]):
-    """``shard_batches`` that counts rows and logs each finished shard (a long read shows
-    progress)."""
-    done, current = 0, None
-    for url, rows, batch in shard_batches(shards, BATCH_ROWS, columns):
-        if url != current:
-            if current is not None:
-                done += 1
-                log.info("report: %s shard %d/%d read (%s rows so far)", kind, done,
-                         len(shards), f"{figs.rows[kind]:,}")
-            current = url
-        figs.rows[kind] += batch.num_rows
-        yield url, rows, batch
+    """The batches of every shard with those of ``columns`` it has, counting rows and logging
+    each finished shard (a long read shows progress). Columns are chosen per shard: a corpus
+    whose shards span schema versions (a nullable column added later) reads each one whole."""
+    for done, shard in enumerate(shards, 1):
+        with shard.open() as pf:
+            have = set(pf.schema_arrow.names)
+            for url, rows, batch in file_batches(pf, shard.url, BATCH_ROWS,
+                                                 [c for c in columns if c in have]):
+                figs.rows[kind] += batch.num_rows
+                yield url, rows, batch
+        log.info("report: %s shard %d/%d read (%s rows so far)", kind, done, len(shards),
+                 f"{figs.rows[kind]:,}")
 
 
 def _read_text(figs: CorpusFigures, shards: list[Shard], acc: dict | None) -> None:
     if not shards:
         return
-    cols = _columns(shards[0], TEXT_COLUMNS + (["n_tokens", "text"] if acc is not None else []))
+    cols = TEXT_COLUMNS + (["n_tokens", "text"] if acc is not None else [])
     for _, _, batch in _batches(figs, "text", shards, cols):
         for source, v in _by_source(batch, "n_chars").items():
             _hist(figs.lengths, f"text/{source}").add(v)
@@ -227,7 +221,7 @@ def _read_pairs(figs: CorpusFigures, shards: list[Shard], acc: dict | None, rng:
                 k: int) -> None:
     if not shards:
         return
-    cols = _columns(shards[0], PAIR_COLUMNS + (["image"] if acc is not None else []))
+    cols = PAIR_COLUMNS + (["image"] if acc is not None else [])
     index = {s.url: i for i, s in enumerate(shards)}
     for url, rows, batch in _batches(figs, "image_text", shards, cols):
         for source, v in _by_source(batch, "n_chars").items():
@@ -267,7 +261,7 @@ def _read_rejected(figs: CorpusFigures, shards: list[Shard], acc: dict | None,
                    examples: int) -> None:
     if not shards:
         return
-    cols = _columns(shards[0], REJECTED_COLUMNS)
+    cols = REJECTED_COLUMNS
     dups: dict[str, array] = defaultdict(lambda: array("q"))
     metric_of = {reason: name for name, (_, reason) in IMAGE_METRICS.items()}
     for _, _, batch in _batches(figs, "rejected", shards, cols):

@@ -129,6 +129,32 @@ def test_many_small_shards_give_the_same_figures(sample_corpus, tmp_path, figs):
     assert [s.image for s in again.samples] == [s.image for s in figs.samples]
 
 
+def test_shards_of_two_schema_versions_are_each_read_with_their_own_columns(sample_corpus,
+                                                                            tmp_path):
+    """An older shard without the quality columns sorts first: the newer shards' perplexities,
+    buckets and JPEG qualities are still counted (the first shard's columns were used for all,
+    so they silently vanished)."""
+    mixed = tmp_path / "mixed"
+    dropped = ["perplexity", "perplexity_bucket", "jpeg_quality"]
+    newer = {}
+    for kind in ("text", "image_text"):
+        table = pq.read_table(sample_corpus / kind)
+        (mixed / kind).mkdir(parents=True)
+        old = table.slice(0, 2)
+        pq.write_table(old.drop_columns([c for c in dropped if c in old.column_names]),
+                       mixed / kind / "part-0-old.parquet")
+        newer[kind] = table.slice(2)
+        pq.write_table(newer[kind], mixed / kind / "part-1-new.parquet")
+    shutil.copytree(sample_corpus / "rejected", mixed / "rejected")
+    figs = collect(str(mixed))
+    perplexities = newer["text"]["perplexity"].drop_null()
+    assert len(perplexities) and sum(h.count for h in figs.perplexity.values()) == \
+        len(perplexities)
+    assert sum(figs.buckets.values()) == len(newer["text"]["perplexity_bucket"].drop_null())
+    qualities = newer["image_text"]["jpeg_quality"].drop_null()
+    assert len(qualities) and figs.images["jpeg_quality"].count == len(qualities)
+
+
 def test_without_stats_json_table_1_is_computed_from_the_shards(sample_corpus, tmp_path):
     copy = tmp_path / "corpus"
     shutil.copytree(sample_corpus, copy)
