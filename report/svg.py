@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,9 +23,14 @@ REJECTED_COLOUR = "#D55E00"
 MARKER_COLOUR = "#B00020"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def esc(text: object) -> str:
-    """``text`` safe inside SVG/HTML text and attribute values."""
-    return html.escape(str(text), quote=True)
+    """``text`` safe inside SVG/HTML text and attribute values, and encodable as UTF-8: a lone
+    surrogate (a non-UTF-8 byte of a file name, as Python decodes ``argv``; a ``\\udcff``
+    escape in a JSON key) becomes U+FFFD instead of failing the page's encoding."""
+    return html.escape(_SURROGATE.sub("\ufffd", str(text)), quote=True)
 
 
 def fmt(v: float) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from m6.cli import main as m6_main
@@ -63,3 +65,13 @@ def test_a_corpus_on_an_fsspec_filesystem_is_read_and_the_report_written_there(s
                 local[local.index(marker):local.index("</section>", local.index(marker))]
     finally:
         fs.rm("/m6test", recursive=True)
+
+
+def test_a_folder_whose_name_is_not_utf8_gets_its_report(sample_corpus, tmp_path):
+    """Linux names are bytes; Python hands a non-UTF-8 one over as a lone surrogate, which the
+    page showed (title, header) and then failed to encode (UnicodeEncodeError)."""
+    corpus = os.fsdecode(bytes(tmp_path) + b"/corpus-\xff")
+    shutil.copytree(sample_corpus, corpus)
+    assert m6_main(["report", corpus, "-q"]) == 0
+    html = (Path(corpus) / "report.html").read_text(encoding="utf-8")
+    assert "corpus-\ufffd" in html and "Forum discussion" in html
