@@ -14,9 +14,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fsspec.core import url_to_fs
 
+from corpus.inspect.files import InspectError
 from report.collect import collect
 from report.page import render
 from report.thresholds import thresholds
@@ -39,6 +41,10 @@ def write_report(corpus: str, out: str | None = None, run: str | None = None,
     """Write the report of the corpus folder ``corpus`` (and run folder ``run``) to ``out``."""
     t0 = time.perf_counter()
     out = out or corpus.rstrip("/") + "/" + REPORT_FILE
+    fs, path = url_to_fs(out)
+    if fs.isdir(path):  # said before a long read, not after it
+        raise InspectError(f"{out} is a folder; give --out a file name (such as "
+                           f"{out.rstrip('/')}/{REPORT_FILE})")
     figs = collect(corpus, **({"samples": samples} if samples is not None else {}))
     curves = read_run(run) if run else None
     html = render(figs, thresholds(figs.config), curves).encode("utf-8")
@@ -49,7 +55,16 @@ def write_report(corpus: str, out: str | None = None, run: str | None = None,
 
 
 def _write_atomic(out: str, data: bytes) -> None:
+    """Write ``data`` to ``out``; a place that cannot take it is the user's error (InspectError:
+    printed as is), not a traceback."""
     fs, path = url_to_fs(out)
+    try:
+        _write(fs, path, data)
+    except OSError as e:
+        raise InspectError(f"cannot write the report to {out} ({e.strerror or e})") from e
+
+
+def _write(fs: Any, path: str, data: bytes) -> None:
     if "file" not in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
         fs.pipe_file(path, data)  # object stores: a single put is atomic
         return

@@ -75,3 +75,17 @@ def test_a_folder_whose_name_is_not_utf8_gets_its_report(sample_corpus, tmp_path
     assert m6_main(["report", corpus, "-q"]) == 0
     html = (Path(corpus) / "report.html").read_text(encoding="utf-8")
     assert "corpus-\ufffd" in html and "Forum discussion" in html
+
+
+def test_an_out_that_cannot_take_a_file_is_a_clear_error(sample_corpus, tmp_path, capsys):
+    """--out naming a folder, or a path under a plain file, is said in one line (exit 2), the
+    folder case before the shards are read; both were tracebacks (IsADirectoryError naming the
+    temporary file, NotADirectoryError)."""
+    assert m6_main(["report", str(sample_corpus), "--out", str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path} is a folder; give --out a file name" in err
+    (tmp_path / "plain").write_text("")
+    assert m6_main(["report", str(sample_corpus), "--out", str(tmp_path / "plain" / "r.html"),
+                    "-q"]) == 2
+    assert f"cannot write the report to {tmp_path}/plain/r.html" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
