@@ -409,13 +409,17 @@ def _training(run: TrainingCurves) -> str:
                                 title=f"{layer}: tokens per expert over the run", width=380,
                                 label_width=70, row=16))
         moe = f'<h3>Mixture of Experts</h3><div class="grid">{"".join(mcharts)}</div>'
+    def part(d: Any, key: str) -> dict:  # a config.json part, {} when absent or not an object
+        v = d.get(key) if isinstance(d, dict) else None
+        return v if isinstance(v, dict) else {}
+
     cfg = run.config or {}
-    model = cfg.get("model", {})
+    model = part(cfg, "model")
     facts = [("preset", cfg.get("name")), ("steps", f"{run.steps:,}"),
              ("d_model", model.get("d_model")), ("layers", model.get("n_layers")),
-             ("experts", (model.get("moe") or {}).get("num_experts")),
-             ("batch", (cfg.get("data") or {}).get("batch_size")),
-             ("lr", (cfg.get("train") or {}).get("lr"))]
+             ("experts", part(model, "moe").get("num_experts")),
+             ("batch", part(cfg, "data").get("batch_size")),
+             ("lr", part(cfg, "train").get("lr"))]
     fact_html = "".join(f'<span class="tag">{esc(k)} {esc(v)}</span>' for k, v in facts
                         if v is not None)
     bad = (f'<p class="note">{run.bad_lines} unreadable line(s) in metrics.jsonl were skipped.'

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,10 @@ class TrainingCurves:
         return sorted(k[len("loss_"):] for k in self.train if k.startswith("loss_"))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _thin(points: list[tuple[int, float]], max_points: int) -> list[tuple[int, float]]:
     if len(points) <= max_points:
         return points
@@ -72,9 +77,11 @@ def read_run(run: str, max_points: int = MAX_POINTS) -> TrainingCurves:
     cfg_path = root.rstrip("/") + "/config.json"
     if fs.exists(cfg_path):
         try:
-            curves.config = json.loads(fs.cat_file(cfg_path))
+            config = json.loads(fs.cat_file(cfg_path))
         except ValueError:
             log.warning("report: %s is not valid JSON", cfg_path)
+        else:
+            curves.config = config if isinstance(config, dict) else None
     train: dict[str, list] = defaultdict(list)
     val: dict[str, list] = defaultdict(list)
     moe: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -97,14 +104,18 @@ def read_run(run: str, max_points: int = MAX_POINTS) -> TrainingCurves:
                 if key in ("step", "kind", "time"):
                     continue
                 layer, _, name = key.rpartition(".")
+                # a value of another type (null, a string, a count that is not a list) is
+                # skipped like a cut line: one odd record must not cost the whole page
                 if target is train and layer and name in MOE_SUFFIXES:
-                    moe[name][layer].append((step, float(value)))
+                    if _is_number(value):
+                        moe[name][layer].append((step, float(value)))
                 elif target is train and layer and name == "tokens_per_expert":
-                    acc = experts.setdefault(layer, [0] * len(value))
-                    for i, n in enumerate(value[:len(acc)]):
-                        acc[i] += int(n)
-                elif "/" not in key and isinstance(value, (int, float)) and \
-                        not isinstance(value, bool):
+                    if isinstance(value, list) and all(_is_number(n) and math.isfinite(n)
+                                                       for n in value):
+                        acc = experts.setdefault(layer, [0] * len(value))
+                        for i, n in enumerate(value[:len(acc)]):
+                            acc[i] += int(n)
+                elif "/" not in key and _is_number(value):
                     target[key].append((step, float(value)))
     if not train and not val:
         raise RunError(f"{path}: no training or validation records")

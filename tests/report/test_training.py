@@ -7,6 +7,9 @@ import shutil
 
 import pytest
 
+from report.collect import collect
+from report.page import render
+from report.thresholds import thresholds
 from report.training import RunError, read_run
 
 
@@ -53,6 +56,28 @@ def test_a_line_cut_by_a_crash_is_skipped(moe_run, tmp_path):
         f.write('{"step": 7, "kind": "train", "loss": 6.')
     curves = read_run(str(run))
     assert curves.bad_lines == 1 and curves.steps == 6
+
+
+def test_odd_values_and_a_config_of_another_shape_are_skipped(moe_run, sample_corpus,
+                                                               tmp_path):
+    """A record whose MoE values are null or a plain number, and a config.json whose parts are
+    not objects: the rest of the run is still drawn (each raised TypeError/AttributeError)."""
+    run = tmp_path / "run"
+    shutil.copytree(moe_run, run, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+    before = read_run(str(run))
+    layer = next(iter(before.expert_tokens))
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": 7, "kind": "train", "loss": 5.0, "lr": None,
+                            f"{layer}.dropped_frac": None, f"{layer}.load_max_over_mean": "x",
+                            f"{layer}.tokens_per_expert": 7}) + "\n")
+    (run / "config.json").write_text(json.dumps({"name": "odd", "model": [1], "data": 3}))
+    curves = read_run(str(run))
+    assert curves.train["loss"][-1] == (7, 5.0) and curves.train["lr"] == before.train["lr"]
+    assert curves.moe == before.moe and curves.expert_tokens == before.expert_tokens
+    page = render(collect(str(sample_corpus)), thresholds(None), curves)
+    assert '<span class="tag">preset odd</span>' in page
+    (run / "config.json").write_text("[1, 2]")
+    assert read_run(str(run)).config is None
 
 
 def test_a_folder_without_metrics_is_a_clear_error(tmp_path):
