@@ -355,7 +355,7 @@ def _pairs(figs: CorpusFigures) -> str:
         r = s.row_data
         uri = thumbnail_uri(s.image)
         img = (f'<img class="thumb" src="{esc(uri)}" alt="{esc(cut(r.get("text"), 60))}">'
-               if uri else '<div class="noimg">image not decodable</div>')
+               if uri else '<div class="noimg">image not decodable or too large</div>')
         size = f"{r.get('orig_width')}x{r.get('orig_height')}"
         meta = " · ".join(x for x in (_label(str(r.get("source"))), size) if x)
         where = cut(r.get("url") or r.get("image_url") or "", 90)
