@@ -34,6 +34,7 @@ from report.thumbs import thumbnail_uri
 from report.training import TrainingCurves
 
 EXAMPLE_CHARS = 300
+MAX_REASONS = 60  # reasons drawn and exemplified; the rest are one 'other' bar
 CAPTION_CHARS = 120
 
 CSS = """
@@ -244,11 +245,19 @@ def _rejected(figs: CorpusFigures) -> str:
         return '<section id="rejected"><h2>Rejected records</h2><p>None.</p></section>'
     stages = sorted({stage for stage, _ in figs.rejected})
     colour = {s: _colour(i) for i, s in enumerate(stages)}
-    keys = sorted(figs.rejected, key=lambda k: (k[0], -figs.rejected[k], k[1]))
+    # The largest MAX_REASONS reasons are drawn and exemplified; m6's own reasons are a short
+    # list, but foreign shards may hold thousands, which would make a page of many MB.
+    top = sorted(figs.rejected, key=lambda k: (-figs.rejected[k], k))[:MAX_REASONS]
+    keys = sorted(top, key=lambda k: (k[0], -figs.rejected[k], k[1]))
     total = sum(figs.rejected.values())
-    chart = bars([(f"{stage} · {reason}", figs.rejected[(stage, reason)], colour[stage],
-                   f"{stage} / {reason}") for stage, reason in keys],
-                 title=f"Rejected records by stage and reason ({total:,})")
+    items = [(f"{stage} · {reason}", figs.rejected[(stage, reason)], colour[stage],
+              f"{stage} / {reason}") for stage, reason in keys]
+    rest = len(figs.rejected) - len(keys)
+    rest_n = total - sum(figs.rejected[k] for k in keys)
+    if rest:
+        items.append((f"{rest:,} other reasons", rest_n, "#999999",
+                      f"{rest:,} smaller reasons together"))
+    chart = bars(items, title=f"Rejected records by stage and reason ({total:,})")
     details = []
     for stage, reason in keys:
         n = figs.rejected[(stage, reason)]
@@ -258,6 +267,10 @@ def _rejected(figs: CorpusFigures) -> str:
         exs = "".join(_example(r) for r in figs.examples.get((stage, reason), []))
         details.append(f'<details><summary><b>{esc(stage)}</b> · {esc(reason)}: {n:,} '
                        f'({100 * n / total:.1f}%) {kind_tags}</summary>{exs}</details>')
+    if rest:
+        details.append(f'<p class="note">{rest:,} smaller reasons ({rest_n:,} records) are not '
+                       "listed; <code>m6 inspect OUTPUT/rejected --where \"reason = '...'\" "
+                       "--head 5</code> shows their rows.</p>")
     return ('<section id="rejected"><h2>Rejected records</h2><p class="note">Every record a '
             'stage dropped is in the <code>rejected</code> shards with its stage and reason. '
             'Open a reason to see the first examples (texts cut to '

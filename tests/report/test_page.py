@@ -1,0 +1,34 @@
+"""The page's own rules that need no browser: a bounded rejected section however many reasons."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from report.collect import collect
+from report.page import MAX_REASONS, render
+from report.thresholds import thresholds
+from schemas.arrow import REJECTED_SCHEMA
+
+
+def test_thousands_of_reasons_draw_the_largest_and_one_other_bar(tmp_path):
+    rows = [{"id": f"r{i}-{j}", "source": "forum", "kind": "text", "stage": "foreign",
+             "reason": f"reason_{i:04d}", "text": f"拒绝的文字 {i}"}
+            for i in range(1000) for j in range(1 + (i % 7 == 0) * 5)]
+    (tmp_path / "rejected").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA),
+                   tmp_path / "rejected" / "part-0.parquet")
+    figs = collect(str(tmp_path))
+    html = render(figs, thresholds(None))
+    section = html[html.index('id="rejected"'):]
+    section = section[:section.index("</section>")]
+    assert section.count("<details>") == MAX_REASONS
+    # the 143 reasons with 6 rows are the largest; 1000 - 60 others make up the rest
+    shown = set(re.findall(r"reason_(\d{4})", section))
+    assert len(shown) == MAX_REASONS and all(int(i) % 7 == 0 for i in shown)
+    rest = 1000 - MAX_REASONS
+    rest_rows = len(rows) - 6 * MAX_REASONS
+    assert f"{rest:,} other reasons" in section and f"{rest_rows:,} records" in section
+    assert len(html) < 200_000
