@@ -24,13 +24,19 @@ MARKER_COLOUR = "#B00020"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def esc(text: object) -> str:
     """``text`` safe inside SVG/HTML text and attribute values, and encodable as UTF-8: a lone
     surrogate (a non-UTF-8 byte of a file name, as Python decodes ``argv``; a ``\\udcff``
-    escape in a JSON key) becomes U+FFFD instead of failing the page's encoding."""
-    return html.escape(_SURROGATE.sub("\ufffd", str(text)), quote=True)
+    escape in a JSON key) becomes U+FFFD instead of failing the page's encoding; a bidirectional
+    control character (U+202A-U+202E, U+2066-U+2069) is written out as ``[U+202E]``."""
+    text = _SURROGATE.sub("\ufffd", str(text))
+    # Bidirectional overrides and isolates are shown, not obeyed: an RLO in a crawled URL or
+    # caption would otherwise reverse what follows it and could disguise a URL.
+    text = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+    return html.escape(text, quote=True)
 
 
 def fmt(v: float) -> str:

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from report.svg import Line, Marker, Series, bars, empty, fmt, histogram, lines
+from report.svg import Line, Marker, Series, bars, empty, esc, fmt, histogram, lines
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 HOSTILE = '<script>alert("x")</script> & "quotes"'
@@ -79,3 +79,11 @@ def test_bars_are_proportional_to_their_values():
     root = _parse(bars([("a", 10, "#111", ""), ("b", 5, "#222", "")], title="t"))
     widths = [float(r.get("width")) for r in root.findall("s:rect", NS)]
     assert widths[0] == pytest.approx(2 * widths[1])
+
+
+def test_bidirectional_overrides_are_shown_not_obeyed():
+    disguised = "https://example.cn/\u202egpj.exe"
+    out = esc(disguised)
+    assert "\u202e" not in out and out == "https://example.cn/[U+202E]gpj.exe"
+    assert esc("\u2066x\u2069") == "[U+2066]x[U+2069]"
+    assert esc("中文 עברית") == "中文 עברית"  # plain right-to-left text is left alone
