@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,12 +143,32 @@ def _y_axis(ay: _Axis, x: float, y_label: str) -> list[str]:
     return out
 
 
+def text_width(text: str, size: float = 11.0) -> float:
+    """Roughly how many pixels ``text`` takes at ``size`` px: wide (CJK) characters count as a
+    full em, the rest as 0.56 em (SVG text cannot be measured without a browser)."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else 0.56 * size for c in text)
+
+
+def fit(text: str, pixels: float) -> str:
+    """``text`` cut (with ``…``) to fit ``pixels`` at the labels' size."""
+    if text_width(text) <= pixels:
+        return text
+    out = []
+    budget = pixels - text_width("…")
+    for c in text:
+        budget -= text_width(c)
+        if budget < 0:
+            break
+        out.append(c)
+    return "".join(out) + "…"
+
+
 def _legend(items: Sequence[tuple[str, str]], x0: float, y: float,
             x_max: float) -> tuple[list[str], int]:
     """Legend entries from ``(x0, y)``, wrapped before ``x_max``; returns the rows used."""
     out, x, rows = [], x0, 1
     for label, colour in items:
-        w = 20 + 6.2 * len(label)
+        w = 20 + text_width(label)
         if x > x0 and x + w > x_max:
             x, y, rows = x0, y + 13, rows + 1
         out.append(f'<rect x="{x:.1f}" y="{y - 8:.1f}" width="10" height="10" fill="{esc(colour)}"/>'
@@ -200,7 +221,7 @@ def histogram(series: Sequence[Series], *, title: str, x_label: str = "", log_x:
         x = ax(m.value)
         y = label_y + 11 * i
         # Labels right of their line, or left of it near the right edge.
-        anchor, dx = ("end", -3) if x > width - right - 6.2 * len(m.label) - 4 else ("start", 3)
+        anchor, dx = ("end", -3) if x > width - right - text_width(m.label) - 4 else ("start", 3)
         body.append(f'<line x1="{x:.1f}" y1="{y - 8:.1f}" x2="{x:.1f}" y2="{height - bottom}" '
                     f'stroke="{esc(m.colour)}" stroke-width="1.5" stroke-dasharray="4 3">'
                     f'<title>{esc(m.label)}: {esc(fmt(m.value))}</title></line>'
@@ -223,7 +244,7 @@ def bars(items: Sequence[tuple[str, float, str, str]], *, title: str, width: int
     for i, (label, v, colour, tip) in enumerate(items):
         y = top + i * row
         w = max((x1 - x0) * v / vmax, 1.0)
-        shown = label if len(label) <= label_width // 6.5 else label[: int(label_width // 6.5) - 1] + "…"
+        shown = fit(label, label_width - 10)
         body.append(f'<text x="{x0 - 6}" y="{y + row * 0.68:.1f}" class="bl" text-anchor="end">'
                     f'{esc(shown)}<title>{esc(label)}</title></text>'
                     f'<rect x="{x0}" y="{y + 2}" width="{w:.1f}" height="{row - 5}" '

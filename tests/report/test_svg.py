@@ -8,7 +8,19 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from report.svg import Line, Marker, Series, bars, empty, esc, fmt, histogram, lines
+from report.svg import (
+    Line,
+    Marker,
+    Series,
+    bars,
+    empty,
+    esc,
+    fit,
+    fmt,
+    histogram,
+    lines,
+    text_width,
+)
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 HOSTILE = '<script>alert("x")</script> & "quotes"'
@@ -87,3 +99,11 @@ def test_bidirectional_overrides_are_shown_not_obeyed():
     assert "\u202e" not in out and out == "https://example.cn/[U+202E]gpj.exe"
     assert esc("\u2066x\u2069") == "[U+2066]x[U+2069]"
     assert esc("中文 עברית") == "中文 עברית"  # plain right-to-left text is left alone
+
+
+def test_labels_are_cut_by_width_so_chinese_ones_fit_too():
+    assert fit("short", 100) == "short"
+    latin, chinese = fit("a" * 100, 120), fit("拒" * 100, 120)
+    assert latin.endswith("…") and chinese.endswith("…")
+    assert text_width(latin) <= 120 and text_width(chinese) <= 120
+    assert len(chinese) < len(latin)  # a Chinese character is about twice as wide
