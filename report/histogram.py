@@ -113,6 +113,33 @@ class Histogram:
         return [(*self.edges(i), self.counts.get(i, 0))
                 for i in (range(lo, hi + 1) if occupied else sorted(self.counts))]
 
+    def clipped_bins(self, max_bins: int = 200,
+                     tail: float = 0.005) -> tuple[list[tuple[float, float, int]], int]:
+        """``bins()`` for a chart: when the values span more than ``max_bins`` bins (a few far
+        outliers), only the bins holding the central ``1 - 2 * tail`` of them (at most
+        ``max_bins``, from the lowest); and how many values were left out."""
+        if not self.counts:
+            return [], 0
+        keys = sorted(self.counts)
+        if keys[-1] - keys[0] < max_bins:
+            return self.bins(), 0
+        cut = tail * self.count
+        seen, lo = 0, keys[0]
+        for k in keys:
+            seen += self.counts[k]
+            if seen > cut:
+                lo = k
+                break
+        seen, hi = 0, keys[-1]
+        for k in reversed(keys):
+            seen += self.counts[k]
+            if seen > cut:
+                hi = k
+                break
+        hi = min(hi, lo + max_bins - 1)
+        shown = [(*self.edges(i), self.counts.get(i, 0)) for i in range(lo, hi + 1)]
+        return shown, sum(c for k, c in self.counts.items() if k < lo or k > hi)
+
     @property
     def mean(self) -> float | None:
         return self.sum / self.count if self.count else None

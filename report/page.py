@@ -112,7 +112,12 @@ def _markers(ts: Iterable[Threshold]) -> list[Marker]:
 
 
 def _series(label: str, h: Histogram | None, colour: str) -> list[Series]:
-    return [Series(label, h.bins(), colour)] if h is not None and h.count else []
+    """One chart series of ``h``; far outliers are left off the axis and counted in the label."""
+    if h is None or not h.count:
+        return []
+    bins, left_out = h.clipped_bins()
+    note = f"({left_out:,} off the axis)" if left_out else ""
+    return [Series(label, bins, colour, note)]
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int,

@@ -58,6 +58,7 @@ class Series:
     label: str
     bins: Sequence[tuple[float, float, int]]  # (lo, hi, count), for histograms
     colour: str = PALETTE[0]
+    note: str = ""  # shown after the label in the legend (which it makes appear)
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,9 @@ def histogram(series: Sequence[Series], *, title: str, x_label: str = "", log_x:
     # inf is how a run turns a maximum off (--set images.filters.max_aspect_ratio=inf): no line
     shown = [m for m in markers if math.isfinite(m.value) and (m.value > 0 or not log_x)]
     left, right, bottom = 46, 12, 32
-    legend, rows = _legend([(s.label, s.colour) for s in series], left, 31, width - right) \
-        if len(series) > 1 else ([], 0)
+    legend, rows = _legend([(f"{s.label} {s.note}".strip(), s.colour) for s in series], left,
+                           31, width - right) \
+        if len(series) > 1 or any(s.note for s in series) else ([], 0)
     # Room above the plot: the title, the legend rows, then one row per marker label.
     top = 24 + 13 * rows + 11 * len(shown)
     height += 11 * max(len(shown) - 1, 0) + 13 * max(rows - 1, 0)

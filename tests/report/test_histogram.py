@@ -67,3 +67,12 @@ def test_one_far_outlier_costs_one_bin_and_an_overflowing_one_is_missing():
     assert (far.count, far.missing, far.counts) == (0, 2, {})
     far.add(np.array([50.0, 1e12]))
     assert (far.count, far.max, sorted(far.counts)) == (2, 1e12, [10, 200_000_000_000])
+
+
+def test_far_outliers_are_left_off_the_chart_and_counted():
+    h = Histogram.linear(5.0).add(np.concatenate([np.arange(0, 100, 0.1), [1e7, 2e7]]))
+    bins, left_out = h.clipped_bins(max_bins=200)
+    assert left_out == 2 and len(bins) <= 200
+    assert bins[0][0] == 0 and bins[-1][1] == 100 and sum(n for *_, n in bins) == 1000
+    whole, none_out = Histogram.linear(5.0).add(np.arange(0, 100, 0.1)).clipped_bins()
+    assert none_out == 0 and len(whole) == 20

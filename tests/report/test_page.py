@@ -1,8 +1,10 @@
-"""The page's own rules that need no browser: a bounded rejected section however many reasons."""
+"""The page's own rules that need no browser: a bounded rejected section however many reasons,
+and charts that far outliers do not squash."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,3 +34,23 @@ def test_thousands_of_reasons_draw_the_largest_and_one_other_bar(tmp_path):
     rest_rows = len(rows) - 6 * MAX_REASONS
     assert f"{rest:,} other reasons" in section and f"{rest_rows:,} records" in section
     assert len(html) < 200_000
+
+
+def test_an_outlier_image_score_is_counted_off_the_axis_not_drawn(tmp_path):
+    import hashlib
+
+    from schemas.arrow import IMAGE_TEXT_SCHEMA
+
+    image = (Path(__file__).resolve().parents[1] / "fixtures" / "images" / "hopper.jpg")
+    data = image.read_bytes()
+    rows = [{"id": f"p{i}", "source": "webpage", "text": "图片说明", "image": data,
+             "format": "jpeg", "width": 128, "height": 128, "orig_width": 128,
+             "orig_height": 128, "sha256": hashlib.sha256(data).hexdigest(), "n_chars": 4,
+             "n_tokens": 4, "colourfulness": 1e7 if i == 0 else float(i)} for i in range(300)]
+    (tmp_path / "image_text").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=IMAGE_TEXT_SCHEMA),
+                   tmp_path / "image_text" / "part-0.parquet")
+    html = render(collect(str(tmp_path), samples=1), thresholds(None))
+    chart = re.search(r'<svg class="chart"[^>]*aria-label="colourfulness.*?</svg>', html).group()
+    assert "kept (1 off the axis)" in chart
+    assert len(re.findall(r"<rect [^>]*fill-opacity", chart)) <= 200
