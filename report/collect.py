@@ -145,11 +145,14 @@ def _hist(table: dict[str, Histogram], key: str, make: Any = Histogram) -> Histo
     return h
 
 
-def _by_source(batch: pa.RecordBatch, column: str) -> dict[str, np.ndarray]:
-    """The values of ``column`` grouped by the batch's ``source`` column."""
-    encoded = batch.column("source").dictionary_encode()
+def _by_source(batch: pa.RecordBatch | pa.Table, column: str,
+               by: str = "source") -> dict[str, np.ndarray]:
+    """The values of ``column`` grouped by the batch's ``by`` column (``source``)."""
+    encoded = pc.dictionary_encode(batch.column(by))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
     idx = encoded.indices.to_numpy(zero_copy_only=False)
-    values = batch.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+    values = np.asarray(batch.column(column).to_numpy(zero_copy_only=False), dtype=np.float64)
     return {str(s): values[idx == i] for i, s in enumerate(encoded.dictionary.to_pylist())}
 
 
@@ -259,42 +262,97 @@ def _read_pairs(figs: CorpusFigures, shards: list[Shard], acc: dict | None, rng:
 
 def _read_rejected(figs: CorpusFigures, shards: list[Shard], acc: dict | None,
                    examples: int) -> None:
+    """Counts, examples, cluster sizes and failing scores of the rejected rows, a batch at a
+    time with Arrow kernels: only the rows a reason still needs as examples, and the
+    ``duplicate_of`` strings, become Python objects (a crawl is mostly rejected rows)."""
     if not shards:
         return
-    cols = REJECTED_COLUMNS
     dups: dict[str, array] = defaultdict(lambda: array("q"))
-    metric_of = {reason: name for name, (_, reason) in IMAGE_METRICS.items()}
-    for _, _, batch in _batches(figs, "rejected", shards, cols):
-        scores: dict[tuple[str, str], list[float]] = defaultdict(list)  # (table, key) -> values
-        for row in batch.to_pylist():
-            key = (row["stage"], row["reason"])
-            figs.rejected[key] += 1
-            figs.rejected_kinds.setdefault(key, Counter())[row.get("kind") or "?"] += 1
-            ex = figs.examples.setdefault(key, [])
-            if len(ex) < examples:
-                ex.append(row)
-            if row.get("duplicate_of"):
-                dups[row["reason"]].append(hash(row["duplicate_of"]))
-            score = row.get("score")
-            if score is not None:
-                if row["reason"] == LENGTH_REASON and row.get("kind") == "text":
-                    scores[("length", row["source"])].append(score)
-                elif row["stage"] == PERPLEXITY_STAGE:
-                    scores[("perplexity", row["source"])].append(score)
-                elif row["reason"] in metric_of:
-                    scores[("image", metric_of[row["reason"]])].append(score)
-            if acc is not None:
+    for _, _, batch in _batches(figs, "rejected", shards, REJECTED_COLUMNS):
+        t = _with_columns(pa.Table.from_batches([batch]), ("stage", "reason", "kind", "source",
+                                                           "score", "duplicate_of"))
+        counts = t.group_by(["stage", "reason", "kind"], use_threads=False).aggregate(
+            [([], "count_all")])
+        batch_keys = set()
+        for stage, reason, kind, n in zip(*(counts.column(c).to_pylist()
+                                            for c in ("stage", "reason", "kind", "count_all"))):
+            key = (stage, reason)
+            batch_keys.add(key)
+            figs.rejected[key] += n
+            figs.rejected_kinds.setdefault(key, Counter())[kind or "?"] += n
+        _take_examples(figs, t, batch_keys, examples)
+        _take_duplicates(t, dups)
+        _take_scores(figs, t)
+        if acc is not None:  # no stats.json: the per-row fold of corpus/stats.py
+            for row in t.select(["stage", "reason", "source"]).to_pylist():
                 corpus_stats.add_input(acc, ("rejected", row))
-        for (table, key), values in scores.items():
-            if table == "image":
-                _hist(figs.rejected_images, key, IMAGE_METRICS[key][0]).add(np.array(values))
-            else:
-                target = figs.rejected_lengths if table == "length" else figs.rejected_perplexity
-                _hist(target, key).add(np.array(values))
     for reason, hashes in dups.items():
         _, per_kept = np.unique(np.frombuffer(hashes, dtype=np.int64), return_counts=True)
         sizes, clusters = np.unique(per_kept + 1, return_counts=True)
         figs.cluster_sizes[reason] = Counter(dict(zip(sizes.tolist(), clusters.tolist())))
+
+
+def _with_columns(t: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """``t`` with every column of ``names`` (all-null strings or floats for those a foreign
+    shard lacks)."""
+    for name in names:
+        if name not in t.column_names:
+            t = t.append_column(name, pa.nulls(t.num_rows, pa.float64() if name == "score"
+                                               else pa.string()))
+    return t
+
+
+def _key_column(t: pa.Table) -> pa.ChunkedArray:
+    """``stage`` and ``reason`` joined by a unit separator, one string per row."""
+    return pc.binary_join_element_wise(pc.fill_null(t.column("stage"), ""),
+                                       pc.fill_null(t.column("reason"), ""), "\x1f")
+
+
+def _take_examples(figs: CorpusFigures, t: pa.Table, keys: set, examples: int) -> None:
+    needed = [k for k in keys if len(figs.examples.get(k, ())) < examples]
+    if not needed:
+        return
+    wanted = pa.array([f"{s or ''}\x1f{r or ''}" for s, r in needed])
+    rows = t.filter(pc.is_in(_key_column(t), value_set=wanted))
+    for row in rows.to_pylist():
+        ex = figs.examples.setdefault((row["stage"], row["reason"]), [])
+        if len(ex) < examples:
+            ex.append(row)
+
+
+def _take_duplicates(t: pa.Table, dups: dict[str, array]) -> None:
+    has = pc.fill_null(pc.not_equal(t.column("duplicate_of"), ""), False)
+    d = t.filter(has).select(["reason", "duplicate_of"])
+    if not d.num_rows:
+        return
+    for reason in pc.unique(d.column("reason")).to_pylist():
+        of = d.filter(pc.equal(d.column("reason"), reason)) if reason is not None else \
+            d.filter(pc.is_null(d.column("reason")))
+        dups[reason].extend(map(hash, of.column("duplicate_of").to_pylist()))
+
+
+def _take_scores(figs: CorpusFigures, t: pa.Table) -> None:
+    """The failing scores of the length, perplexity and image filters, beside the kept values."""
+    scored = t.filter(pc.is_valid(t.column("score")))
+    if not scored.num_rows:
+        return
+    reason, stage = scored.column("reason"), scored.column("stage")
+    length = pc.fill_null(pc.and_(pc.equal(reason, LENGTH_REASON),
+                                  pc.equal(scored.column("kind"), "text")), False)
+    ppl = pc.fill_null(pc.and_(pc.invert(length), pc.equal(stage, PERPLEXITY_STAGE)), False)
+    for mask, target in ((length, figs.rejected_lengths), (ppl, figs.rejected_perplexity)):
+        part = scored.filter(mask)
+        if part.num_rows:
+            for source, values in _by_source(part, "score").items():
+                _hist(target, source).add(values)
+    rest = scored.filter(pc.invert(pc.or_(length, ppl)))
+    metric_of = {r: name for name, (_, r) in IMAGE_METRICS.items()}
+    images = rest.filter(pc.fill_null(pc.is_in(rest.column("reason"),
+                                               value_set=pa.array(list(metric_of))), False))
+    if images.num_rows:
+        for reason_, values in _by_source(images, "score", by="reason").items():
+            name = metric_of[reason_]
+            _hist(figs.rejected_images, name, IMAGE_METRICS[name][0]).add(values)
 
 
 def _read_sample_images(figs: CorpusFigures, shards: list[Shard]) -> None:
