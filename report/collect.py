@@ -95,6 +95,7 @@ class CorpusFigures:
     rejected_kinds: dict[tuple[str, str], Counter] = field(default_factory=dict)
     examples: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     cluster_sizes: dict[str, Counter] = field(default_factory=dict)  # reason -> size -> clusters
+    all_cluster_sizes: Counter = field(default_factory=Counter)  # every reason together
     images: dict[str, Histogram] = field(default_factory=dict)  # metric -> kept images
     rejected_images: dict[str, Histogram] = field(default_factory=dict)  # metric -> rejected
     samples: list[Sample] = field(default_factory=list)
@@ -287,9 +288,17 @@ def _read_rejected(figs: CorpusFigures, shards: list[Shard], acc: dict | None,
             for row in t.select(["stage", "reason", "source"]).to_pylist():
                 corpus_stats.add_input(acc, ("rejected", row))
     for reason, hashes in dups.items():
-        _, per_kept = np.unique(np.frombuffer(hashes, dtype=np.int64), return_counts=True)
-        sizes, clusters = np.unique(per_kept + 1, return_counts=True)
-        figs.cluster_sizes[reason] = Counter(dict(zip(sizes.tolist(), clusters.tolist())))
+        figs.cluster_sizes[reason] = _cluster_sizes(np.frombuffer(hashes, dtype=np.int64))
+    if dups:  # a record can have exact, near and URL copies: one cluster of them all
+        figs.all_cluster_sizes = _cluster_sizes(np.concatenate(
+            [np.frombuffer(h, dtype=np.int64) for h in dups.values()]))
+
+
+def _cluster_sizes(kept_hashes: np.ndarray) -> Counter:
+    """size -> clusters, from one hash of the kept record per removed duplicate."""
+    _, per_kept = np.unique(kept_hashes, return_counts=True)
+    sizes, clusters = np.unique(per_kept + 1, return_counts=True)
+    return Counter(dict(zip(sizes.tolist(), clusters.tolist())))
 
 
 def _with_columns(t: pa.Table, names: tuple[str, ...]) -> pa.Table:

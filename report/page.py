@@ -319,7 +319,14 @@ def _duplicates(figs: CorpusFigures) -> str:
             items = _binned_sizes(sizes, _colour(i))
         charts.append(bars(items, title=f"{reason}: clusters by size", width=560,
                            label_width=110))
-    table = _table(["Reason", "Clusters", "Records removed", "Largest", "Mean size"], rows, 1)
+    if len(figs.cluster_sizes) > 1 and figs.all_cluster_sizes:
+        sizes = figs.all_cluster_sizes
+        clusters = sum(sizes.values())
+        removed = sum((s - 1) * n for s, n in sizes.items())
+        rows.append(["all reasons together", f"{clusters:,}", f"{removed:,}", f"{max(sizes):,}",
+                     f"{(removed + clusters) / clusters:.2f}"])
+    table = _table(["Reason", "Clusters", "Records removed", "Largest", "Mean size"], rows, 1,
+                   total_last=len(figs.cluster_sizes) > 1)
     return ('<section id="duplicates"><h2>Duplicate clusters</h2><p class="note">A cluster is '
             'a kept record and the records removed as its duplicates (<code>duplicate_of</code>);'
             ' size 2 means one copy was removed.</p>'

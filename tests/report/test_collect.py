@@ -75,6 +75,11 @@ def test_duplicate_cluster_sizes_match_a_group_by(figs, sample_corpus):
     for reason, size, clusters in rows:
         expected.setdefault(reason, Counter())[size] = clusters
     assert figs.cluster_sizes == expected and expected
+    together = con.execute(
+        f"select n + 1, count(*) from (select duplicate_of, count(*) n "
+        f"from '{sample_corpus}/rejected/*.parquet' where duplicate_of is not null "
+        "group by all) group by all").fetchall()
+    assert figs.all_cluster_sizes == Counter(dict(together))
 
 
 def test_image_histograms_and_rejected_image_scores(figs, sample_corpus):
