@@ -4,13 +4,11 @@ and a real MoE pretraining run on the sample corpus (``sample_corpus``, tests/co
 The report's test must open the page in a real browser, and the test setup installs that browser
 when it is missing: the ``chromium`` fixture calls ``ensure_chromium`` (apt-get as root or through
 ``sudo -n``: Debian's ``chromium`` and a CJK font). When that cannot work the browser tests fail
-with what was tried instead of skipping, since a report no browser opened is untested; set
-``M6_SKIP_BROWSER=1`` to skip them on purpose.
+with what was tried; they are never skipped, since a report no browser opened is untested.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,17 +19,13 @@ from report.browser import BrowserUnavailable, ensure_chromium
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Path of a Chromium binary, with a font covering Chinese installed beside it."""
-    if os.environ.get("M6_SKIP_BROWSER") == "1":
-        pytest.skip("M6_SKIP_BROWSER=1: browser tests skipped on purpose")
     try:
         return ensure_chromium()
     except BrowserUnavailable as unavailable:
         pytest.fail(
-            f"no headless Chromium for the report tests: {unavailable}\n"
-            "(set M6_SKIP_BROWSER=1 to skip the browser tests on purpose)",
+            f"no headless Chromium for the report tests: {unavailable}",
             pytrace=False,
         )
-
 
 
 @pytest.fixture(scope="session")
