@@ -157,7 +157,3 @@ class Histogram:
                 mid = math.sqrt(lo * hi) if self.log else (lo + hi) / 2
                 return min(max(mid, self.min), self.max)
         return self.max
-
-    def above(self, x: float) -> int:
-        """How many binned values lie in bins starting at or above ``x`` (to within one bin)."""
-        return sum(c for i, c in self.counts.items() if self.edges(i)[0] >= x)

@@ -309,10 +309,7 @@ def _duplicates(figs: CorpusFigures) -> str:
                 'removed (or dedup was off).</p></section>')
     charts, rows = [], []
     for i, (reason, sizes) in enumerate(sorted(figs.cluster_sizes.items())):
-        clusters = sum(sizes.values())
-        removed = sum((s - 1) * n for s, n in sizes.items())
-        rows.append([reason, f"{clusters:,}", f"{removed:,}", f"{max(sizes):,}",
-                     f"{(removed + clusters) / clusters:.2f}"])
+        rows.append(_cluster_row(reason, sizes))
         items = [(f"size {s:,}", n, _colour(i), f"{n:,} clusters of {s:,} records")
                  for s, n in sorted(sizes.items())]
         if len(items) > 24:  # a long tail: group sizes by powers of two
@@ -320,17 +317,21 @@ def _duplicates(figs: CorpusFigures) -> str:
         charts.append(bars(items, title=f"{reason}: clusters by size", width=560,
                            label_width=110))
     if len(figs.cluster_sizes) > 1 and figs.all_cluster_sizes:
-        sizes = figs.all_cluster_sizes
-        clusters = sum(sizes.values())
-        removed = sum((s - 1) * n for s, n in sizes.items())
-        rows.append(["all reasons together", f"{clusters:,}", f"{removed:,}", f"{max(sizes):,}",
-                     f"{(removed + clusters) / clusters:.2f}"])
+        rows.append(_cluster_row("all reasons together", figs.all_cluster_sizes))
     table = _table(["Reason", "Clusters", "Records removed", "Largest", "Mean size"], rows, 1,
                    total_last=len(figs.cluster_sizes) > 1)
     return ('<section id="duplicates"><h2>Duplicate clusters</h2><p class="note">A cluster is '
             'a kept record and the records removed as its duplicates (<code>duplicate_of</code>);'
             ' size 2 means one copy was removed.</p>'
             f'{table}<div class="grid">{"".join(charts)}</div></section>')
+
+
+def _cluster_row(label: str, sizes: Counter) -> list[str]:
+    """Reason, clusters, records removed, largest and mean size of ``sizes`` (size -> clusters)."""
+    clusters = sum(sizes.values())
+    removed = sum((s - 1) * n for s, n in sizes.items())
+    return [label, f"{clusters:,}", f"{removed:,}", f"{max(sizes):,}",
+            f"{(removed + clusters) / clusters:.2f}"]
 
 
 def _binned_sizes(sizes: Counter, colour: str) -> list[tuple[str, float, str, str]]:

@@ -119,11 +119,10 @@ class PerplexityFilter(Stage):
         t = resolve_thresholds(cfg, path)
         self._doc_max, self._para_max, self._cuts, self._how = (
             t.document, t.paragraph, t.buckets, t.how)
-        doc_max, para_max = t.document, t.paragraph
         self._model = kenlm.Model(path)
         log.info("perplexity: model %s (%s, order %d), document threshold %s, paragraph "
                  "threshold %s, buckets %s", cfg.model, self._units.unit, self._model.order,
-                 _fmt(doc_max), _fmt(para_max), self._cuts)
+                 _fmt(t.document), _fmt(t.paragraph), t.buckets)
 
     @property
     def thresholds(self) -> tuple[float | None, float | None]:
