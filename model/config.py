@@ -14,15 +14,10 @@ feed-forward network built by ``model.moe.build_moe_ffn`` instead of the dense o
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import types
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from model.moe_config import MoEConfig
+from schemas.config import from_dict, load_json, save_json, to_dict
 
 TASKS = ("text_denoise", "lm", "image_to_text", "mm_to_text")
 """The four pretraining tasks of the paper's Figure 3, in task-id order."""
@@ -173,48 +168,4 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     tokenizer_vocab_size: int = 21128  # vocabulary size when the run trains its own tokenizer
 
-
-# ---------------------------------------------------------------- JSON round trip
-
-
-def to_dict(cfg: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a (nested) config dataclass."""
-    return dataclasses.asdict(cfg)
-
-
-def _build(tp: Any, value: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in value:
-                kwargs[f.name] = _build(hints[f.name], value[f.name])
-        unknown = set(value) - {f.name for f in dataclasses.fields(tp)}
-        if unknown:
-            raise ValueError(f"unknown {tp.__name__} fields {sorted(unknown)}")
-        return tp(**kwargs)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _build(inner[0], value)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_build(args[0], v) for v in value)
-        return tuple(_build(a, v) for a, v in zip(args, value))
-    return value
-
-
-def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Rebuild config dataclass ``cls`` from ``to_dict`` output; unknown keys are an error."""
-    return _build(cls, data)
-
-
-def save_json(cfg: Any, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(to_dict(cfg), indent=2, ensure_ascii=False) + "\n")
-
-
-def load_json(cls: type, path: str | Path) -> Any:
-    return from_dict(cls, json.loads(Path(path).read_text()))
+__all__ = ["RunConfig", "from_dict", "load_json", "save_json", "to_dict"]
