@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from report.browser import BrowserUnavailable, ensure_chromium
+from tests.support.chromium import BrowserUnavailable, ensure_chromium
 
 
 @pytest.fixture(scope="session")
