@@ -7,8 +7,8 @@ it. No untyped dict configs and no environment-variable switches (STYLE.md, "Con
 
 The MoE slot: ``ModelConfig.moe`` is ``None`` for a dense model. When it is a ``MoEConfig``
 (``model/moe_config.py``), the layers for which ``MoEConfig.is_moe_layer(i)`` holds get the
-feed-forward network built by ``model.moe.build_moe_ffn`` instead of the dense one
-(``model/ffn.py``), and its auxiliary (load-balancing) loss is added to the training loss
+feed-forward network built by ``model.nn.moe.build_moe_ffn`` instead of the dense one
+(``model/nn/ffn.py``), and its auxiliary (load-balancing) loss is added to the training loss
 (paper section 3.4).
 """
 
@@ -90,7 +90,7 @@ class ModelConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
-    """Where the shards are and how they are streamed (``model/shards.py``, ``model/dataset.py``).
+    """Where the shards are and how they are streamed (``model/data/shards.py``, ``model/data/dataset.py``).
 
     ``mix`` gives the share of samples drawn from each kind of shard; a kind with no shards is
     dropped from the mix (with a warning). ``val_fraction`` of the rows, chosen by a hash of the
@@ -131,7 +131,7 @@ class TaskConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """The optimisation and bookkeeping of a run (``model/trainer.py``)."""
+    """The optimisation and bookkeeping of a run (``model/train/trainer.py``)."""
 
     steps: int = 1000
     lr: float = 3e-4
@@ -153,7 +153,7 @@ class TrainConfig:
     # than two fighting other processes for cores (measured: 0.4 s vs 3.7 s a tiny step).
     threads: int = 0
     # Under torchrun with several processes: shard parameters, gradients and AdamW state over
-    # the ranks with FSDP (model/parallel.py) instead of replicating them. For large dense presets.
+    # the ranks with FSDP (model/distributed/parallel.py) instead of replicating them. For large dense presets.
     fsdp: bool = False
 
 

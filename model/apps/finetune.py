@@ -18,7 +18,7 @@ resume machinery (``DataState``) works unchanged. ``AppTrainer`` is the pretrain
 atomic checkpoints, exact resume) with the model, data and loss of the app swapped in; its
 checkpoints are ordinary M6 checkpoints whose ``trainer.json`` also holds ``"app"`` (the app's
 name and options), so ``load_app`` rebuilds the right model for inference and evaluation.
-Checkpoints of the plain-M6 apps (caption, vqa) also load with ``model.pretrained``, so
+Checkpoints of the plain-M6 apps (caption, vqa) also load with ``model.infer.pretrained``, so
 ``m6 caption`` and ``m6 generate`` take them as they are.
 """
 
@@ -36,13 +36,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.batch import Batch
-from model.checkpoint import load_weights, resolve_checkpoint, tokenizer_file, trainer_meta
 from model.config import ModelConfig, RunConfig, from_dict
-from model.loss import LossOutput
-from model.optim import build_optimizer
-from model.tokenizer import M6Tokenizer
-from model.trainer import Trainer
+from model.data.batch import Batch
+from model.data.tokenizer import M6Tokenizer
+from model.train.checkpoint import load_weights, resolve_checkpoint, tokenizer_file, trainer_meta
+from model.train.loss import LossOutput
+from model.train.optim import build_optimizer
+from model.train.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class App:
 
     # ------------------------------------------------------------------ model
     def build_model(self, cfg: ModelConfig) -> nn.Module:
-        from model.transformer import M6Model
+        from model.nn.transformer import M6Model
 
         return M6Model(cfg)
 
@@ -90,7 +90,7 @@ class App:
 
     # ------------------------------------------------------------------ loss
     def loss(self, model: nn.Module, batch: Batch) -> tuple[LossOutput, torch.Tensor]:
-        from model.loss import task_loss
+        from model.train.loss import task_loss
 
         out = model(batch)
         return task_loss(out.logits_BTV, batch.labels_BT, batch.task_B), out.aux_loss

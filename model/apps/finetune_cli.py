@@ -26,7 +26,7 @@ import torch
 
 from model.apps.finetune import APPS, AppTrainer, app_class
 from model.apps.rows import open_rows
-from model.metrics import read_metrics
+from model.train.metrics import read_metrics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +81,7 @@ def make_app(args: argparse.Namespace, base_vocab: int, max_text_tokens: int, ou
 def build_trainer(args: argparse.Namespace) -> AppTrainer:
     """The ``AppTrainer`` of parsed ``m6 finetune`` arguments, initialised from the pretrained
     checkpoint (a resumed run then loads its own latest checkpoint over it)."""
-    from model.pretrained import load_pretrained
+    from model.infer.pretrained import load_pretrained
 
     out = Path(args.output)
     pre = load_pretrained(args.checkpoint, "cpu")

@@ -3,7 +3,7 @@
 Every application reads its data through ``open_rows(paths)``:
 
 - Parquet: the corpus's ``image_text`` shards (a corpus root, a shard folder, files or globs;
-  ``model.shards.find_shards``), streamed a row group at a time by ``model.shards.RowStream``,
+  ``model.data.shards.find_shards``), streamed a row group at a time by ``model.data.shards.RowStream``,
   so a large set is never loaded whole. Rows have ``id``, ``text`` and ``image`` (the bytes).
 - JSONL (any path ending in ``.jsonl``): one object a line, e.g.
   ``{"image": "img/1.jpg", "question": "这是什么颜色", "answer": "红色"}`` for visual question
@@ -14,7 +14,7 @@ Every application reads its data through ``open_rows(paths)``:
   stops a run.
 
 Held-out rows are chosen by image: an image is held out when the id hash of any of its rows
-(``model.shards.val_bucket(id) < val_fraction``, the rule pretraining applies to rows) says so,
+(``model.data.shards.val_bucket(id) < val_fraction``, the rule pretraining applies to rows) says so,
 and then all its rows are. So no image is on both sides (a caption model is never scored on an
 image it was fine-tuned on), and with the pretraining run's fraction -- the default of
 ``m6 finetune`` and ``m6 eval`` -- every row pretraining held out is held out here too. An image
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from model.shards import RowStream, find_shards, plan_pieces, val_bucket
+from model.data.shards import RowStream, find_shards, plan_pieces, val_bucket
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Tests of model/dataset.py: batch layout, mixing, bad images, exact resume with workers."""
+"""Tests of model/data/dataset.py: batch layout, mixing, bad images, exact resume with workers."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.batch import IGNORE_INDEX
 from model.config import DataConfig, ImageConfig, TaskConfig
-from model.dataset import DataState, PretrainData, make_loader
-from model.tasks import TASK_ID
-from model.tokenizer import M6Tokenizer
+from model.data.batch import IGNORE_INDEX
+from model.data.dataset import DataState, PretrainData, make_loader
+from model.data.tasks import TASK_ID
+from model.data.tokenizer import M6Tokenizer
 
 
 def _data(corpus_dir, **kw) -> DataConfig:

@@ -1,4 +1,4 @@
-"""Tests of model/shards.py: disjoint readers, the id-hash split, windowed shuffle, exact resume."""
+"""Tests of model/data/shards.py: disjoint readers, the id-hash split, windowed shuffle, exact resume."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from model.shards import RowStream, find_shards, plan_pieces, val_bucket
+from model.data.shards import RowStream, find_shards, plan_pieces, val_bucket
 from schemas.arrow import REJECTED_SCHEMA
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from model.apps.caption_cli import main as caption_main
-from model.generate_cli import main as generate_main
-from model.metrics import read_metrics
-from model.train_cli import main as pretrain_main
+from model.cli.generate import main as generate_main
+from model.cli.pretrain import main as pretrain_main
+from model.train.metrics import read_metrics
 
 IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "images"
 

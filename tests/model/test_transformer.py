@@ -1,4 +1,4 @@
-"""Tests of model/transformer.py and model/masks.py: the prefix-bidirectional, target-causal
+"""Tests of model/nn/transformer.py and model/nn/masks.py: the prefix-bidirectional, target-causal
 mask (paper section 3.2), tied output layer, packing, activation checkpointing, bf16."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.batch import Batch, Example, collate
 from model.config import SEGMENT_IMAGE, SEGMENT_MASKED, SEGMENT_TARGET, ImageConfig, ModelConfig
-from model.loss import task_loss
-from model.masks import attention_mask
-from model.transformer import M6Model
+from model.data.batch import Batch, Example, collate
+from model.nn.masks import attention_mask
+from model.nn.transformer import M6Model
+from model.train.loss import task_loss
 
 CFG = ModelConfig(vocab_size=50, d_model=32, n_layers=3, n_heads=4, d_ff=64, max_text_len=16,
                   image=ImageConfig(image_size=32, patch_size=16, cnn_channels=(8,)))

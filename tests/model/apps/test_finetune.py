@@ -12,8 +12,8 @@ from model.apps.caption import CaptionApp
 from model.apps.finetune import AppBatches, app_class, load_app
 from model.apps.finetune_cli import build_parser, build_trainer
 from model.apps.rows import open_rows
-from model.pretrained import load_pretrained
-from model.tokenizer import M6Tokenizer
+from model.data.tokenizer import M6Tokenizer
+from model.infer.pretrained import load_pretrained
 
 from ..conftest import FIXTURES
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from model.apps.rows import ListStream, image_key, open_rows
-from model.shards import val_bucket
+from model.data.shards import val_bucket
 
 
 def test_jsonl_rows_skip_bad_lines_and_missing_images(vqa_jsonl, caplog):
