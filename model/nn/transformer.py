@@ -27,9 +27,10 @@ from torch.utils.checkpoint import checkpoint
 
 from model.config import SEGMENT_IMAGE, SEGMENT_MASKED, SEGMENT_TARGET, ModelConfig
 from model.data.batch import Batch
-from model.nn.attention import KVCache
+from model.nn.attention import Attention, KVCache
 from model.nn.block import Block
-from model.nn.ffn import TokenInfo
+from model.nn.experts import Experts
+from model.nn.ffn import FeedForward, TokenInfo
 from model.nn.masks import attention_mask
 from model.nn.patch_encoder import PatchEncoder
 
@@ -59,23 +60,45 @@ class M6Model(nn.Module):
     # ------------------------------------------------------------------ setup
 
     def reset_parameters(self) -> None:
-        """Normal(0, init_std) weights, zero biases; residual output projections scaled down by
-        sqrt(2 * n_layers) (GPT-2) so the residual stream's variance does not grow with depth."""
+        """Normal(0, init_std) weights, zero biases, unit layer-norm gains; the residual output
+        projections (attention's ``out``, the FFN's ``fc2``, the experts' ``w2``) scaled down by
+        sqrt(2 * n_layers) (GPT-2) so the residual stream's variance does not grow with depth;
+        He init for the patch CNN's convolutions; a pretrained ResNet backbone is left alone.
+
+        Chosen by module type, visiting modules in ``self.modules()`` order, which is the order of
+        ``named_parameters()``: the random draws come in the same order as always, so a seed
+        gives the same weights. A module type with parameters of its own that is not listed here
+        is an error rather than a silent default."""
         std = self.cfg.init_std
-        for name, p in self.named_parameters():
-            if "patch_encoder.backbone" in name and self.cfg.image.encoder == "resnet50":
+        residual_std = std / math.sqrt(2 * self.cfg.n_layers)
+        residual_out = {id(m.out) for m in self.modules() if isinstance(m, Attention)}
+        residual_out |= {id(m.fc2) for m in self.modules() if isinstance(m, FeedForward)}
+        pretrained = (set(map(id, self.patch_encoder.backbone.modules()))
+                      if self.cfg.image.encoder == "resnet50" else set())
+        for module in self.modules():
+            if id(module) in pretrained:
                 continue
-            if p.dim() == 1 or name.endswith(("experts.b1", "experts.b2")):
-                if name.endswith(("bias", "experts.b1", "experts.b2")):  # MoE: stacked biases
-                    nn.init.zeros_(p)
-                else:
-                    nn.init.ones_(p)  # layer-norm gains
-            elif name.endswith(("attn.out.weight", "fc2.weight", "experts.w2")):
-                nn.init.normal_(p, 0.0, std / math.sqrt(2 * self.cfg.n_layers))
-            elif "backbone" in name and p.dim() == 4:
-                nn.init.kaiming_normal_(p, nonlinearity="relu")
-            else:
-                nn.init.normal_(p, 0.0, std)
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0.0,
+                                residual_std if id(module) in residual_out else std)
+                _zeros(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, 0.0, std)
+            elif isinstance(module, nn.LayerNorm):
+                if module.weight is not None:
+                    nn.init.ones_(module.weight)
+                _zeros(module.bias)
+            elif isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                _zeros(module.bias)
+            elif isinstance(module, Experts):
+                nn.init.normal_(module.w1, 0.0, std)
+                nn.init.zeros_(module.b1)
+                nn.init.normal_(module.w2, 0.0, residual_std)
+                nn.init.zeros_(module.b2)
+            elif next(module.parameters(recurse=False), None) is not None:
+                raise TypeError(f"M6Model.reset_parameters: no initialisation rule for "
+                                f"{type(module).__name__}; add one")
 
     # ------------------------------------------------------------------ embedding
 
@@ -186,3 +209,8 @@ class M6Model(nn.Module):
             self.cfg.n_layers, batch, self.cfg.n_heads, self.cfg.head_dim, max_len,
             p.dtype, p.device,
         )
+
+
+def _zeros(bias: torch.Tensor | None) -> None:
+    if bias is not None:
+        nn.init.zeros_(bias)
