@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:  # dataset.py imports this module; the type is only named here
+    from model.data.dataset import BatchState
 
 IGNORE_INDEX = -100
 
@@ -41,7 +44,7 @@ class Batch:
     labels_BT: torch.Tensor
     images_B3HW: torch.Tensor | None = None
     has_image_B: torch.Tensor | None = None
-    state: dict[str, Any] | None = None  # data-loader position after this batch (not a tensor)
+    state: BatchState | None = None  # data-loader position after this batch (not a tensor)
 
     def to(self, device: torch.device | str) -> Batch:
         moved = {}

@@ -8,9 +8,11 @@ readers never share a row. For each sample it draws, from a generator seeded by
 apply (``TaskConfig``), tokenises the text, decodes the image, and builds the ``Example``
 (``model/data/tasks.py``). An image that does not decode is skipped and counted, never fatal.
 
-Resuming: every batch carries its reader's state (the streams' positions and the sample
-counter). ``DataState`` keeps the state of the last batch consumed from each reader plus the
-number of batches; a dataset built with it continues exactly. The data loader takes batches from
+Resuming: every batch carries a ``BatchState``: which reader made it and that reader's
+``ReaderPosition`` after it (the sample counter and each stream's ``StreamState``).
+``DataState`` keeps the position of the last batch consumed from each reader plus the number of
+batches (``to_dict`` / ``from_dict`` for the checkpoint's ``trainer.json``); a dataset built with
+it continues exactly. The data loader takes batches from
 its workers in turn, starting with worker 0, so on resume worker ``i`` plays reader
 ``(i + batches) mod workers``: the reader whose turn was next comes first, and the batch
 sequence is the same as in an uninterrupted run. The number of workers must then not change.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -33,7 +35,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from model.config import DataConfig, ImageConfig, TaskConfig
 from model.data.batch import Batch, Example, collate
 from model.data.image import ImageDecodeError, load_image
-from model.data.shards import KINDS, RowStream, find_shards, plan_pieces
+from model.data.shards import KINDS, RowStream, StreamState, find_shards, plan_pieces
 from model.data.tasks import TaskMaker
 from model.data.tokenizer import M6Tokenizer
 
@@ -42,33 +44,69 @@ log = logging.getLogger(__name__)
 _COLUMNS = {"text": ["text", "title"], "image_text": ["text", "image"]}
 
 
+class Position(Protocol):
+    """A reader's resume position: JSON-ready both ways (``from_dict`` is a classmethod)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ReaderPosition:
+    """Where a pretraining reader is after a batch."""
+
+    n: int = 0  # samples drawn so far (seeds the next sample's generator)
+    skipped: int = 0  # samples skipped (image that did not decode, empty text)
+    streams: dict[str, StreamState] = field(default_factory=dict)  # kind -> stream position
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "skipped": self.skipped,
+                "streams": {k: s.to_dict() for k, s in self.streams.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ReaderPosition:
+        return cls(int(d.get("n", 0)), int(d.get("skipped", 0)),
+                   {k: StreamState.from_dict(s) for k, s in d.get("streams", {}).items()})
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """What a batch tells the trainer about where it came from (``Batch.state``)."""
+
+    reader: int  # the reader's logical index among the data-loader workers
+    num_workers: int
+    position: Position  # the reader's position after this batch
+
+
 @dataclass
 class DataState:
-    """The data position of a run: per reader, the state after its last consumed batch."""
+    """The data position of a run: per reader, the position after its last consumed batch."""
 
     num_workers: int = 1
     batches: int = 0
-    readers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    readers: dict[int, Position] = field(default_factory=dict)
 
     def update(self, batch: Batch) -> None:
         s = batch.state
         if s is None:
             return
-        if s["num_workers"] != self.num_workers:
+        if s.num_workers != self.num_workers:
             raise ValueError("batch from a loader with a different number of workers")
-        self.readers[s["reader"]] = s["position"]
+        self.readers[s.reader] = s.position
         self.batches += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "num_workers": self.num_workers,
             "batches": self.batches,
-            "readers": {str(k): v for k, v in self.readers.items()},
+            "readers": {str(k): v.to_dict() for k, v in self.readers.items()},
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DataState:
-        return cls(d["num_workers"], d["batches"], {int(k): v for k, v in d["readers"].items()})
+    def from_dict(cls, d: dict[str, Any], position: Any = ReaderPosition) -> DataState:
+        """From ``to_dict``'s form; ``position`` is the class that reads each reader's
+        position (``ReaderPosition`` for pretraining, an application's own otherwise)."""
+        return cls(d["num_workers"], d["batches"],
+                   {int(k): position.from_dict(v) for k, v in d["readers"].items()})
 
 
 class PretrainData(IterableDataset):
@@ -131,9 +169,9 @@ class PretrainData(IterableDataset):
     def __iter__(self) -> Iterator[Batch]:
         reader, n_readers, nw = self._reader()
         logical = reader - self.rank * nw
-        saved = {}
+        saved = ReaderPosition()
         if self.state is not None and self.split == "train":
-            saved = self.state.readers.get(logical, {})
+            saved = self.state.readers.get(logical, saved)
         tok = M6Tokenizer.load(self.tokenizer_path)
         maker = TaskMaker(self.tasks, mask_id=tok.mask_id)
         val = self.split == "val"
@@ -150,14 +188,13 @@ class PretrainData(IterableDataset):
                 loop=not val,
                 shuffle=not val,
                 read_batch_rows=self.data.read_batch_rows,
-                state=saved.get("streams", {}).get(k),
+                state=saved.streams.get(k),
             )
             for k in self.kinds
         }
         iters = {k: iter(s) for k, s in streams.items()}
         live = list(self.kinds)
-        n = saved.get("n", 0)
-        skipped = saved.get("skipped", 0)
+        n, skipped = saved.n, saved.skipped
         while live:
             examples: list[Example] = []
             while len(examples) < self.data.batch_size and live:
@@ -181,15 +218,10 @@ class PretrainData(IterableDataset):
                 examples, pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id,
                 image_size=self.image.image_size,
             )
-            batch.state = {
-                "reader": logical,
-                "num_workers": nw,
-                "position": {
-                    "n": n,
-                    "skipped": skipped,
-                    "streams": {k: s.state() for k, s in streams.items()},
-                },
-            }
+            batch.state = BatchState(
+                reader=logical, num_workers=nw,
+                position=ReaderPosition(n, skipped, {k: s.state() for k, s in streams.items()}),
+            )
             yield batch
 
     def _example(

@@ -28,8 +28,8 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,11 @@ class StreamState:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, int]) -> StreamState:
+        """From ``to_dict``'s form (as stored in a checkpoint); missing fields are 0."""
+        return cls(**{k: int(v) for k, v in d.items()})
+
 
 @dataclass(frozen=True)
 class _Segment:
@@ -140,7 +145,7 @@ class RowStream:
         loop: bool = True,
         shuffle: bool = True,
         read_batch_rows: int = 256,
-        state: dict[str, int] | None = None,
+        state: StreamState | None = None,
     ):
         if not 0 <= shard_id < n_shards:
             raise ValueError(f"shard_id {shard_id} is outside 0..{n_shards - 1}")
@@ -153,12 +158,12 @@ class RowStream:
         self.split, self.val_fraction = split, val_fraction
         self.loop, self.shuffle = loop, shuffle
         self.read_batch_rows = read_batch_rows
-        self._state = StreamState(**(state or {}))
+        self._state = replace(state) if state is not None else StreamState()
         self._files: dict[str, pq.ParquetFile] = {}
 
-    def state(self) -> dict[str, int]:
+    def state(self) -> StreamState:
         """The position after the last row yielded (a copy, safe to store)."""
-        return self._state.to_dict()
+        return replace(self._state)
 
     # -------------------------------------------------------------- planning
 

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from model.config import TASKS, RunConfig, save_json, to_dict
 from model.data.batch import Batch
-from model.data.dataset import DataState, PretrainData, make_loader
+from model.data.dataset import DataState, PretrainData, ReaderPosition, make_loader
 from model.nn.transformer import M6Model
 from model.train.checkpoint import (
     check_world_size,
@@ -48,11 +48,15 @@ from model.train.checkpoint import (
 from model.train.loss import task_loss
 from model.train.metrics import MetricsLogger
 from model.train.optim import build_optimizer
+from model.train.sums import MetricSums
 
 log = logging.getLogger(__name__)
 
 
 class Trainer:
+    # the class of a reader's position in trainer.json (an application has its own)
+    position_type: Any = ReaderPosition
+
     def __init__(
         self,
         cfg: RunConfig,
@@ -144,19 +148,17 @@ class Trainer:
     def train_step(self, batches: Iterator[Batch]) -> dict[str, Any]:
         self.model.train()
         accum = self.cfg.train.grad_accum
-        n_tasks = len(TASKS)
-        sums = torch.zeros(2 * n_tasks + 3, dtype=torch.float64)  # task sums, task tokens, aux, positions, samples
+        sums = MetricSums(TASKS, ("aux_loss", "positions", "samples"))
         for _ in range(accum):
             batch = next(batches)
             self.data_state.update(batch)
             batch = batch.to(self.device)
             lo, aux = self._forward(batch)
             ((lo.loss + aux) / accum).backward()
-            sums[:n_tasks] += lo.task_sum.cpu()
-            sums[n_tasks : 2 * n_tasks] += lo.task_tokens.cpu()
-            sums[-3] += float(aux.detach()) / accum
-            sums[-2] += batch.n_input_tokens(self.cfg.model.image.n_patches)
-            sums[-1] += batch.task_B.numel()
+            sums.add_tasks(lo.task_sum, lo.task_tokens)
+            sums.add("aux_loss", float(aux.detach()) / accum)
+            sums.add("positions", batch.n_input_tokens(self.cfg.model.image.n_patches))
+            sums.add("samples", batch.task_B.numel())
         self.sync_gradients()
         grad_norm = float(self.clip_gradients())
         lr = self.scheduler.get_last_lr()[0]  # the rate this step uses
@@ -164,16 +166,16 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        sums = self.reduce_metrics(sums)
-        values = _task_values(sums[:n_tasks], sums[n_tasks : 2 * n_tasks])
+        sums = sums.reduced(self.reduce_metrics)
+        values = sums.task_values()
         values.update(
-            aux_loss=float(sums[-3]) / self.world_size,
+            aux_loss=sums["aux_loss"] / self.world_size,
             grad_norm=grad_norm,
             lr=lr,
-            positions=int(sums[-2]),
-            target_tokens=int(sums[n_tasks : 2 * n_tasks].sum()),
-            **{f"tokens_{name}": int(sums[n_tasks + i]) for i, name in enumerate(TASKS)},
-            samples=int(sums[-1]),
+            positions=int(sums["positions"]),
+            target_tokens=int(sums.task_tokens.sum()),
+            **{f"tokens_{name}": int(n) for name, n in zip(TASKS, sums.task_tokens)},
+            samples=int(sums["samples"]),
         )
         for name, module in self.model.named_modules():
             pop = getattr(module, "pop_metrics", None)
@@ -185,23 +187,21 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         self.model.eval()
-        n_tasks = len(TASKS)
-        sums = torch.zeros(2 * n_tasks, dtype=torch.float64)
+        sums = MetricSums(TASKS)
         for i, batch in enumerate(self.val_batches()):
             if i >= self.cfg.train.val_batches:
                 break
             lo, _ = self._forward(batch.to(self.device))
-            sums[:n_tasks] += lo.task_sum.cpu()
-            sums[n_tasks:] += lo.task_tokens.cpu()
-        sums = self.reduce_metrics(sums)
+            sums.add_tasks(lo.task_sum, lo.task_tokens)
+        sums = sums.reduced(self.reduce_metrics)
         self.model.train()
-        if not sums[n_tasks:].sum():
+        if not sums.task_tokens.sum():
             if not self._warned_no_val:
                 log.warning("no validation rows (val_fraction %s of the data): skipping "
                             "validation", self.cfg.data.val_fraction)
                 self._warned_no_val = True
             return {}
-        return _task_values(sums[:n_tasks], sums[n_tasks:])
+        return sums.task_values()
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -239,7 +239,7 @@ class Trainer:
     def _resume_position(self, ckpt: str | Path, meta: dict[str, Any]) -> None:
         """Step and data position from ``trainer.json`` contents ``meta`` (this rank's)."""
         self.step = int(meta["step"])
-        self.data_state = DataState.from_dict(meta["data"])
+        self.data_state = DataState.from_dict(meta["data"], self.position_type)
         if self.data_state.num_workers != max(1, self.cfg.data.num_workers):
             raise ValueError(
                 f"checkpoint {ckpt} was written with {self.data_state.num_workers} data-loader "
@@ -305,11 +305,3 @@ class Trainer:
                 metrics.close()
         return losses
 
-
-def _task_values(task_sum: torch.Tensor, task_tokens: torch.Tensor) -> dict[str, float]:
-    total = float(task_tokens.sum())
-    values = {"loss": float(task_sum.sum()) / total if total else float("nan")}
-    for i, name in enumerate(TASKS):
-        if task_tokens[i] > 0:
-            values[f"loss_{name}"] = float(task_sum[i] / task_tokens[i])
-    return values

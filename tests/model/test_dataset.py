@@ -57,9 +57,9 @@ def test_mix_ratio_and_bad_images_are_skipped(corpus_dir, tokenizer_path):
     image_share = float((tasks >= TASK_ID["image_to_text"]).float().mean())
     # 75% of draws are image_text, but one image in sixteen is a truncated JPEG that is skipped
     assert 0.6 <= image_share <= 0.8
-    state = batches[-1].state["position"]
-    assert state["skipped"] > 0
-    assert state["n"] == 25 * 8 + state["skipped"]
+    state = batches[-1].state.position
+    assert state.skipped > 0
+    assert state.n == 25 * 8 + state.skipped
 
 
 def test_missing_kind_is_dropped_and_no_shards_is_an_error(corpus_dir, tokenizer_path, tmp_path):

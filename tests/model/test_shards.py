@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from model.data.shards import RowStream, find_shards, plan_pieces, val_bucket
+from model.data.shards import RowStream, StreamState, find_shards, plan_pieces, val_bucket
 from schemas.arrow import REJECTED_SCHEMA
 
 
@@ -78,7 +79,7 @@ def test_resume_from_state_continues_exactly(corpus_dir, stop):
     s = RowStream(pieces, **kw)
     it = iter(s)
     head = [next(it)["id"] for _ in range(stop)]
-    state = s.state()
+    state = StreamState.from_dict(json.loads(json.dumps(s.state().to_dict())))  # as stored
     tail = [r["id"] for r in itertools.islice(RowStream(pieces, state=state, **kw), 800 - stop)]
     assert head + tail == whole
 

@@ -58,7 +58,7 @@ def test_batches_apply_the_length_rule(tokenizer_path, tmp_path):
     assert batch.target_ids_BT.shape[0] == 2  # rows 2 and 4: 14 characters, 11 words
     assert batch.labels_BT[0, :14].tolist() == tok.encode(rows[1][0])
     assert batches.dropped == 3  # too short, too long, an image that does not decode
-    assert batch.state["position"]["dropped"] == 3
+    assert batch.state.position.dropped == 3
 
 
 def test_apps_by_name_and_plain_checkpoints(pretrained_ckpt):
