@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.config import ModelConfig, RunConfig, from_dict
+from model.config import ModelConfig, RunConfig, from_dict, run_config_from_dict
 from model.data.batch import Batch
 from model.data.dataset import BatchState
 from model.data.shards import StreamState
@@ -246,7 +246,7 @@ def load_app(path: str | Path, device: str | torch.device = "cpu",
     default options when that app uses the plain M6 (caption, vqa)."""
     ckpt = resolve_checkpoint(path)
     meta = trainer_meta(ckpt)
-    cfg = from_dict(RunConfig, meta["config"])
+    cfg = run_config_from_dict(meta["config"])
     if "app" in meta:
         app = app_from_dict(meta["app"]).resolve(ckpt)
         if expect is not None and app.name != expect:

@@ -7,6 +7,14 @@ text shards first if the folder has none and ``--tokenizer`` is not given), ``me
 ``tensorboard/`` and ``checkpoints/``. Running the same command again resumes from the latest
 checkpoint (``--fresh`` starts over instead).
 
+Every setting of the run config (``model/config.py``) can be given: a JSON file with
+``--config FILE`` (a run's ``config.json`` reruns that run), single settings with
+``--set part.field=value``; the common flags (``--steps``, ``--lr``, ``--batch-size`` ...) are
+shortcuts. Precedence, lowest first: ``--preset``, ``--config``, the flags, ``--set``
+(``model/cli/options.py``); ``m6 pretrain --help`` lists every option with its default:
+
+    m6 pretrain --config out/pretrain/config.json --set train.lr=1e-4 --output out/lr1e-4
+
 Under torchrun (``make pretrain NPROC=2``) every process runs this command; rank 0 trains the
 tokenizer if needed and writes the run folder, the others wait for it
 (``model/distributed/trainer.py``, ``model/distributed/parallel.py``):
@@ -25,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from model.cli.options import HelpFormatter, add_config_options, with_config_file, with_overrides
 from model.config import RunConfig, TaskConfig
 from model.data.shards import find_shards
 from model.data.tokenizer import M6Tokenizer, iter_texts, train_tokenizer
@@ -37,7 +46,8 @@ log = logging.getLogger("m6.pretrain")
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
-    cfg = get_preset(args.preset)
+    """The run config of parsed arguments: preset, then --config, then the flags, then --set."""
+    cfg = with_config_file(get_preset(args.preset), args.config)
     data, train = cfg.data, cfg.train
     if args.data:
         data = replace(data, paths=tuple(args.data))
@@ -58,10 +68,10 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         for item in args.task_weights:
             name, _, w = item.partition("=")
             if name not in weights:
-                raise SystemExit(f"m6 pretrain: unknown task {name!r}; tasks are {list(weights)}")
+                raise ValueError(f"unknown task {name!r} in --task-weights; tasks are {list(weights)}")
             weights[name] = float(w)
         tasks = replace(tasks, weights=tuple(weights.items()))
-    return replace(cfg, data=data, train=train, tasks=tasks)
+    return with_overrides(replace(cfg, data=data, train=train, tasks=tasks), args.overrides)
 
 
 def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
@@ -84,32 +94,53 @@ def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
     return path
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="m6 pretrain", description=__doc__.split("\n")[0])
-    p.add_argument("--preset", default="tiny", choices=list(PRESETS))
-    p.add_argument("--data", nargs="+", help="corpus root(s) or shard folders (default: preset's)")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="m6 pretrain", description=__doc__.split("\n")[0],
+                                formatter_class=HelpFormatter)
+    p.add_argument("--preset", default="tiny", choices=list(PRESETS),
+                   help="the base run config (model/presets.py)")
+    add_config_options(p)
+    p.add_argument("--data", nargs="+", metavar="PATH",
+                   help="corpus root(s) or shard folders (data.paths)")
     p.add_argument("--output", default="out/pretrain", help="run folder")
-    p.add_argument("--tokenizer", help="tokenizer.json to use (default: train one into --output)")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--grad-accum", dest="grad_accum", type=int)
-    p.add_argument("--workers", dest="num_workers", type=int, help="data-loader workers")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--val-every", dest="val_every", type=int)
-    p.add_argument("--ckpt-every", dest="ckpt_every", type=int)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--tokenizer", help="tokenizer.json to use (default: the run folder's, or "
+                                       "one trained on the text shards into it)")
+    p.add_argument("--steps", type=int, help="optimiser steps (train.steps)")
+    p.add_argument("--lr", type=float, help="peak learning rate (train.lr)")
+    p.add_argument("--warmup", type=int, help="warm-up steps (train.warmup_steps)")
+    p.add_argument("--batch-size", dest="batch_size", type=int,
+                   help="samples per batch and process (data.batch_size)")
+    p.add_argument("--grad-accum", dest="grad_accum", type=int,
+                   help="batches per optimiser step (train.grad_accum)")
+    p.add_argument("--workers", dest="num_workers", type=int,
+                   help="data-loader worker processes (data.num_workers)")
+    p.add_argument("--seed", type=int, help="seed of weights, data order and tasks (train.seed)")
+    p.add_argument("--val-every", dest="val_every", type=int,
+                   help="validate every N steps, 0: never (train.val_every)")
+    p.add_argument("--ckpt-every", dest="ckpt_every", type=int,
+                   help="checkpoint every N steps and at the end (train.ckpt_every)")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                   help="bfloat16 autocast (train.bf16)")
     p.add_argument("--activation-checkpointing", action=argparse.BooleanOptionalAction,
-                   default=None)
+                   default=None, help="recompute activations in backward to save memory "
+                                      "(train.activation_checkpointing)")
     p.add_argument("--task-weights", nargs="+", metavar="TASK=W",
-                   help=f"override task weights, tasks: {', '.join(dict(TaskConfig().weights))}")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")
+                   help=f"change the weights of tasks {', '.join(dict(TaskConfig().weights))} "
+                        "(tasks.weights)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="torch device")
+    p.add_argument("--threads", type=int, help="torch CPU threads, 0: torch's default "
+                                               "(train.threads)")
     p.add_argument("--fsdp", action=argparse.BooleanOptionalAction, default=None,
-                   help="under torchrun: shard weights and optimiser state over the processes")
+                   help="under torchrun: shard weights and optimiser state over the processes "
+                        "(train.fsdp)")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --output")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     env = DistEnv.from_environ()
@@ -125,7 +156,11 @@ def main(argv: list[str]) -> int:
 def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
     main_rank = env.rank == 0
     out = Path(args.output)
-    cfg = build_config(args)
+    try:
+        cfg = build_config(args)
+    except ValueError as e:
+        print(f"m6 pretrain: {e}", file=sys.stderr)
+        return 2
     if main_rank:
         if args.fresh and (out / "checkpoints").exists():
             shutil.rmtree(out / "checkpoints")

@@ -244,7 +244,9 @@ class RowStream:
         while True:
             segs = self._segments(st.epoch)
             total = sum(s.count for s in segs)
-            from_start = st.cursor == 0 and st.window == 0
+            # a stream resumed at the very end of an epoch's only window yields nothing more
+            # from it, which is not a reader without rows
+            from_start = st.cursor == 0 and st.window == 0 and st.index == 0
             yielded = 0
             while st.cursor < total:
                 rows, end = self._fill(segs, st.cursor)

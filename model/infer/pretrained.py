@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from model.config import RunConfig, from_dict
+from model.config import RunConfig, run_config_from_dict
 from model.data.tokenizer import M6Tokenizer
 from model.nn.transformer import M6Model
 from model.train.checkpoint import load_weights, read_config, resolve_checkpoint, tokenizer_file
@@ -29,7 +29,7 @@ class Pretrained:
 
 def load_pretrained(path: str | Path, device: str | torch.device = "cpu") -> Pretrained:
     ckpt = resolve_checkpoint(path)
-    cfg = from_dict(RunConfig, read_config(ckpt))
+    cfg = run_config_from_dict(read_config(ckpt))
     tok_path = tokenizer_file(ckpt)
     tokenizer = M6Tokenizer.load(tok_path)
     if tokenizer.vocab_size != cfg.model.vocab_size:

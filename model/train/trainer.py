@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from model.config import TASKS, RunConfig, save_json, to_dict
+from model.config import TASKS, RunConfig, run_config_to_dict, save_run_config
 from model.data.batch import Batch
 from model.data.dataset import DataState, PretrainData, ReaderPosition, make_loader
 from model.nn.transformer import M6Model
@@ -210,7 +210,7 @@ class Trainer:
         return {
             "step": self.step,
             "data": self.data_state.to_dict(),
-            "config": to_dict(self.cfg),
+            "config": run_config_to_dict(self.cfg),
             "tokenizer": "tokenizer.json",
         }
 
@@ -261,7 +261,7 @@ class Trainer:
         cfg = self.cfg.train
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            save_json(self.cfg, self.out / "config.json")
+            save_run_config(self.cfg, self.out / "config.json")
         metrics = MetricsLogger(
             self.out, resume_step=self.step if self.step else None, tensorboard=self.tensorboard
         ) if self.is_main else None

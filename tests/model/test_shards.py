@@ -84,6 +84,18 @@ def test_resume_from_state_continues_exactly(corpus_dir, stop):
     assert head + tail == whole
 
 
+def test_resume_at_the_end_of_a_one_window_epoch_goes_on_to_the_next(corpus_dir):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))[:1]  # 64 rows: one window per epoch
+    kw = dict(columns=["text"], seed=5, window=1024)
+    whole = [r["id"] for r in itertools.islice(RowStream(pieces, **kw), 100)]
+    s = RowStream(pieces, **kw)
+    head = [r["id"] for r in itertools.islice(s, 64)]
+    assert s.state() == StreamState(epoch=0, window=0, cursor=0, index=64)
+    tail = [r["id"] for r in itertools.islice(RowStream(pieces, state=s.state(), **kw), 36)]
+    assert head + tail == whole
+    assert len(set(head)) == 64 and set(tail) <= set(head) and tail != head[:36]  # epoch 1
+
+
 def test_a_reader_with_no_rows_fails_with_advice(corpus_dir):
     pieces = plan_pieces(find_shards([corpus_dir], "text"))[:1]  # 64 rows
     s = RowStream(pieces, columns=["text"], shard_id=99, n_shards=100)
