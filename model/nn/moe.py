@@ -112,6 +112,7 @@ class MoE(nn.Module):
         self.register_buffer("routed_per_expert", torch.zeros(e, dtype=torch.int64), persistent=False)
         self.register_buffer("kept_per_expert", torch.zeros(e, dtype=torch.int64), persistent=False)
         self.register_buffer("tokens_seen", torch.zeros((), dtype=torch.int64), persistent=False)
+        # balance-loss sum, z-loss sum, forwards (indices in moe_stats)
         self.register_buffer("loss_sums", torch.zeros(3, dtype=torch.float64), persistent=False)
         # per-group breakdown (task x modality), sized on first use by moe_stats
         self.token_groups: torch.Tensor | None = None  # explicit labels (set_token_groups)
@@ -153,9 +154,9 @@ class MoE(nn.Module):
         self.routed_per_expert += plan.routed_E
         self.kept_per_expert += plan.kept_E
         self.tokens_seen += probs_NE.shape[0] if valid_N is None else valid_N.sum()
-        one = torch.ones((), dtype=torch.float64, device=probs_NE.device)
-        self.loss_sums += torch.stack([routing.balance_loss.detach().double(),
-                                       routing.z_loss.detach().double(), one])
+        self.loss_sums[moe_stats.BALANCE_SUM] += routing.balance_loss.detach().double()
+        self.loss_sums[moe_stats.Z_SUM] += routing.z_loss.detach().double()
+        self.loss_sums[moe_stats.FORWARDS] += 1
         if self.token_groups is not None:
             labels = (self.token_groups, self.group_names)
         else:

@@ -35,6 +35,8 @@ import torch
 # the counter buffers every MoE layer keeps (``model.nn.moe.MoE``), read together
 COUNTERS = ("routed_per_expert", "kept_per_expert", "tokens_seen", "loss_sums",
             "group_routed", "group_dropped", "group_tokens", "group_prob_sums")
+# the entries of a layer's ``loss_sums`` buffer: balance-loss sum, z-loss sum, forwards counted
+BALANCE_SUM, Z_SUM, FORWARDS = 0, 1, 2
 
 
 def balance(routed_E: torch.Tensor, prob_sums_E: torch.Tensor, tokens: int, k: int) -> float:
@@ -52,14 +54,14 @@ def layer_metrics(counters: Mapping[str, torch.Tensor], group_names: Sequence[st
     """One MoE layer's diagnostics (keys in the module docstring) from its ``COUNTERS``;
     empty when the layer ran no training forward since the counters were reset."""
     b = counters
-    forwards = float(b["loss_sums"][2])
+    forwards = float(b["loss_sums"][FORWARDS])
     if forwards == 0:
         return {}
     routed, kept = b["routed_per_expert"], b["kept_per_expert"]
     r, kk = int(routed.sum()), int(kept.sum())
     out: dict[str, float | list[int]] = {
-        "balance_loss": float(b["loss_sums"][0]) / forwards,
-        "z_loss": float(b["loss_sums"][1]) / forwards,
+        "balance_loss": float(b["loss_sums"][BALANCE_SUM]) / forwards,
+        "z_loss": float(b["loss_sums"][Z_SUM]) / forwards,
         "dropped_frac": (r - kk) / r if r else 0.0,
         "load_max_over_mean": float(routed.max()) * routed.numel() / r if r else 0.0,
         "tokens_per_expert": routed.tolist(),
