@@ -12,10 +12,10 @@ Resuming: every batch carries a ``BatchState``: which reader made it and that re
 ``ReaderPosition`` after it (the sample counter and each stream's ``StreamState``).
 ``DataState`` keeps the position of the last batch consumed from each reader plus the number of
 batches (``to_dict`` / ``from_dict`` for the checkpoint's ``trainer.json``); a dataset built with
-it continues exactly. The data loader takes batches from
-its workers in turn, starting with worker 0, so on resume worker ``i`` plays reader
-``(i + batches) mod workers``: the reader whose turn was next comes first, and the batch
-sequence is the same as in an uninterrupted run. The number of workers must then not change.
+it continues exactly. The data loader takes batches from its workers in turn, starting with
+worker 0, so on resume worker ``i`` plays reader ``(i + batches) mod workers``: the reader whose
+turn was next comes first, and the batch sequence is the same as in an uninterrupted run. The
+number of workers must then not change.
 
 Validation (``split="val"``) reads the rows held out by id hash once, in file order, with fixed
 seeds, so each evaluation sees the same batches.

@@ -29,7 +29,7 @@ import glob
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,9 @@ class StreamState:
     @classmethod
     def from_dict(cls, d: Mapping[str, int]) -> StreamState:
         """From ``to_dict``'s form (as stored in a checkpoint); missing fields are 0."""
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"stream state has unknown fields {sorted(unknown)}")
         return cls(**{k: int(v) for k, v in d.items()})
 
 

@@ -93,6 +93,9 @@ def test_resume_at_the_end_of_a_one_window_epoch_goes_on_to_the_next(corpus_dir)
     assert s.state() == StreamState(epoch=0, window=0, cursor=0, index=64)
     tail = [r["id"] for r in itertools.islice(RowStream(pieces, state=s.state(), **kw), 36)]
     assert head + tail == whole
+    assert StreamState.from_dict({"epoch": 2}) == StreamState(epoch=2)
+    with pytest.raises(ValueError, match=r"unknown fields \['row'\]"):
+        StreamState.from_dict({"epoch": 2, "row": 5})
     assert len(set(head)) == 64 and set(tail) <= set(head) and tail != head[:36]  # epoch 1
 
 
