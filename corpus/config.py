@@ -15,10 +15,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.budget import BudgetConfig
 from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
 from corpus.extract.html import ExtractConfig
 from corpus.images.config import ImageConfig
+from corpus.parse.dumps import DumpConfig
+from corpus.parse.warc import ParseConfig
 from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
 from schemas.config import apply_overrides, from_dict
@@ -46,6 +49,9 @@ class CorpusConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    parse: ParseConfig = field(default_factory=ParseConfig)  # the crawl (WARC/ARC) reader
+    dumps: DumpConfig = field(default_factory=DumpConfig)  # the JSON-lines readers
+    budget: BudgetConfig = field(default_factory=BudgetConfig)  # per-record limits
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

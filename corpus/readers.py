@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from corpus.document import Page
+from corpus.parse.dumps import DumpConfig
+from corpus.parse.warc import ParseConfig
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
 
@@ -47,14 +49,16 @@ class ReadCrawlFile(Stage):
 
     name: ClassVar[str] = "read_crawl"
 
-    def __init__(self, source: str = "common_crawl"):
+    def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None):
         self.source = source
+        self.config = config or ParseConfig()
 
     def process(self, path: str) -> Iterator[Any]:
         from corpus.parse.warc import iter_records
 
         try:
-            yield from _with_progress(path, iter_records(path, source=self.source))
+            yield from _with_progress(path, iter_records(path, source=self.source,
+                                                         config=self.config))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
 
@@ -64,11 +68,14 @@ class ReadDumpFile(Stage):
 
     name: ClassVar[str] = "read_dump"
 
+    def __init__(self, config: DumpConfig | None = None):
+        self.config = config or DumpConfig()
+
     def process(self, path: str) -> Iterator[Any]:
         from corpus.parse.dumps import iter_dump_docs
 
         try:
-            yield from _with_progress(path, iter_dump_docs(path))
+            yield from _with_progress(path, iter_dump_docs(path, config=self.config))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
 

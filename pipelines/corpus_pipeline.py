@@ -55,22 +55,24 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     rejected = []
 
     crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
-        ReadCrawlFile(source=cfg.run.crawl_source))
+        ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse), budget=cfg.budget)
     rejected.append(crawl.rejected)
     html_pages = crawl.main | "HtmlPages" >> beam.Filter(is_html_page)
     image_pages = crawl.main | "ImagePages" >> beam.Filter(is_image_page)
 
-    web_docs, rej = html_pages | "Extract" >> ApplyStages(_extract_stages(cfg))
+    web_docs, rej = html_pages | "Extract" >> ApplyStages(_extract_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
 
-    dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(ReadDumpFile())
+    dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(ReadDumpFile(config=cfg.dumps),
+                                                                budget=cfg.budget)
     rejected.append(dumps.rejected)
 
     docs = (web_docs, dumps.main) | "AllDocs" >> beam.Flatten()
-    docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg))
+    docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
     if cfg.run.quality:
-        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg))
+        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg),
+                                                         budget=cfg.budget)
         rejected.append(rej)
     if cfg.run.dedup:
         from pipelines.dedup import DedupText
@@ -134,7 +136,7 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
 def _extract_stages(cfg: CorpusConfig):
     from corpus.extract.html import ExtractHTML
 
-    return [ExtractHTML(cfg.extract)]
+    return [ExtractHTML(cfg.extract, cfg.budget)]
 
 
 def _clean_stages(cfg: CorpusConfig):
