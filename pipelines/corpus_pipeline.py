@@ -25,6 +25,7 @@ from corpus.config import CorpusConfig
 from corpus.inputs import InputPlan
 from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
+from corpus.stats import compute_stats
 from corpus.tokens import count_tokens
 from pipelines.sink import KINDS, WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
@@ -124,7 +125,9 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
         _, values = item
         files = [v for tag, v in values if tag == "file"]
         all_stats = [v for tag, v in values if tag == "stats"]
-        stats_dict = all_stats[0] if all_stats else {}
+        # no rows at all (every input empty): the statistics of nothing, zero counts, so the
+        # corpus is complete and every reader of stats.json finds the keys it expects
+        stats_dict = all_stats[0] if all_stats else compute_stats([])
         return finalize(files, stats_dict, output=output, cfg=cfg.shards,
                         config_json=config_json)
 
