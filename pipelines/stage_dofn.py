@@ -4,7 +4,9 @@
 ``stage.setup()`` once per worker (kenlm and fasttext models, word automata are loaded there, not
 per record); every ``RejectedRecord`` the stage yields goes to the tagged ``rejected`` output and
 is counted with ``Metrics.counter("m6.<stage>", <reason>)``; every other output goes to the main
-output. An exception raised on one record does not kill the job: the record goes to ``rejected``
+output; a reader's ``FileCounts`` (``corpus.parse.counts``) become counters named
+``input.records``, ``input.skipped:request``, ... and go on to the main output for
+``stats.json``. An exception raised on one record does not kill the job: the record goes to ``rejected``
 with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
 ``multiple_output_pardo.py`` pattern, and datatrove's "one bad document never stops a task").
 
@@ -33,6 +35,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from corpus.budget import BudgetConfig, BudgetedStage
+from corpus.parse.counts import FileCounts
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
 
@@ -76,11 +79,11 @@ class StageDoFn(beam.DoFn):
         self._kept = Metrics.counter(self._namespace, "kept")
         self._counters: dict[str, Any] = {}
 
-    def _count(self, reason: str) -> None:
+    def _count(self, reason: str, n: int = 1) -> None:
         c = self._counters.get(reason)
         if c is None:
             c = self._counters[reason] = Metrics.counter(self._namespace, reason)
-        c.inc()
+        c.inc(n)
 
     def process(self, record: Any) -> Iterator[Any]:
         try:
@@ -95,6 +98,10 @@ class StageDoFn(beam.DoFn):
         for out in outputs:
             if isinstance(out, RejectedRecord):
                 self._count(out.reason)
+            elif isinstance(out, FileCounts):  # a reader's counts of one file: metrics
+                for name, n in out.counts.items():
+                    if n:
+                        self._count(f"input.{name}", n)
             else:
                 self._kept.inc()
             yield out

@@ -26,7 +26,11 @@ def test_all_empty_inputs_give_an_empty_complete_corpus(tmp_path, capsys):
     assert "Traceback" not in printed.err
     assert format_table(compute_stats([])) in printed.out
     stats = json.loads((out / "stats.json").read_text())
-    assert stats == compute_stats([]) and stats["rejected_total"] == 0
+    zero = {"html": 0, "images": 0, "kept": 0, "records": 0, "rejected": {}}
+    assert stats == {**compute_stats([]), "inputs": {
+        "crawl": {"files": 1, **zero, "skipped": {}},
+        "dumps": {"files": 2, **zero, "skipped": {"blank_line": 2}}}}
+    assert stats["rejected_total"] == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rows"] == {"text": 0, "image_text": 0, "rejected": 0}
     for files in manifest["files"].values():
