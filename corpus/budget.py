@@ -32,7 +32,8 @@ so it can be rerun with a larger budget (``--set budget.record_cpu_seconds=60``)
 
 A stage opts in by defining ``precheck(record) -> RejectedRecord | Route``; stages without it run
 inline, with a text-size check for documents and a warning (with file and offset) when a record
-took longer than its budget. Super-linear stages were found by growing hostile inputs and timing
+took longer than its budget (wall time there: a CPU clock read costs more than the cheap
+cleaning stages themselves). Super-linear stages were found by growing hostile inputs and timing
 them (``bench/bench_budget.py``, "growth"); see the README's "Budgets" paragraph.
 """
 
@@ -96,6 +97,7 @@ def _key(name: str) -> int:
     return c[0] * 4096 + c[1] * 64 + c[2]
 
 
+_NAME_OFFSETS = np.arange(3)
 _KIND = np.zeros(64 ** 3, dtype=np.int8)  # by _key: 0 an ordinary tag, 1 flat, 2 raw text
 _KIND[[_key(t) for t in _FLAT_TAGS]] = 1
 _KIND[[_key(t) for t in _RAW_TAGS]] = 2
@@ -125,20 +127,25 @@ def html_shape(body: bytes, exact_below: int = 0) -> HtmlShape:
     pos = pos[pos < len(arr) - 4]  # a tag cut by the end of the page opens nothing
     if not len(pos):
         return HtmlShape(0, 0)
-    b1, b2, b3, b4 = (arr[pos + i] for i in (1, 2, 3, 4))
-    close = b1 == 0x2F
-    c0 = _CODE[np.where(close, b2, b1)]
-    c1 = _CODE[np.where(close, b3, b2)] * (c0 != 0)
-    c2 = _CODE[np.where(close, b4, b3)] * (c1 != 0)
+    close = arr[pos + 1] == 0x2F
+    codes = _CODE[arr[(pos + 1 + close)[:, None] + _NAME_OFFSETS]]  # first 3 name characters
+    c0 = codes[:, 0]
+    c1 = codes[:, 1] * (c0 != 0)  # a name ends at its first non-alphanumeric byte
+    c2 = codes[:, 2] * (c1 != 0)
     is_tag = (c0 >= 1) & (c0 <= 26)
-    kind = np.where(is_tag, _KIND[c0 * 4096 + c1 * 64 + c2], -1)
+    kind = _KIND[c0 * 4096 + c1 * 64 + c2]
+    kind[~is_tag] = -1
+    sign = 1 - 2 * close.astype(np.int32)  # +1 opens, -1 closes
     raw = kind == 2
-    level = np.cumsum(np.where(raw, np.where(close, -1, 1), 0))
-    outside = (level <= 0) & ~raw  # not inside a raw-text element, and not its own tags
-    delta = np.where((kind == 0) & outside, np.where(close, -1, 1), 0)
-    depth = int(np.cumsum(delta).max())
-    elements = int(np.count_nonzero(is_tag & ~close & (outside | raw)))
-    return HtmlShape(max(depth, 0), elements)
+    if raw.any():  # not inside a raw-text element, and not its own tags
+        outside = (np.cumsum(sign * raw) <= 0) & ~raw
+        counted = (kind == 0) & outside
+        opened = is_tag & ~close & (outside | raw)
+    else:
+        counted = kind == 0
+        opened = is_tag & ~close
+    depth = int(np.cumsum(sign * counted).max())
+    return HtmlShape(max(depth, 0), int(np.count_nonzero(opened)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,30 +279,29 @@ class BudgetedStage:
             self._watchdog.close()
             self._watchdog = None
 
-    def process(self, record: Any) -> Iterator[Any]:
-        over = text_over_budget(self.stage.name, record, self.budget)
-        if over is not None:
-            yield over
-            return
+    def process(self, record: Any) -> list[Any]:
+        """The stage's outputs for ``record`` (a list), or one rejected row over budget. Kept
+        lean: it runs for every record of every stage (``bench_budget`` measures the cost)."""
+        text = getattr(record, "text", None)
+        if text is not None and isinstance(text, str) and len(text) > self.budget.max_text_chars:
+            return [text_over_budget(self.stage.name, record, self.budget)]
         precheck = getattr(self.stage, "precheck", None)
-        route = precheck(record) if precheck is not None else Route.INLINE
-        if isinstance(route, RejectedRecord):
-            yield route
-            return
-        if route is Route.HELPER and self.budget.helper:
-            yield from self._in_helper(record)
-            return
-        start = time.process_time()
+        if precheck is not None:
+            route = precheck(record)
+            if isinstance(route, RejectedRecord):
+                return [route]
+            if route is Route.HELPER and self.budget.helper:
+                return list(self._in_helper(record))
+        start = time.perf_counter()
         outputs = list(self.stage.process(record))
-        spent = time.process_time() - start
+        spent = time.perf_counter() - start
         if spent > self.budget.record_cpu_seconds:
             self.slow += 1
-            log.warning("stage %s took %.1f s of CPU (budget %.1f s) on %s at %s@%s; its "
-                        "precheck did not flag it", self.stage.name, spent,
-                        self.budget.record_cpu_seconds, getattr(record, "url", None) or
-                        getattr(record, "id", "?"), getattr(record, "input_file", None),
-                        getattr(record, "offset", None))
-        yield from outputs
+            log.warning("stage %s took %.1f s (budget %.1f s) on %s at %s@%s; its precheck did "
+                        "not flag it", self.stage.name, spent, self.budget.record_cpu_seconds,
+                        getattr(record, "url", None) or getattr(record, "id", "?"),
+                        getattr(record, "input_file", None), getattr(record, "offset", None))
+        return outputs
 
     def _in_helper(self, record: Any) -> Iterator[Any]:
         if self._watchdog is None:

@@ -387,6 +387,11 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
                 yield _reject(file, source, counts, raw.offset, reason, d.detail, raw.url)
                 resync_from = raw.offset + 1
                 break
+            except Exception as exc:  # noqa: BLE001 - a bug on one record never loses the file
+                rejected_at = raw.offset
+                yield _reject(file, source, counts, raw.offset, f"error:{type(exc).__name__}",
+                              f"{type(exc).__name__}: {exc}", raw.url)
+                continue
             if isinstance(out, RejectedRecord):
                 rejected_at = raw.offset
             elif out is not None:

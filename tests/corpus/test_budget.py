@@ -8,6 +8,7 @@ import io
 import pickle
 from pathlib import Path
 
+import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -72,6 +73,7 @@ def test_precheck_routes_by_shape():
     assert pickle.loads(pickle.dumps(stage)).budget == stage.budget
 
 
+@pytest.mark.slow  # two helper processes are spawned (~8 s)
 def test_watchdog_kills_an_expensive_record_and_the_worker_goes_on():
     # a page deep enough to take ~15 s in resiliparse, let through by the structural limit:
     # the helper is killed after 1 CPU second, and the next flagged page gets a fresh helper
