@@ -43,7 +43,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -305,6 +305,17 @@ class BudgetedStage:
 
     def _in_helper(self, record: Any) -> Iterator[Any]:
         if self._watchdog is None:
+            import multiprocessing
+
+            if multiprocessing.current_process().daemon:
+                # a daemonic worker (Dask's default) may not start children: such a record runs
+                # inline, bounded by the structural limits alone; say so once
+                log.warning("stage %s: this worker process is daemonic and cannot start the "
+                            "budget helper; flagged records run inline (within the structural "
+                            "limits only)", self.stage.name)
+                self.budget = replace(self.budget, helper=False)
+                yield from self.stage.process(record)
+                return
             self._watchdog = Watchdog(self.stage, self.budget.record_cpu_seconds)
         outputs = self._watchdog.run(record)
         if outputs is None:

@@ -141,3 +141,19 @@ def test_beam_run_keeps_every_good_page_and_rejects_the_deep_one(tmp_path):
                 equal_to([("http://deep.example/", "extract", "too_deep", deep_offset)]),
                 label="rejected")
     p.run().wait_until_finish()
+
+
+def test_budgets_and_input_settings_are_part_of_the_config():
+    from corpus.config import CorpusConfig, apply_overrides
+    from pipelines.corpus_pipeline import _extract_stages
+
+    cfg = apply_overrides(CorpusConfig(), ["budget.html_max_depth=64",
+                                           "budget.record_cpu_seconds=2.5",
+                                           "parse.max_record_bytes=1000",
+                                           "dumps.max_json_depth=8"])
+    assert (cfg.budget.html_max_depth, cfg.budget.record_cpu_seconds,
+            cfg.parse.max_record_bytes, cfg.dumps.max_json_depth) == (64, 2.5, 1000, 8)
+    assert CorpusConfig.from_json(cfg.to_json()) == cfg
+    assert _extract_stages(cfg)[0].budget == cfg.budget
+    kept, rejected = split(_extract_stages(cfg)[0].run([deep_page(65)]))
+    assert [r.reason for r in rejected] == ["too_deep"]
