@@ -170,9 +170,13 @@ class ExtractHTML(Stage):
         rejected here, unparsed; one near them is routed to the watchdog helper."""
         if not isinstance(record, Page):
             return Route.INLINE
-        b = self.budget
-        shape = html_shape(record.body or b"", exact_below=min(b.html_helper_depth,
-                                                                b.html_max_depth))
+        cfg, b, body = self.config, self.budget, record.body or b""
+        if ((record.status is not None and record.status not in cfg.ok_status)
+                or len(body) > cfg.max_page_bytes
+                or mime_of(record.content_type) not in HTML_MIMES + SNIFF_MIMES):
+            self._checked = record  # rejected by ``extract`` before any parsing, as before
+            return Route.INLINE
+        shape = html_shape(body, exact_below=min(b.html_helper_depth, b.html_max_depth))
         if shape.depth > b.html_max_depth:
             return self._reject(record, "too_deep", f"tags nest {shape.depth} deep > "
                                 f"budget.html_max_depth={b.html_max_depth}")

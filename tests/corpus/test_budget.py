@@ -157,3 +157,14 @@ def test_budgets_and_input_settings_are_part_of_the_config():
     assert _extract_stages(cfg)[0].budget == cfg.budget
     kept, rejected = split(_extract_stages(cfg)[0].run([deep_page(65)]))
     assert [r.reason for r in rejected] == ["too_deep"]
+
+
+def test_cheap_rejections_keep_their_reasons_before_the_depth_scan():
+    from dataclasses import replace
+
+    deep = deep_page(100_000)
+    stage = ExtractHTML()
+    reasons = [r.reason for r in stage.run([replace(deep, status=404),
+                                            replace(deep, content_type="application/pdf"),
+                                            deep])]
+    assert reasons == ["http_status", "not_html", "too_deep"]
