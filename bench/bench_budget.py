@@ -18,6 +18,7 @@ Run: ``.venv/bin/python bench/bench_budget.py`` (``make bench``); under a minute
 3. Growth: each stage on hostile inputs of growing size (n, 2n, 4n, 8n). The exponent is the
    slope of log(time) over log(size): ~1 is linear, ~2 quadratic. A stage near 2 is a stall
    waiting to happen; those found (the two markup regexes, HTML depth) are budgeted or rewritten.
+   Wide pages (many elements, little depth) grow linearly: ``html_max_elements`` bounds them.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ def normal_path(pages: list[Page]) -> None:
     print(f"  extract: stage alone {b * 1e3:7.1f} ms, with the budget {c * 1e3:7.1f} ms: "
           f"x{r:.3f} ({(r - 1) * 100:+.1f}%)")
     assert budgeted.timeouts == 0 and budgeted._watchdog is None  # every good page inline
+    check = budgeted.stage.precheck
+    b, c, r = interleaved(lambda: run_all(bare, pages), lambda: [check(p) for p in pages])
+    print(f"  the pre-check alone (tag scan, routing): {c * 1e3:6.1f} ms, {r * 100:.1f}% of the "
+          "stage's own time (the same cost measured directly, less noisy than the difference)")
 
     docs = [d for d in run_all(bare, pages) if isinstance(d, Document)]
     stages = clean_stages()
@@ -166,6 +171,14 @@ _OLD_SCRIPT = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s
 _OLD_IMG = re.compile(r"\[img(?:=[^\]]*)?\].*?\[/img\]", re.IGNORECASE | re.DOTALL)
 
 
+def _extract_body(html: str) -> object:
+    """``ExtractHTML`` with the structural limits lifted, to time what they would stop."""
+    stage = ExtractHTML(budget=BudgetConfig(html_max_depth=10**9, html_max_elements=10**9))
+    return list(stage.process(Page(id="w", url="http://w.example/", source="common_crawl",
+                                   status=200, content_type="text/html",
+                                   body=f"<html><body>{html}</body></html>".encode())))
+
+
 def growth() -> None:
     from corpus.parse.charset import decode_html
 
@@ -205,6 +218,10 @@ def growth() -> None:
             id="i", url="http://i.example/", source="common_crawl", status=200,
             content_type="text/html", body=b"<html><body>" + b"<p>text<img src='a.jpg'></p>" * n)),
          500),
+        ("extract, a table of n rows with links", lambda n: _extract_body(
+            "<table>" + "<tr><td>格子</td><td><a href=x>l</a></td></tr>" * n + "</table>"), 2_500),
+        ("extract, n/100 lists nested 100 deep", lambda n: _extract_body(
+            ("<ul><li>文字<a href=x>l</a>" * 100 + "</li></ul>" * 100) * (n // 100)), 2_500),
     ]
     for name, fn, n0 in cases:
         points = []

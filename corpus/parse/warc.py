@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import re
 import zlib
 from collections.abc import Iterator
@@ -84,7 +85,7 @@ class _Raw:
     date: str | None
     length: str | None  # the Content-Length header as written
     read: Any  # () -> bytes
-    head_len: int | None = None  # bytes of the WARC header as the backend re-serialises it
+    headers: Any = None  # fastwarc's header map (its length is taken only for kept pages)
 
 
 class _Damaged(Exception):
@@ -98,14 +99,11 @@ def _fastwarc_records(f, start: int) -> Iterator[_Raw]:
     from fastwarc.warc import ArchiveIterator
 
     f.seek(start)
-    buf = io.BytesIO()
     for r in ArchiveIterator(f, parse_http=False):
         h = r.headers
         url = h.get("WARC-Target-URI")
-        buf.seek(0)
-        head_len = h.write(buf)
         yield _Raw(r.stream_pos, _type_name(r.record_type), url.strip("<>") if url else None,
-                   h.get("WARC-Date"), h.get("Content-Length"), r.reader.read, head_len)
+                   h.get("WARC-Date"), h.get("Content-Length"), r.reader.read, h)
 
 
 def _type_name(t) -> str:
@@ -139,6 +137,17 @@ class _File:
         plain = self._inflate_prefix(0, 64) if self.gzip else head
         self.arc = plain.lstrip().startswith(b"filedesc://")
         self.backend = _warcio_records if self.arc else _fastwarc_records
+
+    def pread(self, pos: int, n: int) -> bytes:
+        """``n`` bytes at ``pos`` without moving the file position (a backend is reading it)."""
+        try:
+            return os.pread(self.f.fileno(), n, pos)
+        except (AttributeError, OSError, ValueError):  # no file descriptor: an fsspec file
+            here = self.f.tell()
+            try:
+                return self._read_at(pos, n)
+            finally:
+                self.f.seek(here)
 
     def _read_at(self, pos: int, n: int) -> bytes:
         self.f.seek(pos)
@@ -396,7 +405,7 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
                 rejected_at = raw.offset
             elif out is not None:
                 kept_at = raw.offset
-                if raw.head_len is not None:
+                if raw.headers is not None:
                     pending = (raw, out)  # yielded once the next record shows where it ends
                     continue
             if out is not None:
@@ -463,18 +472,19 @@ def _settle(file: _File, source: str, counts: RecordCounts, pending: tuple[_Raw,
     (``_File.overrun``). The file position is restored for the backend, which is mid-file."""
     raw, page = pending
     declared = int(raw.length)
+    if next_offset is not None and next_offset <= raw.offset:
+        return page  # several records in one gzip member: framing is the member's
+    if next_offset is not None:
+        head_len = raw.headers.write(io.BytesIO())  # the header as written, blank line included
+        if file.gzip:
+            size = int.from_bytes(file.pread(next_offset - 4, 4), "little")  # ISIZE trailer
+            extra = size - head_len - declared
+        else:
+            extra = next_offset - raw.offset - head_len - declared
+        if extra <= 4 + _FRAMING_SLACK:
+            return page
     here = file.f.tell()
     try:
-        if next_offset is not None and next_offset > raw.offset:
-            if file.gzip:
-                size = int.from_bytes(file._read_at(next_offset - 4, 4), "little")
-                extra = size - raw.head_len - declared
-            else:
-                extra = next_offset - raw.offset - raw.head_len - declared
-            if extra <= 4 + _FRAMING_SLACK:
-                return page
-        elif next_offset is not None:
-            return page  # several records in one gzip member: framing is the member's
         why = file.overrun(raw.offset, declared)
     finally:
         file.f.seek(here)
