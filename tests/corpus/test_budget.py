@@ -105,20 +105,25 @@ def test_text_over_budget_is_rejected_before_the_stage():
 
 
 def deep_warc(tmp_path: Path) -> tuple[Path, int]:
-    """The dolma fixture with one 100,000-level page appended (its own gzip member)."""
+    """The dolma fixture with a 200-level page (flagged: runs in the helper) and a 100,000-level
+    page (too deep) appended, each in its own gzip member; returns the deep page's offset."""
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=True)
-    writer.write_record(writer.create_warc_record(
-        "http://deep.example/", "response", payload=io.BytesIO(gzip.compress(deep_html(100_000))),
-        http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                                 ("Content-Encoding", "gzip")],
-                                      protocol="HTTP/1.1")))
+    offset = 0
+    for url, levels in (("http://flagged.example/", 200), ("http://deep.example/", 100_000)):
+        offset = buf.tell()
+        writer.write_record(writer.create_warc_record(
+            url, "response", payload=io.BytesIO(gzip.compress(deep_html(levels))),
+            http_headers=StatusAndHeaders("200 OK", [
+                ("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")],
+                protocol="HTTP/1.1")))
     data = DOLMA.read_bytes()
     path = tmp_path / "dolma_plus_deep.warc.gz"
     path.write_bytes(data + buf.getvalue())
-    return path, len(data)
+    return path, len(data) + offset
 
 
+@pytest.mark.slow  # a Beam pipeline and one spawned helper (~8 s)
 def test_beam_run_keeps_every_good_page_and_rejects_the_deep_one(tmp_path):
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -131,12 +136,14 @@ def test_beam_run_keeps_every_good_page_and_rejects_the_deep_one(tmp_path):
     alone = [d for d in ExtractHTML().run(p for p in iter_records(str(DOLMA)))
              if isinstance(d, Document)]
     assert len(alone) >= 15
+    flagged = ExtractHTML().extract(deep_page(200, url="http://flagged.example/"))
+    assert "北京是中华人民共和国的首都" in flagged.text
     p = beam.Pipeline(runner=FnApiRunner())
     pages = (p | beam.Create([str(path)]) | "Read" >> ApplyStage(ReadCrawlFile()))
     out = (pages.main | beam.Filter(is_html_page)
            | "Extract" >> ApplyStage(ExtractHTML(), budget=BudgetConfig()))
     assert_that(out.main | beam.Map(lambda d: (d.url, d.text)),
-                equal_to([(d.url, d.text) for d in alone]), label="kept")
+                equal_to([(d.url, d.text) for d in [*alone, flagged]]), label="kept")
     assert_that(out.rejected | beam.Map(lambda r: (r.url, r.stage, r.reason, r.offset)),
                 equal_to([("http://deep.example/", "extract", "too_deep", deep_offset)]),
                 label="rejected")
