@@ -179,6 +179,8 @@ def text_over_budget(stage_name: str, record: Any, budget: BudgetConfig) -> Reje
 def _helper_main(conn, stage, cpu_seconds: float) -> None:  # pragma: no cover - child process
     import resource
 
+    # SIGXCPU's default action dumps core: a killed helper must not write one
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     stage.setup()
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     while True:
