@@ -43,15 +43,15 @@ class RunConfig:
 @dataclass(frozen=True, kw_only=True)
 class CorpusConfig:
     run: RunConfig = field(default_factory=RunConfig)
+    parse: ParseConfig = field(default_factory=ParseConfig)  # the crawl (WARC/ARC) reader
+    dumps: DumpConfig = field(default_factory=DumpConfig)  # the JSON-lines readers
+    budget: BudgetConfig = field(default_factory=BudgetConfig)  # per-record limits
     clean: CleanConfig = field(default_factory=CleanConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
-    parse: ParseConfig = field(default_factory=ParseConfig)  # the crawl (WARC/ARC) reader
-    dumps: DumpConfig = field(default_factory=DumpConfig)  # the JSON-lines readers
-    budget: BudgetConfig = field(default_factory=BudgetConfig)  # per-record limits
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
