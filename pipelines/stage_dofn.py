@@ -6,8 +6,8 @@ per record); every ``RejectedRecord`` the stage yields goes to the tagged ``reje
 is counted with ``Metrics.counter("m6.<stage>", <reason>)``; every other output goes to the main
 output; a reader's ``FileCounts`` (``corpus.parse.counts``) become counters named
 ``input.records``, ``input.skipped:request``, ... and go on to the main output for
-``stats.json``. An exception raised on one record does not kill the job: the record goes to ``rejected``
-with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
+``stats.json``. An exception raised on one record does not kill the job: the record goes to
+``rejected`` with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
 ``multiple_output_pardo.py`` pattern, and datatrove's "one bad document never stops a task").
 
 Rejected records are split from kept ones by type (two ``Filter`` steps), not with tagged

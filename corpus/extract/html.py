@@ -183,9 +183,9 @@ class ExtractHTML(Stage):
         if shape.elements > b.html_max_elements:
             return self._reject(record, "too_many_elements", f"{shape.elements} elements > "
                                 f"budget.html_max_elements={b.html_max_elements}")
-        self._checked = record
         if shape.depth > b.html_helper_depth or shape.elements > b.html_helper_elements:
-            return Route.HELPER
+            return Route.HELPER  # processed by another copy of this stage, in the helper
+        self._checked = record
         return Route.INLINE
 
     def _reject(self, page: Page, reason: str, detail: str, *, text: str | None = None,
