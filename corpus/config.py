@@ -15,10 +15,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.budget import BudgetConfig
 from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
 from corpus.extract.html import ExtractConfig
 from corpus.images.config import ImageConfig
+from corpus.parse.dumps import DumpConfig
+from corpus.parse.warc import ParseConfig
 from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
 from schemas.config import apply_overrides, from_dict
@@ -40,6 +43,9 @@ class RunConfig:
 @dataclass(frozen=True, kw_only=True)
 class CorpusConfig:
     run: RunConfig = field(default_factory=RunConfig)
+    parse: ParseConfig = field(default_factory=ParseConfig)  # the crawl (WARC/ARC) reader
+    dumps: DumpConfig = field(default_factory=DumpConfig)  # the JSON-lines readers
+    budget: BudgetConfig = field(default_factory=BudgetConfig)  # per-record limits
     clean: CleanConfig = field(default_factory=CleanConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
