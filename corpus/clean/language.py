@@ -23,8 +23,6 @@ kana and hangul: afterwards a Japanese page would look like Chinese.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from typing import ClassVar
 
 from corpus.clean.config import CleanConfig
@@ -48,7 +46,6 @@ class CjkShareFilter(Filter):
     """Filter: reason ``not_chinese``; stores ``cjk_ratio`` and ``latin_ratio`` on quality."""
 
     name: ClassVar[str] = "clean.language"
-    score_field: ClassVar[str | None] = "cjk_ratio"
 
     def __init__(self, min_cjk_ratio: float = 0.5):
         self.min_cjk_ratio = min_cjk_ratio
@@ -57,25 +54,11 @@ class CjkShareFilter(Filter):
     def from_config(cls, cfg: CleanConfig) -> CjkShareFilter:
         return cls(cfg.min_cjk_ratio)
 
-    def _verdict(self, ratio: float) -> Verdict:
+    def keep(self, record: Document) -> Verdict:
+        if not record.text.strip():
+            return Verdict.ok()  # blank: MinLengthFilter drops it as text_too_short
+        ratio, latin = cjk_share(record.text)
         if ratio < self.min_cjk_ratio:
             return Verdict.drop("not_chinese", ratio,
                                 f"cjk_ratio {ratio:.3f} < {self.min_cjk_ratio}")
-        return Verdict.ok(ratio)
-
-    def keep(self, record: Document) -> Verdict:
-        return self._verdict(cjk_share(record.text)[0])
-
-    def process(self, record: Document) -> Iterator[object]:
-        # Overrides Filter.process to store two ratios on a copy, never on the input record.
-        if not record.text.strip():
-            yield record  # blank: MinLengthFilter drops it as text_too_short
-            return
-        ratio, latin = cjk_share(record.text)
-        verdict = self._verdict(ratio)
-        if not verdict.keep:
-            yield record.reject(self.name, verdict.reason, score=verdict.score,
-                                detail=verdict.detail)
-            return
-        quality = dataclasses.replace(record.quality, cjk_ratio=ratio, latin_ratio=latin)
-        yield record.replace(quality=quality)
+        return Verdict.ok(ratio, cjk_ratio=ratio, latin_ratio=latin)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from corpus.config import CorpusConfig
-from corpus.quality.perplexity import PerplexityFilter
+from corpus.quality.perplexity import PerplexityFilter, perplexity_stage
 from report.thresholds import thresholds
 
 
@@ -68,7 +68,7 @@ def test_a_config_json_of_another_shape_draws_no_thresholds_and_says_why(foreign
 def test_per_paragraph_mode_draws_the_paragraph_threshold_too(config):
     per_para = json.loads(json.dumps(config))
     per_para["quality"]["perplexity"]["per_paragraph"] = True
-    stage = PerplexityFilter(CorpusConfig.from_dict(per_para).quality.perplexity)
+    stage = perplexity_stage(CorpusConfig.from_dict(per_para).quality.perplexity)
     stage.setup()
     doc_max, para_max = stage.thresholds
     labels = {t.label: t.value for t in thresholds(per_para).perplexity}
