@@ -6,6 +6,10 @@ is text on its way to the ``text`` output: a parsed page or one line of a plain-
 
 Stages pass these along and turn them into ``schemas`` rows at the end (``Document.to_text_record``)
 or into a ``RejectedRecord`` when a stage drops them (``Document.reject``).
+
+Every field of a ``Document`` is typed and ends up in an output row or decides a stage: a
+document crosses several shuffles (dedup), so nothing rides along unread. (An untyped ``meta``
+dict with the page's charset and the dump's own id once did; no stage or output read it.)
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.tokens import count_tokens
 from schemas import RejectedRecord, TextRecord
 from schemas.records import Quality
 
@@ -71,7 +76,6 @@ class Document:
     crawl_date: str | None = None
     images: list[ImageRef] = field(default_factory=list)
     quality: Quality = field(default_factory=Quality)
-    meta: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Document:
         return dataclasses.replace(self, **changes)
@@ -85,10 +89,12 @@ class Document:
             text=self.text, input_file=self.input_file, offset=self.offset,
         )
 
-    def to_text_record(self, n_tokens: int) -> TextRecord:
+    def to_text_record(self) -> TextRecord:
+        """The ``text`` row of this document; its token count is ``corpus.tokens.count_tokens``
+        of the text (Table 1's token column)."""
         q = dataclasses.asdict(self.quality)
         return TextRecord(
             id=self.id, source=self.source, text=self.text, url=self.url, title=self.title,
-            n_chars=len(self.text), n_tokens=n_tokens, input_file=self.input_file,
-            crawl_date=self.crawl_date, **q,
+            n_chars=len(self.text), n_tokens=count_tokens(self.text),
+            input_file=self.input_file, crawl_date=self.crawl_date, **q,
         )

@@ -25,14 +25,13 @@ from corpus.config import CorpusConfig
 from corpus.inputs import InputPlan
 from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
-from corpus.tokens import count_tokens
 from pipelines.sink import KINDS, WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
 
 
 def text_row(doc) -> dict:
-    return doc.to_text_record(count_tokens(doc.text)).to_row()
+    return doc.to_text_record().to_row()
 
 
 @dataclass
