@@ -16,7 +16,6 @@ so the same pipeline runs on the DaskRunner too (README, "Running at scale"). No
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -68,23 +67,24 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     docs = (web_docs, dumps.main) | "AllDocs" >> beam.Flatten()
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg))
     rejected.append(rej)
-    if cfg.run.quality:
+    if cfg.quality.enabled:
         docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg))
         rejected.append(rej)
-    if cfg.run.dedup:
+    if cfg.dedup.enabled:
         from pipelines.dedup import DedupText
 
         docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 
-    if cfg.run.images:
+    if cfg.images.enabled:
         from pipelines.images import ImagePairs
 
         listings = _files(p, "Listing", plan.listings)
-        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg, rows=False)
+        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg.images,
+                                                                                 rows=False)
         rejected.append(rej)
-        if cfg.run.dedup:
+        if cfg.dedup.enabled:
             from pipelines.dedup import DedupImages
 
             pairs, rej = pairs | "DedupImages" >> DedupImages(cfg.dedup)
@@ -147,6 +147,3 @@ def _quality_stages(cfg: CorpusConfig):
 
     return quality_stages(cfg.quality)
 
-
-def resolved(cfg: CorpusConfig, **run_changes) -> CorpusConfig:
-    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, **run_changes))

@@ -73,14 +73,14 @@ def quality_stages(cfg: QualityConfig | None = None) -> list[Stage]:
     """The quality stages in the order they must run (see the module docstring)."""
     cfg = cfg or QualityConfig()
     stages: list[Stage] = []
-    if cfg.use_language:
+    if cfg.language.enabled:
         stages.append(LanguageFilter(cfg.language))
         if cfg.language.model:
             _check_model(cfg.language.model, "quality.language.model",
                          "give a fastText language-ID model such as lid.176.bin")
-    if cfg.use_badwords:
+    if cfg.badwords.enabled:
         stages.append(BadWordsFilter(cfg.badwords))
-    if cfg.use_repetition:
+    if cfg.repetition.enabled:
         stages.append(RepetitionFilter(cfg.repetition))
     if cfg.spam.model:
         _check_model(cfg.spam.model, "quality.spam.model",
