@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.tokens import count_tokens
+from corpus.tokens import cjk_share, count_tokens
 from schemas import RejectedRecord, TextRecord
 from schemas.records import Quality
 
@@ -76,9 +76,28 @@ class Document:
     crawl_date: str | None = None
     images: list[ImageRef] = field(default_factory=list)
     quality: Quality = field(default_factory=Quality)
+    # ``script_shares`` of ``text``, kept with the very string they were measured on (not an
+    # __init__ argument, not compared): valid exactly while ``text`` is that object.
+    _shares: tuple[str, float, float] | None = field(default=None, init=False, repr=False,
+                                                     compare=False)
 
     def replace(self, **changes: Any) -> Document:
-        return dataclasses.replace(self, **changes)
+        new = dataclasses.replace(self, **changes)
+        new._shares = self._shares  # checked against the text on use: a new text re-measures
+        return new
+
+    def script_shares(self) -> tuple[float, float]:
+        """``(cjk_ratio, latin_ratio)`` of ``text`` (``corpus.tokens.cjk_share``), measured
+        once per text: ``clean.language`` measures it, ``quality.language`` reuses it unless a
+        cleaning stage changed the text in between. Remembering a pure function of the text
+        beside that text is the one write a stage may make to its input: it changes no value
+        another consumer of the same object can see."""
+        memo = self._shares
+        if memo is not None and memo[0] is self.text:
+            return memo[1], memo[2]
+        cjk, latin = cjk_share(self.text)
+        self._shares = (self.text, cjk, latin)
+        return cjk, latin
 
     def reject(self, stage: str, reason: str, *, score: float | None = None,
                detail: str | None = None, duplicate_of: str | None = None,

@@ -17,6 +17,11 @@ Digits and punctuation are not letters and do not count either way.
 * a kept document gets ``quality.cjk_ratio`` (the share) and ``quality.latin_ratio`` (ASCII
   words over letter tokens).
 
+The shares are measured once per text: ``Document.script_shares`` remembers them with the string
+they were measured on, so ``quality.language`` reuses them when cleaning left the text as it was
+(most documents: 163 of the sample's 165 dump documents) and measures again only a text that
+cleaning changed, since the stored ratios are those of the final text.
+
 This stage runs right after markup removal and *before* ``KeepChineseEnglish``, which deletes
 kana and hangul: afterwards a Japanese page would look like Chinese.
 """
@@ -28,18 +33,9 @@ from typing import ClassVar
 from corpus.clean.config import CleanConfig
 from corpus.document import Document
 from corpus.stage import Filter, Verdict
-from corpus.tokens import count_cjk, count_latin_words, count_other_letters, count_words
+from corpus.tokens import cjk_share
 
-
-def cjk_share(text: str) -> tuple[float, float]:
-    """``(cjk_ratio, latin_ratio)`` of ``text``: CJK characters and ASCII words over letter
-    tokens; ``(0.0, 0.0)`` when the text has no letters."""
-    cjk = count_cjk(text)
-    words = count_words(text)
-    n = cjk + words + count_other_letters(text)
-    if n == 0:
-        return 0.0, 0.0
-    return cjk / n, (count_latin_words(text) / n if words else 0.0)
+__all__ = ["CjkShareFilter", "cjk_share"]
 
 
 class CjkShareFilter(Filter):
@@ -57,7 +53,7 @@ class CjkShareFilter(Filter):
     def keep(self, record: Document) -> Verdict:
         if not record.text.strip():
             return Verdict.ok()  # blank: MinLengthFilter drops it as text_too_short
-        ratio, latin = cjk_share(record.text)
+        ratio, latin = record.script_shares()
         if ratio < self.min_cjk_ratio:
             return Verdict.drop("not_chinese", ratio,
                                 f"cjk_ratio {ratio:.3f} < {self.min_cjk_ratio}")

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from corpus.clean.language import cjk_share
 from corpus.document import Document
 from corpus.quality.config import LanguageConfig
 from corpus.quality.resources import local_copy
 from corpus.quality.spam import load_fasttext
 from corpus.stage import Filter, Verdict
+from corpus.tokens import cjk_share
 
 LABEL_PREFIX = "__label__"
 
@@ -71,7 +71,7 @@ class LanguageFilter(Filter):
 
     def keep(self, record: Document) -> Verdict:
         text = record.text
-        cjk, latin = cjk_share(text)
+        cjk, latin = record.script_shares()
         lang, score = self.identify(text, (cjk, latin))
         if self._model is not None and score < self.cfg.min_model_score:
             return Verdict.drop("lang:uncertain", score,
