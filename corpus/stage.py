@@ -10,7 +10,7 @@ A ``Filter`` only answers ``keep(record) -> Verdict``: keep or not, the reason, 
 decided, and the ``Quality`` scores it measured. ``apply_verdict`` is the one place a verdict
 takes effect: a kept record is yielded as a copy carrying the verdict's scores, a dropped one as
 a rejected row carrying its reason, score and detail. So no filter writes to a record, and a
-filter can be asked for its verdict without running it (``m6 inspect``, tests). This is
+filter can be asked for its verdict without producing anything (tests, notebooks). This is
 datatrove's ``BaseFilter.filter`` returning ``bool | (False, reason)``, with the scores added:
 datatrove filters write them into ``doc.metadata`` themselves, as a side effect of judging.
 A stage that changes the text (paragraph-level perplexity cuts paragraphs) is a ``Stage``, not
@@ -39,6 +39,11 @@ class Verdict:
     score: float | None = None
     detail: str | None = None
     scores: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.scores and not self.keep:
+            raise ValueError(f"a drop ({self.reason}) carries no scores: its score is the one "
+                             "that decided")
 
     @classmethod
     def ok(cls, score: float | None = None, **scores: Any) -> Verdict:
@@ -78,6 +83,9 @@ def with_scores(record: Any, **scores: Any) -> Any:
     Copying the two instance dictionaries gives the same new objects ten times faster.
     """
     quality = record.quality
+    unknown = scores.keys() - type(quality).__dataclass_fields__.keys()
+    if unknown:  # a misspelt score would be dropped silently on the way to the row
+        raise ValueError(f"{type(quality).__name__} has no field {', '.join(sorted(unknown))}")
     q = object.__new__(type(quality))
     q.__dict__.update(quality.__dict__)
     q.__dict__.update(scores)

@@ -147,3 +147,18 @@ def test_default_quality_config_round_trips():
 
     cfg = CorpusConfig(quality=QualityConfig())
     assert CorpusConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_a_verdict_is_checked_where_it_is_made_and_applied():
+    """A drop has one score (the deciding one); a kept record's scores are Quality fields, so a
+    misspelt one is an error, not a value silently lost before the row."""
+    doc = Document(id="x", source="forum", text="黄河")
+    with pytest.raises(ValueError, match="carries no scores"):
+        Verdict(False, "spam", 0.9, None, {"spam_score": 0.9})
+    with pytest.raises(ValueError, match="Quality has no field spam_scor"):
+        apply_verdict("quality.spam", doc, Verdict.ok(0.1, spam_scor=0.1))
+    kept = apply_verdict("quality.spam", doc, Verdict.ok(0.1, spam_score=0.1))
+    assert kept.quality.spam_score == 0.1 and doc.quality.spam_score is None
+    dropped = apply_verdict("quality.spam", doc, Verdict.drop("spam", 0.9, "P(spam) 0.900"))
+    assert (dropped.stage, dropped.reason, dropped.score, dropped.detail, dropped.text) == (
+        "quality.spam", "spam", 0.9, "P(spam) 0.900", "黄河")
