@@ -158,13 +158,18 @@ def move_keys(data: dict[str, Any], moved: Mapping[str, str], where: str,
 
 
 def move_override(item: str, moved: Mapping[str, str], note: str = "") -> str:
-    """``item`` (``part.field=value``) with a moved setting's name replaced by its new one."""
+    """``item`` (``part.field=value``) with a moved setting's name replaced by its new one; a
+    moved part moves the settings inside it too (``images.fetch`` -> ``fetch`` turns
+    ``images.fetch.batch_size=8`` into ``fetch.batch_size=8``)."""
     dotted, sep, value = item.partition("=")
-    new = moved.get(dotted.strip())
-    if new is None or not sep:
+    name = dotted.strip()
+    if not sep:
         return item
-    warn_moved(dotted.strip(), new, "--set", note)
-    return f"{new}={value}"
+    for old, new in moved.items():
+        if name == old or name.startswith(old + "."):
+            warn_moved(old, new, "--set", note)
+            return f"{new}{name[len(old):]}={value}"
+    return item
 
 
 def warn_moved(old: str, new: str, where: str, note: str = "") -> None:

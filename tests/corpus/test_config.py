@@ -111,3 +111,18 @@ def test_a_moved_name_and_its_new_name_must_agree():
 def test_a_version_it_cannot_read_is_an_error(version, error):
     with pytest.raises(ValueError, match=error):
         CorpusConfig.from_dict({"version": version})
+
+
+def test_a_moved_part_moves_the_settings_inside_it():
+    """``schemas.config`` moves whole parts too, in files and in ``--set`` (a part such as
+    ``images.fetch`` moving to the top level takes its fields with it)."""
+    from schemas.config import move_keys, move_override
+
+    moved = {"images.fetch": "fetch"}
+    with pytest.warns(FutureWarning, match="'images.fetch' is now 'fetch'"):
+        assert move_override("images.fetch.batch_size=8", moved) == "fetch.batch_size=8"
+    assert move_override("images.fetcher=1", moved) == "images.fetcher=1"
+    with pytest.warns(FutureWarning, match="config.json: 'images.fetch' is now 'fetch'"):
+        out = move_keys({"images": {"fetch": {"batch_size": 8}, "download": True}}, moved,
+                        "config.json")
+    assert out == {"images": {"download": True}, "fetch": {"batch_size": 8}}
