@@ -7,9 +7,10 @@ is text on its way to the ``text`` output: a parsed page or one line of a plain-
 Stages pass these along and turn them into ``schemas`` rows at the end (``Document.to_text_record``)
 or into a ``RejectedRecord`` when a stage drops them (``Document.reject``).
 
-Every field of a ``Document`` is typed and ends up in an output row or decides a stage: a
-document crosses several shuffles (dedup), so nothing rides along unread. (An untyped ``meta``
-dict with the page's charset and the dump's own id once did; no stage or output read it.)
+Every field of a ``Document`` is typed and ends up in an output row or decides a stage (plus one
+memo, ``_shares``, that saves measuring a text twice): a document crosses several shuffles
+(dedup), so nothing rides along unread. (An untyped ``meta`` dict with the page's charset and the
+dump's own id once did; no stage or output read it.)
 """
 
 from __future__ import annotations
