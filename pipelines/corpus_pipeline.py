@@ -16,7 +16,6 @@ so the same pipeline runs on the DaskRunner too (README, "Running at scale"). No
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -34,14 +33,13 @@ from corpus.readers import (
 )
 from corpus.shards import num_buckets
 from corpus.stats import compute_stats
-from corpus.tokens import count_tokens
 from pipelines.sink import KINDS, WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
 
 
 def text_row(doc) -> dict:
-    return doc.to_text_record(count_tokens(doc.text)).to_row()
+    return doc.to_text_record().to_row()
 
 
 @dataclass
@@ -84,24 +82,24 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     docs = (web_docs, dump_docs) | "AllDocs" >> beam.Flatten()
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
-    if cfg.run.quality:
-        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg),
-                                                         budget=cfg.budget)
+    if cfg.quality.enabled:
+        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg), budget=cfg.budget)
         rejected.append(rej)
-    if cfg.run.dedup:
+    if cfg.dedup.enabled:
         from pipelines.dedup import DedupText
 
         docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 
-    if cfg.run.images:
+    if cfg.images.enabled:
         from pipelines.images import ImagePairs
 
         listings = _files(p, "Listing", plan.listings)
-        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg, rows=False)
+        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg.images,
+                                                                                 rows=False)
         rejected.append(rej)
-        if cfg.run.dedup:
+        if cfg.dedup.enabled:
             from pipelines.dedup import DedupImages
 
             pairs, rej = pairs | "DedupImages" >> DedupImages(cfg.dedup)
@@ -170,6 +168,3 @@ def _quality_stages(cfg: CorpusConfig):
 
     return quality_stages(cfg.quality)
 
-
-def resolved(cfg: CorpusConfig, **run_changes) -> CorpusConfig:
-    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, **run_changes))

@@ -265,7 +265,4 @@ class ExtractHTML(Stage):
             id=page.id, source=page.source, text=main, url=page.url, title=title,
             input_file=page.input_file, offset=page.offset, crawl_date=page.crawl_date,
             images=images,
-            meta={"charset": decoded.charset, "charset_method": decoded.method,
-                  "charset_declared": decoded.declared, "decode_errors": decoded.errors,
-                  "status": page.status},
         )

@@ -103,6 +103,7 @@ class NormaliseConfig:
 class ImageConfig:
     """The image-text path as a whole."""
 
+    enabled: bool = True  # off: no image-text pairs are mined (``m6 corpus --no-images``)
     pairs: PairConfig = field(default_factory=PairConfig)
     text: PairTextConfig = field(default_factory=PairTextConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)

@@ -205,7 +205,6 @@ def _parse_line(line: _Line, name: str, path: str, forced: str | None, default: 
         return reject("empty_text", "no text" if text is None else "the text is blank", src, key,
                       url, title)
     counts.kept += 1
-    meta = {"dump_id": str(dump_id)} if dump_id is not None else {}
     return Document(id=make_id(src, key), source=src, text=text.replace("\r\n", "\n").strip(),
                     url=url, title=title.strip() if title else None, input_file=path,
-                    offset=line.offset, meta=meta)
+                    offset=line.offset)
