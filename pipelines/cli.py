@@ -33,7 +33,8 @@ from corpus.inputs import plan_inputs
 from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
 from pipelines.options import pipeline_runner_and_options
-from pipelines.sink import STATS, start_run
+from pipelines.sink import start_run
+from schemas.layout import STATS_FILE
 
 log = logging.getLogger("m6.corpus")
 
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> int:
 
     from corpus.stats import format_table
 
-    with FileSystems.open(FileSystems.join(info["output"], STATS)) as f:
+    with FileSystems.open(FileSystems.join(info["output"], STATS_FILE)) as f:
         import json
 
         stats = json.loads(f.read().decode())

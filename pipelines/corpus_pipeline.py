@@ -26,9 +26,10 @@ from corpus.inputs import InputPlan
 from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
 from corpus.tokens import count_tokens
-from pipelines.sink import KINDS, WriteShards, finalize
+from pipelines.sink import WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
+from schemas.layout import KINDS
 
 
 def text_row(doc) -> dict:
