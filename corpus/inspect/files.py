@@ -56,6 +56,10 @@ class Shard:
             yield pf
 
 
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    return "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+
+
 def _is_hidden(path: str, root: str) -> bool:
     rel = path[len(root):].strip("/") if path.startswith(root) else path
     return any(part.startswith(("_", ".")) for part in rel.split("/")[:-1]) or \
@@ -88,7 +92,7 @@ def expand(paths: list[str], *, allow_incomplete: bool = False,
     seen: set[str] = set()
     for given in paths:
         fs, root = url_to_fs(given)
-        is_local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        is_local = _is_local(fs)
         if has_magic(root):
             found = sorted(p for p in fs.glob(root) if not fs.isdir(p))
         elif fs.isdir(root):
@@ -118,7 +122,8 @@ def _folder(fs: fsspec.AbstractFileSystem, root: str, allow_incomplete: bool,
     kind_folders = sorted({p.rsplit("/", 1)[0] for p in found
                            if p.rsplit("/", 2)[-2:-1] and p.rsplit("/", 2)[-2] in KINDS})
     for folder in kind_folders:
-        listed = _listed(fs, fs.unstrip_protocol(folder), allow_incomplete, notes) or []
+        url = folder if _is_local(fs) else fs.unstrip_protocol(folder)
+        listed = _listed(fs, url, allow_incomplete, notes) or []
         found = [p for p in found if p.rsplit("/", 1)[0] != folder] + listed
     return sorted(found)
 
