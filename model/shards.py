@@ -38,11 +38,12 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from schemas.arrow import SCHEMA_NAME_KEY
+from schemas.layout import OUTPUT_KINDS
 from schemas.listing import corpus_folder, parquet_file
 
 log = logging.getLogger(__name__)
 
-KINDS = ("text", "image_text")
+KINDS = OUTPUT_KINDS  # the kinds a model trains on (schemas/layout.py)
 
 
 def find_shards(paths: Sequence[str | Path], kind: str) -> list[str]:

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
             address = stack.enter_context(local_dask_cluster(args.workers))
             beam_args = [*beam_args, f"--dask_client_address={address}"]
         runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
+        _check_dedup_against(cfg.run.dedup_against, output)
         start_run(output)
         t0 = time.time()
         p = beam.Pipeline(runner=runner, options=options)
@@ -101,6 +102,19 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         result.wait_until_finish()
         elapsed = time.time() - t0
     return {"output": output, "elapsed_s": elapsed, "plan": plan}
+
+
+def _check_dedup_against(paths: tuple[str, ...], output: str) -> None:
+    """Refuse a bad ``--dedup-against`` before ``start_run`` marks the output incomplete: an
+    earlier output that is incomplete, or the output folder this run replaces."""
+    from pipelines.dedup import existing_shards
+
+    for path in paths:
+        if path.rstrip("/") == output:
+            raise ValueError(f"--dedup-against {path} is the --output folder, whose shards this "
+                             "run replaces; write the new run to another folder")
+    if paths:
+        existing_shards(paths)
 
 
 def main(argv: list[str]) -> int:

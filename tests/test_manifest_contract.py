@@ -116,3 +116,23 @@ def test_a_stray_shard_with_duplicate_ids_is_refused(sample_corpus, tmp_path, ca
     capsys.readouterr()
     stray.unlink()
     assert inspect_main([str(out), "--validate"]) == 0
+
+
+def test_m6_corpus_refuses_an_incomplete_dedup_against_before_touching_its_output(
+        killed, sample_corpus, tmp_path, capsys):
+    from pipelines.cli import main as corpus_main
+
+    out = tmp_path / "next"
+    shutil.copytree(sample_corpus, out)
+    argv = ["--input", str(ROOT / "data/sample/dumps"), "--output", str(out), "--no-quality",
+            "--no-report", "-q"]
+    assert corpus_main([*argv, "--dedup-against", str(killed)]) == 2
+    line = _one_line(capsys.readouterr().err, "m6 corpus", str(killed))
+    assert line.endswith("rerun 'm6 corpus' into it to complete it, or name its text/*.parquet "
+                         "files")
+    assert (out / "manifest.json").exists()  # refused before the output was marked incomplete
+    assert corpus_main([*argv, "--dedup-against", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"m6 corpus: --dedup-against {out} is the --output folder, whose shards this "
+                   "run replaces; write the new run to another folder\n")
+    assert (out / "manifest.json").exists()
