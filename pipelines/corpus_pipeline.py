@@ -25,6 +25,7 @@ from corpus.config import CorpusConfig
 from corpus.inputs import InputPlan
 from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
+from corpus.stats import compute_stats
 from corpus.tokens import count_tokens
 from pipelines.sink import WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
@@ -123,7 +124,8 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
         _, values = item
         files = [v for tag, v in values if tag == "file"]
         all_stats = [v for tag, v in values if tag == "stats"]
-        stats_dict = all_stats[0] if all_stats else {}
+        # No rows at all (every input empty): zero counts, so the empty corpus is complete.
+        stats_dict = all_stats[0] if all_stats else compute_stats(())
         return finalize(files, stats_dict, output=output, cfg=cfg.shards,
                         config_json=config_json)
 

@@ -58,6 +58,7 @@ def _one_line(err: str, prog: str, url: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # a real m6 corpus run (a subprocess, or a pipeline)
 def test_every_reader_refuses_a_killed_rerun(killed, capsys):
     assert inspect_main([str(killed)]) == 2
     line = _one_line(capsys.readouterr().err, "m6 inspect", str(killed))
@@ -79,6 +80,7 @@ def test_every_reader_refuses_a_killed_rerun(killed, capsys):
         existing_shards([str(killed)])
 
 
+@pytest.mark.slow  # a real m6 corpus run (a subprocess, or a pipeline)
 def test_allow_incomplete_reads_what_is_there_and_says_so(killed, capsys):
     assert inspect_main([str(killed), "--allow-incomplete"]) == 0
     out = capsys.readouterr().out
@@ -118,6 +120,7 @@ def test_a_stray_shard_with_duplicate_ids_is_refused(sample_corpus, tmp_path, ca
     assert inspect_main([str(out), "--validate"]) == 0
 
 
+@pytest.mark.slow  # a real m6 corpus run (a subprocess, or a pipeline)
 def test_m6_corpus_refuses_an_incomplete_dedup_against_before_touching_its_output(
         killed, sample_corpus, tmp_path, capsys):
     from pipelines.cli import main as corpus_main
@@ -136,3 +139,21 @@ def test_m6_corpus_refuses_an_incomplete_dedup_against_before_touching_its_outpu
     assert err == (f"m6 corpus: --dedup-against {out} is the --output folder, whose shards this "
                    "run replaces; write the new run to another folder\n")
     assert (out / "manifest.json").exists()
+
+
+@pytest.mark.slow  # a real m6 corpus run (a subprocess, or a pipeline)
+def test_empty_inputs_give_a_complete_empty_corpus(tmp_path, capsys):
+    from pipelines.cli import main as corpus_main
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.jsonl").write_bytes(b"")
+    out = tmp_path / "out"
+    assert corpus_main(["--input", str(tmp_path / "in"), "--output", str(out), "--no-quality",
+                        "--no-report", "-q"]) == 0
+    assert "Rejected: 0 records" in capsys.readouterr().out
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["outputs"], stats["totals"], stats["rejected_total"]) == ([], {}, 0)
+    assert json.loads((out / "manifest.json").read_text())["rows"] == \
+        {"text": 0, "image_text": 0, "rejected": 0}
+    assert inspect_main([str(out), "--validate"]) == 0
+    assert "all 3 files match their m6 schema" in capsys.readouterr().out
