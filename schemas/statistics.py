@@ -8,13 +8,15 @@ writes, and ``to_json`` gives the bytes the pipeline has always written (keys so
 indent, UTF-8 characters as they are), so a round trip keeps ``stats.json`` byte-identical.
 
 The figures follow Table 1 of the M6 paper (images, tokens, passages, average length, image size,
-text size) per ``(kind, source)``, with totals per kind and overall (``"all"``).
+text size) per ``(kind, source)``, with totals per kind and overall (``"all"``). A top-level
+section this module does not type yet (one a newer fold adds) is carried through as it is, in
+``extra``, so a round trip never drops figures.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 STATS_FORMAT = "m6.stats"
@@ -107,6 +109,7 @@ class CorpusStats:
     rejected_total: int
     rejected_by_source: dict[str, int]
     version: int = STATS_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)  # untyped top-level sections, as read
 
     @classmethod
     def from_dict(cls, d: Any) -> CorpusStats:
@@ -129,6 +132,7 @@ class CorpusStats:
             rejected_total=_int(d, "rejected_total", "stats"),
             rejected_by_source=_counts(d.get("rejected_by_source"), "rejected_by_source"),
             version=d["version"],
+            extra={k: v for k, v in d.items() if k not in _TYPED},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +144,7 @@ class CorpusStats:
             "rejected": [r.to_dict() for r in self.rejected],
             "rejected_total": self.rejected_total,
             "rejected_by_source": dict(self.rejected_by_source),
+            **self.extra,
         }
 
     @classmethod
@@ -153,6 +158,10 @@ class CorpusStats:
     def to_json(self) -> str:
         """The bytes of ``stats.json`` (as the pipeline has always written them)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+_TYPED = frozenset(("format", "version", "outputs", "totals", "rejected", "rejected_total",
+                    "rejected_by_source"))
 
 
 def _shown(v: Any) -> str:

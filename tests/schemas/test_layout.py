@@ -26,6 +26,12 @@ def test_the_sample_corpus_manifest_and_stats_round_trip_byte_for_byte(sample_co
     assert stats.totals["text"].passages == manifest.rows["text"]
     assert stats.rejected_total == sum(r.count for r in stats.rejected)
 
+    # a section a newer fold adds is carried through, not dropped
+    newer = {**json.loads(raw_stats), "pair_languages": {"zh": {"pairs": 3, "share": 1.0}}}
+    again = CorpusStats.from_dict(newer)
+    assert again.extra == {"pair_languages": {"zh": {"pairs": 3, "share": 1.0}}}
+    assert again.to_json() == json.dumps(newer, ensure_ascii=False, indent=2, sort_keys=True)
+
 
 def test_manifest_of_sorts_per_kind_and_fills_every_kind():
     m = Manifest.of([("text/part-00001-of-00002-000.parquet", 3),
