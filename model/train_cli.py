@@ -32,7 +32,6 @@ from model.parallel import DistEnv, barrier, init_process_group, shutdown
 from model.presets import PRESETS, get_preset
 from model.shards import find_shards
 from model.tokenizer import M6Tokenizer, iter_texts, train_tokenizer
-from schemas.listing import IncompleteCorpus
 
 log = logging.getLogger("m6.pretrain")
 
@@ -88,9 +87,7 @@ def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="m6 pretrain", description=__doc__.split("\n")[0])
     p.add_argument("--preset", default="tiny", choices=list(PRESETS))
-    p.add_argument("--data", nargs="+",
-                   help="corpus folder(s) (their manifest.json lists the shards), shard folders, "
-                        "files or globs; local or fsspec URLs (default: the preset's)")
+    p.add_argument("--data", nargs="+", help="corpus root(s) or shard folders (default: preset's)")
     p.add_argument("--output", default="out/pretrain", help="run folder")
     p.add_argument("--tokenizer", help="tokenizer.json to use (default: train one into --output)")
     p.add_argument("--steps", type=int)
@@ -121,7 +118,7 @@ def main(argv: list[str]) -> int:
         device = init_process_group(env, device)
     try:
         return _run(args, env, device)
-    except IncompleteCorpus as e:  # before training starts: one line, as for bad flags
+    except ValueError as e:  # bad input found before training (an incomplete corpus): one line
         print(f"m6 pretrain: {e}", file=sys.stderr)
         return 2
     finally:

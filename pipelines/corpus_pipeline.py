@@ -25,12 +25,10 @@ from corpus.config import CorpusConfig
 from corpus.inputs import InputPlan
 from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
-from corpus.stats import compute_stats
 from corpus.tokens import count_tokens
-from pipelines.sink import WriteShards, finalize
+from pipelines.sink import KINDS, WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
-from schemas.layout import KINDS
 
 
 def text_row(doc) -> dict:
@@ -124,8 +122,7 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
         _, values = item
         files = [v for tag, v in values if tag == "file"]
         all_stats = [v for tag, v in values if tag == "stats"]
-        # No rows at all (every input empty): zero counts, so the empty corpus is complete.
-        stats_dict = all_stats[0] if all_stats else compute_stats(())
+        stats_dict = all_stats[0] if all_stats else {}
         return finalize(files, stats_dict, output=output, cfg=cfg.shards,
                         config_json=config_json)
 

@@ -37,6 +37,7 @@ from corpus.shards import (
     split_parts,
     table_to_parquet_bytes,
 )
+from corpus.stats import compute_stats
 from schemas.layout import (
     CONFIG_FILE,
     KINDS,
@@ -129,6 +130,9 @@ def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: s
             write_atomically(join(output, name), empty_shard_bytes(kind, cfg), temp_root)
             written = [*written, (name, 0)]
     manifest = Manifest.of(written)
+    # No rows at all (every input empty) gives no statistics: zero counts, so the empty corpus
+    # is complete and stats.json has the shape every reader expects.
+    stats = stats or compute_stats(())
     write_atomically(join(output, STATS_FILE),
                      CorpusStats.from_dict(stats).to_json().encode(), temp_root)
     if config_json is not None:

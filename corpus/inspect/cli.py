@@ -15,12 +15,12 @@ folder, the Table 1 statistics of its ``stats.json``. Options:
 * ``--image ROW --out FILE``: write the image of row ROW of the ``image_text`` shards;
 * ``--json``: everything above as one JSON document on stdout;
 * ``--allow-incomplete``: read a corpus folder whose ``manifest.json`` is missing or does not
-  match its shards (refused otherwise, ``schemas/listing.py``); the output says it is incomplete.
+  match its shards (refused otherwise, as bad input: ``schemas/listing.py``); the output then
+  says it is incomplete.
 
 Everything streams row group by row group (``corpus/inspect/batches.py``): ``--head`` stops
 reading when it has its rows, ``--stats`` holds one batch at a time. Exit status: 0 fine, 1 a file
-failed ``--validate``, 2 bad input (no files, unreadable file, bad filter, missing row, a corpus
-folder without a complete manifest).
+failed ``--validate``, 2 bad input (no files, unreadable file, bad filter, missing row).
 """
 
 from __future__ import annotations
