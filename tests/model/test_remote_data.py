@@ -4,13 +4,18 @@ on local disk; an incomplete one is refused before training starts."""
 
 from __future__ import annotations
 
+import json
+
 import fsspec
 import pytest
 
-from model.metrics import read_metrics
+from m6.cli import main as m6_main
 from model.shards import find_shards
-from model.train_cli import main as pretrain_main
 from schemas.listing import IncompleteCorpus
+
+
+def pretrain_main(args: list[str]) -> int:
+    return m6_main(["pretrain", *args])
 
 
 @pytest.fixture
@@ -27,7 +32,9 @@ def _train(data: str, tokenizer, out) -> list[float]:
             str(tokenizer), "--steps", "2", "--batch-size", "2", "--val-every", "0",
             "--ckpt-every", "0", "--workers", "0", "--seed", "3", "--no-progress"]
     assert pretrain_main(args) == 0
-    return [r["loss"] for r in read_metrics(out / "metrics.jsonl", "train")]
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    return [r["loss"] for r in records if r.get("kind") == "train"]
 
 
 def test_two_steps_from_memory_equal_two_steps_from_disk(memory_corpus, corpus_dir,
