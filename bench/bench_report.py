@@ -38,6 +38,7 @@ from corpus.config import CorpusConfig  # noqa: E402
 from corpus.stats import compute_stats, stats_item, to_json  # noqa: E402
 from report.collect import PAIR_COLUMNS, REJECTED_COLUMNS, TEXT_COLUMNS, collect  # noqa: E402
 from schemas.arrow import IMAGE_TEXT_SCHEMA, REJECTED_SCHEMA, TEXT_SCHEMA  # noqa: E402
+from schemas.layout import CONFIG_FILE, MANIFEST_FILE, STATS_FILE, Manifest  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 N_TEXT, N_PAIRS, N_REJECTED, SHARDS, ROW_GROUP = 400_000, 2_000, 60_000, 8, 16_384
@@ -51,13 +52,17 @@ def texts() -> list[str]:
     return [r for r in reviews.splitlines() if r] + ["".join(p["paragraphs"]) for p in poems]
 
 
-def write(rows: list[dict], schema: pa.Schema, folder: Path) -> None:
+def write(rows: list[dict], schema: pa.Schema, folder: Path) -> list[tuple[str, int]]:
+    """Write ``rows`` as SHARDS shards into ``folder``; ``(relative path, rows)`` of each."""
     folder.mkdir(parents=True)
     per = -(-len(rows) // SHARDS)
+    written = []
     for i in range(SHARDS):
         table = pa.Table.from_pylist(rows[i * per:(i + 1) * per], schema=schema)
-        pq.write_table(table, folder / f"part-{i:05d}-of-{SHARDS:05d}-000.parquet",
-                       row_group_size=ROW_GROUP, compression="zstd")
+        name = f"part-{i:05d}-of-{SHARDS:05d}-000.parquet"
+        pq.write_table(table, folder / name, row_group_size=ROW_GROUP, compression="zstd")
+        written.append((f"{folder.name}/{name}", table.num_rows))
+    return written
 
 
 def build(out: Path, n_text: int = N_TEXT) -> None:
@@ -68,7 +73,7 @@ def build(out: Path, n_text: int = N_TEXT) -> None:
         rows.append({"id": f"t{i}", "source": SOURCES[i % 4], "text": t, "n_chars": len(t),
                      "n_tokens": len(t), "perplexity": 50.0 + (i * 7919) % 3000,
                      "perplexity_bucket": ("head", "middle", "tail")[i % 3]})
-    write(rows, TEXT_SCHEMA, out / "text")
+    written = write(rows, TEXT_SCHEMA, out / "text")
     images = [p.read_bytes() for p in sorted((FIXTURES / "images").iterdir())]
     pairs = []
     for i in range(N_PAIRS):
@@ -80,7 +85,7 @@ def build(out: Path, n_text: int = N_TEXT) -> None:
                       "sharpness": 10.0 + i % 900, "entropy": 3 + (i % 50) / 10,
                       "colourfulness": float(i % 120), "jpeg_quality": float(30 + i % 70),
                       "n_chars": 60, "n_tokens": 60})
-    write(pairs, IMAGE_TEXT_SCHEMA, out / "image_text")
+    written += write(pairs, IMAGE_TEXT_SCHEMA, out / "image_text")
     rejected = []
     for i in range(N_REJECTED):
         dup = i % 3 == 0
@@ -90,12 +95,13 @@ def build(out: Path, n_text: int = N_TEXT) -> None:
                          "score": None if dup else float(i % 15),
                          "duplicate_of": f"t{(i * 13) % 5000}" if dup else None,
                          "text": base[i % len(base)][:200]})
-    write(rejected, REJECTED_SCHEMA, out / "rejected")
-    # stats.json and config.json, as the pipeline writes them beside the shards
+    written += write(rejected, REJECTED_SCHEMA, out / "rejected")
+    # stats.json, config.json and manifest.json (last), as the pipeline writes them
     items = [stats_item("text", r) for r in rows] + [stats_item("image_text", r) for r in pairs]
     items += [stats_item("rejected", r) for r in rejected]
-    (out / "stats.json").write_text(to_json(compute_stats(items)), encoding="utf-8")
-    (out / "config.json").write_text(CorpusConfig().to_json(), encoding="utf-8")
+    (out / STATS_FILE).write_text(to_json(compute_stats(items)), encoding="utf-8")
+    (out / CONFIG_FILE).write_text(CorpusConfig().to_json(), encoding="utf-8")
+    (out / MANIFEST_FILE).write_text(Manifest.of(written).to_json(), encoding="utf-8")
 
 
 def peak_rss_mb(code: str) -> float:

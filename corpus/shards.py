@@ -1,14 +1,18 @@
 """Shard layout of the corpus outputs: which rows go to which file, under which name, and how a
 shard's bytes are made.
 
-The layout is a pure function of the rows, so the same input gives the same files on every runner
-and every rerun (DESIGN.md, "Schemas"; cc_net's deterministic shard names):
+The layout is a pure function of the rows and of the input files' sizes, so the same input gives
+the same files on every runner and every rerun (DESIGN.md, "Schemas"; cc_net's deterministic shard names):
 
-- ``num_buckets(total_bytes, target)``: the number of buckets is derived from the estimated
-  uncompressed size of all rows of one output kind and the target shard size.
+- ``num_buckets(total_bytes, target)``: the number of buckets is the total size of the crawl,
+  dump and listing files as stored (``InputPlan.total_bytes``: compressed bytes for ``.gz``)
+  over the target shard size, and the same count is used for every output kind. The driver knows
+  it before the pipeline runs, so no side input or second pass is needed; the price is that a
+  kind much smaller than the input (``image_text``) gets as many buckets as ``text``, so more
+  and smaller files. Sizing each kind from its own rows would change shard names.
 - ``bucket_of(id, n)``: a row's bucket is its id (a hex digest) modulo the bucket count.
-- Inside a bucket rows are sorted by id and cut into files of at most ``target_bytes``
-  (uncompressed estimate), so a bucket usually is one file.
+- Inside a bucket rows are sorted by id and cut into files of at most ``target_bytes`` (the
+  rows' uncompressed size estimate, ``estimate_row_bytes``), so a bucket usually is one file.
 - ``shard_name(kind, bucket, n, part)``: ``<kind>/part-BBBBB-of-NNNNN-PPP.parquet``.
 
 Shards are zstd-compressed Parquet with the project schema (and its version metadata) and a

@@ -23,23 +23,21 @@ functions, and ``CorpusStatsCombiner`` bundles them so ``pipelines/`` can write
 of ints: picklable, and merging is associative and commutative, so any combiner tree gives the
 same result.
 
-``extract_output`` returns a JSON-ready dict (``to_json`` writes ``stats.json``);
-``format_table`` prints it as Table 1 plus a rejected-by-stage table.
+``extract_output`` returns a JSON-ready dict of the shape ``schemas/statistics.py`` types
+(``CorpusStats``): ``to_json`` gives the bytes of ``stats.json`` and ``from_json`` checks a file
+against that shape; ``format_table`` prints it as Table 1 plus a rejected-by-stage table.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from corpus.tokens import count_tokens
+from schemas.layout import OUTPUT_KINDS
 from schemas.sources import SOURCES
+from schemas.statistics import STATS_FORMAT, STATS_VERSION, CorpusStats
 
-STATS_FORMAT = "m6.stats"
-STATS_VERSION = 1
-
-OUTPUT_KINDS = ("text", "image_text")
 COUNTERS = ("passages", "tokens", "chars", "text_bytes", "images", "image_bytes")
 _P, _T, _C, _TB, _I, _IB = range(len(COUNTERS))
 
@@ -184,16 +182,15 @@ class CorpusStatsCombiner:
 # --- JSON and the printed table ------------------------------------------------------------------
 
 def to_json(stats: dict[str, Any]) -> str:
-    """``stats`` as pretty UTF-8 JSON, keys in a stable order (a rerun gives the same file)."""
-    return json.dumps(stats, ensure_ascii=False, indent=2) + "\n"
+    """``stats`` as the bytes of ``stats.json``: pretty UTF-8 JSON, keys sorted (a rerun gives the
+    same file); checked against ``CorpusStats`` on the way."""
+    return CorpusStats.from_dict(stats).to_json()
 
 
-def from_json(text: str) -> dict[str, Any]:
-    """Read what ``to_json`` wrote; refuses files that are not m6 statistics."""
-    stats = json.loads(text)
-    if not isinstance(stats, dict) or stats.get("format") != STATS_FORMAT:
-        raise ValueError(f"not an m6 statistics file (expected \"format\": \"{STATS_FORMAT}\")")
-    return stats
+def from_json(text: str | bytes) -> dict[str, Any]:
+    """Read what ``to_json`` wrote; refuses files that are not m6 statistics of this version
+    (``schemas.statistics.StatsError``, a ``ValueError`` naming the field)."""
+    return CorpusStats.from_json(text).to_dict()
 
 
 def human_count(n: float) -> str:

@@ -35,7 +35,8 @@ from corpus.inputs import plan_inputs
 from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
 from pipelines.options import pipeline_runner_and_options
-from pipelines.sink import STATS, start_run
+from pipelines.sink import start_run
+from schemas.layout import STATS_FILE
 
 log = logging.getLogger("m6.corpus")
 
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
             address = stack.enter_context(local_dask_cluster(args.workers))
             beam_args = [*beam_args, f"--dask_client_address={address}"]
         runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
+        _check_dedup_against(cfg.run.dedup_against, output)
         start_run(output)
         t0 = time.time()
         p = beam.Pipeline(runner=runner, options=options)
@@ -130,6 +132,19 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         result.wait_until_finish()
         elapsed = time.time() - t0
     return {"output": output, "elapsed_s": elapsed, "plan": plan}
+
+
+def _check_dedup_against(paths: tuple[str, ...], output: str) -> None:
+    """Refuse a bad ``--dedup-against`` before ``start_run`` marks the output incomplete: an
+    earlier output that is incomplete, or the output folder this run replaces."""
+    from pipelines.dedup import existing_shards
+
+    for path in paths:
+        if path.rstrip("/") == output:
+            raise ValueError(f"--dedup-against {path} is the --output folder, whose shards this "
+                             "run replaces; write the new run to another folder")
+    if paths:
+        existing_shards(paths)
 
 
 def main(argv: list[str]) -> int:
@@ -157,7 +172,7 @@ def main(argv: list[str]) -> int:
 
     from corpus.stats import format_table
 
-    with FileSystems.open(FileSystems.join(info["output"], STATS)) as f:
+    with FileSystems.open(FileSystems.join(info["output"], STATS_FILE)) as f:
         import json
 
         stats = json.loads(f.read().decode())

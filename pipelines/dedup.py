@@ -59,6 +59,8 @@ from corpus.document import Document
 from pipelines.batches import Batches
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
+from schemas.layout import MANIFEST_FILE
+from schemas.listing import RERUN, corpus_folder
 
 log = logging.getLogger(__name__)
 
@@ -373,14 +375,20 @@ class NearDuplicates(beam.PTransform):
 # ---------------------------------------------------------------- --dedup-against
 
 def existing_shards(paths: Sequence[str]) -> list[str]:
-    """Text shards of earlier outputs: ``<path>/text/*.parquet`` for an output folder, or the
-    files a glob matches. Raises ``ValueError`` naming a path with no shard."""
+    """Text shards of earlier outputs: those an output folder's ``manifest.json`` lists (an
+    incomplete folder is refused, ``schemas/listing.py``), or the files a glob or a ``.parquet``
+    path names. Raises ``ValueError`` naming a path with no shard."""
     files: list[str] = []
     for path in paths:
-        pattern = FileSystems.join(path, "text", "*.parquet")
-        if any(ch in path for ch in "*?[") or path.endswith(".parquet"):
-            pattern = path
-        matched = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
+        named = any(ch in path for ch in "*?[") or path.endswith(".parquet")
+        folder = None if named else corpus_folder(path)
+        if folder is not None:
+            matched = folder.shards("text", hint=RERUN + ", or name its text/*.parquet files")
+            pattern = f"{folder.url}/{MANIFEST_FILE}"
+        else:
+            pattern = path if named else FileSystems.join(path, "text", "*.parquet")
+            matched = sorted(m.path for r in FileSystems.match([pattern])
+                             for m in r.metadata_list)
         if not matched:
             raise ValueError(f"--dedup-against {path}: no text shards found (looked for "
                              f"{pattern}); give an earlier output folder or a glob of its "

@@ -19,7 +19,6 @@ path or any filesystem Beam knows (``gs://``, ``s3://``, ``hdfs://``).
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
@@ -30,7 +29,6 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.shards import (
     SHARD_PREFIX,
-    SHARD_SUFFIX,
     ShardConfig,
     bucket_of,
     empty_shard_bytes,
@@ -39,14 +37,20 @@ from corpus.shards import (
     split_parts,
     table_to_parquet_bytes,
 )
+from corpus.stats import compute_stats
+from schemas.layout import (
+    CONFIG_FILE,
+    KINDS,
+    MANIFEST_FILE,
+    REPORT_FILE,
+    SHARD_SUFFIX,
+    STATS_FILE,
+    TEMP_DIR,
+    Manifest,
+)
+from schemas.statistics import CorpusStats
 
 log = logging.getLogger(__name__)
-
-TEMP_DIR = "_temporary"
-REPORT = "report.html"  # report.build.REPORT_FILE, written by 'm6 report'
-MANIFEST = "manifest.json"
-STATS = "stats.json"
-KINDS = ("text", "image_text", "rejected")
 
 
 def join(*parts: str) -> str:
@@ -112,7 +116,7 @@ def list_shards(output: str, kind: str) -> list[str]:
 
 
 def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: str,
-             cfg: ShardConfig, config_json: str | None = None) -> dict[str, Any]:
+             cfg: ShardConfig, config_json: str | None = None) -> Manifest:
     """Remove stale shards, fill empty kinds, write stats.json and manifest.json (last)."""
     written_names = {name for name, _ in written}
     temp_root = join(output, TEMP_DIR, "meta")
@@ -125,20 +129,15 @@ def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: s
             name = shard_name(kind, 0, 1, 0)
             write_atomically(join(output, name), empty_shard_bytes(kind, cfg), temp_root)
             written = [*written, (name, 0)]
-    files = {kind: sorted(({"path": n, "rows": r} for n, r in written
-                           if n.startswith(kind + "/")), key=lambda d: d["path"])
-             for kind in KINDS}
-    manifest = {
-        "files": files,
-        "rows": {kind: sum(f["rows"] for f in files[kind]) for kind in KINDS},
-    }
-    write_atomically(join(output, STATS),
-                     json.dumps(stats, ensure_ascii=False, indent=2, sort_keys=True).encode(),
-                     temp_root)
+    manifest = Manifest.of(written)
+    # No rows at all (every input empty) gives no statistics: zero counts, so the empty corpus
+    # is complete and stats.json has the shape every reader expects.
+    stats = stats or compute_stats(())
+    write_atomically(join(output, STATS_FILE),
+                     CorpusStats.from_dict(stats).to_json().encode(), temp_root)
     if config_json is not None:
-        write_atomically(join(output, "config.json"), config_json.encode(), temp_root)
-    write_atomically(join(output, MANIFEST),
-                     json.dumps(manifest, ensure_ascii=False, indent=2).encode(), temp_root)
+        write_atomically(join(output, CONFIG_FILE), config_json.encode(), temp_root)
+    write_atomically(join(output, MANIFEST_FILE), manifest.to_json().encode(), temp_root)
     temp = join(output, TEMP_DIR)
     if FileSystems.exists(temp):
         try:
@@ -150,8 +149,10 @@ def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: s
 
 def start_run(output: str) -> None:
     """Mark ``output`` incomplete before a run: the manifest and the HTML report of an earlier
-    run are removed (``m6 corpus`` writes a new report at the end unless ``--no-report``)."""
-    for name in (MANIFEST, REPORT):
+    run are removed (``m6 corpus`` writes a new report at the end unless ``--no-report``).
+    This runs before anything of the new run is written, so a killed rerun never looks complete
+    to a reader (``schemas/listing.py``)."""
+    for name in (MANIFEST_FILE, REPORT_FILE):
         path = join(output, name)
         if FileSystems.exists(path):
             FileSystems.delete([path])

@@ -23,10 +23,9 @@ from report.collect import collect
 from report.page import render
 from report.thresholds import thresholds
 from report.training import read_run
+from schemas.layout import REPORT_FILE
 
 log = logging.getLogger(__name__)
-
-REPORT_FILE = "report.html"
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Written:
 
 
 def write_report(corpus: str, out: str | None = None, run: str | None = None,
-                 samples: int | None = None) -> Written:
+                 samples: int | None = None, allow_incomplete: bool = False) -> Written:
     """Write the report of the corpus folder ``corpus`` (and run folder ``run``) to ``out``."""
     t0 = time.perf_counter()
     out = out or corpus.rstrip("/") + "/" + REPORT_FILE
@@ -45,7 +44,8 @@ def write_report(corpus: str, out: str | None = None, run: str | None = None,
     if fs.isdir(path):  # said before a long read, not after it
         raise InspectError(f"{out} is a folder; give --out a file name (such as "
                            f"{out.rstrip('/')}/{REPORT_FILE})")
-    figs = collect(corpus, **({"samples": samples} if samples is not None else {}))
+    figs = collect(corpus, allow_incomplete=allow_incomplete,
+                   **({"samples": samples} if samples is not None else {}))
     curves = read_run(run) if run else None
     html = render(figs, thresholds(figs.config), curves).encode("utf-8")
     _write_atomic(out, html)

@@ -14,8 +14,9 @@ import logging
 import sys
 
 from corpus.inspect.files import InspectError
-from report.build import REPORT_FILE, write_report
+from report.build import write_report
 from report.training import RunError
+from schemas.layout import REPORT_FILE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a 'm6 pretrain' --output folder: adds the training curves")
     p.add_argument("--samples", type=int, default=24,
                    help="image-text pairs shown in the grid (default 24)")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="report on a corpus folder without a complete manifest.json (a run still "
+                        "going or killed) from the Parquet files that are there; the page says so")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     return p
 
@@ -41,7 +45,8 @@ def main(argv: list[str]) -> int:
         print("m6 report: --samples must be 0 or more", file=sys.stderr)
         return 2
     try:
-        w = write_report(args.corpus, args.out, args.run, samples=args.samples)
+        w = write_report(args.corpus, args.out, args.run, samples=args.samples,
+                         allow_incomplete=args.allow_incomplete)
     except (InspectError, RunError) as e:
         print(f"m6 report: {e}", file=sys.stderr)
         return 2

@@ -1,8 +1,10 @@
 """Read a corpus run's output folder once, streaming, into the figures the report draws.
 
 A corpus folder holds ``text/``, ``image_text/`` and ``rejected/`` Parquet shards, ``stats.json``
-(Table 1 and rejected counts, written by the pipeline) and ``config.json`` (the thresholds). The
-shards are read a row group at a time with only the columns a figure needs (never the text of
+(Table 1 and rejected counts, written by the pipeline), ``config.json`` (the thresholds) and
+``manifest.json``, which lists the shards (``schemas/layout.py``): only those are read, and a
+folder whose manifest is missing or does not match its shards is refused unless
+``allow_incomplete`` (the page then says so). The shards are read a row group at a time with only the columns a figure needs (never the text of
 kept documents, never image bytes but for the sampled thumbnails), and folded into:
 
 * per-source histograms of document length (characters) and of perplexity, with the values the
@@ -36,12 +38,13 @@ from fsspec.core import url_to_fs
 
 from corpus import stats as corpus_stats
 from corpus.inspect.batches import file_batches
-from corpus.inspect.files import InspectError, Shard, expand
+from corpus.inspect.files import InspectError, Shard
 from report.histogram import Histogram
+from schemas.layout import CONFIG_FILE, KINDS, STATS_FILE
+from schemas.listing import RERUN_OR_ALLOW, IncompleteCorpus, corpus_folder
 
 log = logging.getLogger(__name__)
 
-KINDS = ("text", "image_text", "rejected")
 BATCH_ROWS = 8192
 EXAMPLES_PER_REASON = 3
 SAMPLE_PAIRS = 24
@@ -85,6 +88,7 @@ class CorpusFigures:
     stats_problem: str = ""  # why stats.json was not used, when it was not
     config: dict[str, Any] | None = None
     shards: dict[str, int] = field(default_factory=dict)  # kind -> number of shard files
+    incomplete: str = ""  # why the corpus is incomplete, when read with allow_incomplete
     rows: Counter = field(default_factory=Counter)  # kind -> rows read
     lengths: dict[str, Histogram] = field(default_factory=dict)  # "kind/source" -> n_chars
     rejected_lengths: dict[str, Histogram] = field(default_factory=dict)  # source -> chars
@@ -115,7 +119,7 @@ def _read_json(fs: Any, path: str) -> dict[str, Any] | None:
 def _read_stats(fs: Any, path: str) -> tuple[dict[str, Any] | None, str]:
     """``stats.json`` when it is m6 statistics the page can show, else ``(None, why not)``."""
     if not fs.exists(path):
-        return None, "stats.json was missing"
+        return None, f"{STATS_FILE} was missing"
     try:
         stats = corpus_stats.from_json(fs.cat_file(path))
         if not isinstance(stats.get("totals"), dict):
@@ -124,19 +128,13 @@ def _read_stats(fs: Any, path: str) -> tuple[dict[str, Any] | None, str]:
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         log.warning("report: %s is not usable m6 statistics (%s); recomputing them from the "
                     "shards", path, e)
-        return None, f"stats.json was not usable m6 statistics ({type(e).__name__}: {e})"
+        return None, f"{STATS_FILE} was not usable m6 statistics ({type(e).__name__}: {e})"
     return stats, ""
 
 
-def _shards(output: str, kind: str) -> list[Shard]:
-    fs, root = url_to_fs(output)
-    folder = root.rstrip("/") + "/" + kind
-    if not fs.isdir(folder):
-        return []
-    try:
-        return expand([output.rstrip("/") + "/" + kind])
-    except InspectError:
-        return []  # an empty folder: no shards of this kind
+def _shard(url: str) -> Shard:
+    fs, path = url_to_fs(url)
+    return Shard(fs, path, url)
 
 
 def _hist(table: dict[str, Histogram], key: str, make: Any = Histogram) -> Histogram:
@@ -158,15 +156,25 @@ def _by_source(batch: pa.RecordBatch | pa.Table, column: str,
 
 
 def collect(output: str, *, samples: int = SAMPLE_PAIRS, seed: int = SAMPLE_SEED,
-            examples: int = EXAMPLES_PER_REASON) -> CorpusFigures:
+            examples: int = EXAMPLES_PER_REASON, allow_incomplete: bool = False) -> CorpusFigures:
     """Fold the corpus at ``output`` (a folder or fsspec URL) into ``CorpusFigures``."""
     fs, root = url_to_fs(output)
     if not fs.isdir(root):
         raise InspectError(f"{output}: no such corpus folder")
-    figs = CorpusFigures(path=output)
-    figs.stats, figs.stats_problem = _read_stats(fs, root.rstrip("/") + "/stats.json")
-    figs.config = _read_json(fs, root.rstrip("/") + "/config.json")
-    shards = {kind: _shards(output, kind) for kind in KINDS}
+    folder = corpus_folder(output)
+    if folder is None or folder.kind is not None:
+        raise InspectError(f"{output}: no text/, image_text/ or rejected/ shards there; is it the "
+                           "--output folder of 'm6 corpus'?")
+    try:
+        shards = {kind: [_shard(u) for u in folder.shards(
+            kind, allow_incomplete=allow_incomplete, hint=RERUN_OR_ALLOW)] for kind in KINDS}
+    except IncompleteCorpus as e:
+        raise InspectError(str(e)) from None
+    figs = CorpusFigures(path=output, incomplete="" if folder.complete else folder.note())
+    if figs.incomplete:
+        log.warning("report: %s", figs.incomplete)
+    figs.stats, figs.stats_problem = _read_stats(fs, root.rstrip("/") + "/" + STATS_FILE)
+    figs.config = _read_json(fs, root.rstrip("/") + "/" + CONFIG_FILE)
     figs.shards = {k: len(v) for k, v in shards.items()}
     if not any(shards.values()):
         raise InspectError(f"{output}: no text/, image_text/ or rejected/ shards there; is it the "

@@ -165,7 +165,7 @@ def _nav(run: TrainingCurves | None) -> str:
 def _table1(figs: CorpusFigures, th: Thresholds) -> str:
     stats = figs.stats or {"outputs": [], "totals": {}}
     rows = table1_rows(stats)
-    notes = []
+    notes = [figs.incomplete] if figs.incomplete else []
     if figs.stats_recomputed:
         notes.append(f"{figs.stats_problem}: these figures were computed from the shards.")
     notes += th.notes

@@ -26,6 +26,8 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
+from schemas.layout import CONFIG_FILE
+
 log = logging.getLogger(__name__)
 
 MAX_POINTS = 600
@@ -74,7 +76,7 @@ def read_run(run: str, max_points: int = MAX_POINTS) -> TrainingCurves:
         raise RunError(f"{run}: no metrics.jsonl there; is it the --output folder of "
                        "'m6 pretrain'?")
     curves = TrainingCurves(path=run)
-    cfg_path = root.rstrip("/") + "/config.json"
+    cfg_path = root.rstrip("/") + "/" + CONFIG_FILE
     if fs.exists(cfg_path):
         try:
             config = json.loads(fs.cat_file(cfg_path))

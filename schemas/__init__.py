@@ -1,4 +1,6 @@
-"""Arrow schemas and row dataclasses of the m6 corpus outputs: the one package all others import."""
+"""Arrow schemas and row dataclasses of the m6 corpus outputs, and the layout of an output folder
+(``layout.py``: kinds, file names, the manifest; ``statistics.py``: ``stats.json``; ``listing.py``:
+how readers list a corpus folder's shards): the one package all others import."""
 
 from schemas.arrow import (
     IMAGE_TEXT_SCHEMA,

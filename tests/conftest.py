@@ -30,3 +30,21 @@ def sample_corpus(tmp_path_factory) -> Path:
             "--set", f"quality.perplexity.model={lm}", "--set", f"quality.spam.model={spam}"]
     assert corpus_main(argv) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def write_manifest():
+    """``write_manifest(root)`` writes the ``manifest.json`` the pipeline would write for the
+    shards now in the corpus folder ``root``: for tests that build a corpus folder by hand
+    (readers refuse a corpus folder without one, ``schemas/listing.py``)."""
+    import pyarrow.parquet as pq
+
+    from schemas.layout import KINDS, MANIFEST_FILE, Manifest
+
+    def write(root: Path) -> Path:
+        written = [(f"{k}/{p.name}", pq.read_metadata(p).num_rows)
+                   for k in KINDS for p in sorted((root / k).glob("*.parquet"))]
+        (root / MANIFEST_FILE).write_text(Manifest.of(written).to_json())
+        return root
+
+    return write

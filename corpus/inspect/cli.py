@@ -13,7 +13,10 @@ folder, the Table 1 statistics of its ``stats.json``. Options:
 * ``--where EXPR``: only rows matching a filter such as ``source == "forum"`` (DuckDB SQL where
   ``"..."`` is a string, as in Python); applied to ``--head``, ``--stats`` and ``--image``;
 * ``--image ROW --out FILE``: write the image of row ROW of the ``image_text`` shards;
-* ``--json``: everything above as one JSON document on stdout.
+* ``--json``: everything above as one JSON document on stdout;
+* ``--allow-incomplete``: read a corpus folder whose ``manifest.json`` is missing or does not
+  match its shards (refused otherwise, as bad input: ``schemas/listing.py``); the output then
+  says it is incomplete.
 
 Everything streams row group by row group (``corpus/inspect/batches.py``): ``--head`` stops
 reading when it has its rows, ``--stats`` holds one batch at a time. Exit status: 0 fine, 1 a file
@@ -81,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the image of row ROW of the image_text shards to --out")
     p.add_argument("--out", metavar="FILE", help="where --image writes")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="read a corpus folder without a complete manifest.json (a run still "
+                        "going or killed) as the Parquet files that are there")
     return p
 
 
@@ -108,7 +114,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], bool]:
         raise InspectError("--image ROW and --out FILE go together")
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
 
-    shards = expand(args.paths)
+    incomplete: list[str] = []
+    shards = expand(args.paths, allow_incomplete=args.allow_incomplete, notes=incomplete)
     summaries: list[FileSummary] = []
     schemas: dict[str, Any] = {}
     groups: dict[str, list[Shard]] = {}
@@ -142,6 +149,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], bool]:
     report: dict[str, Any] = {"files": [s.to_json() for s in summaries],
                               "total": _total(summaries)}
     lines = summary_lines(report["files"], report["total"])
+    if incomplete:
+        report["incomplete"] = incomplete
+        lines += ["", *(f"WARNING: {n}" for n in incomplete)]
     for url, content in stats_files(args.paths):
         try:
             corpus_stats = from_json(content.decode("utf-8"))

@@ -3,7 +3,10 @@ each from its footer alone (no data pages are read).
 
 A PATH is a file, a folder (searched recursively for ``*.parquet``, skipping ``_temporary``-style
 folders and hidden files, which hold half-written shards) or a glob, local or any fsspec URL
-(``s3://bucket/corpus/text/*.parquet``, ``gs://...``, ``memory://...``).
+(``s3://bucket/corpus/text/*.parquet``, ``gs://...``, ``memory://...``). The shards of a corpus
+folder (given, or found inside a folder given) are the ones its ``manifest.json`` lists
+(``schemas/listing.py``): an incomplete corpus folder is refused unless ``allow_incomplete``, and
+then its Parquet files are read as they are and a note says so. Files and globs are read as named.
 
 Shards are opened with ``pre_buffer=False``: with pre-buffering, pyarrow 25 reads ahead over every
 row group when a batch is asked for, so a 1 GB shard would be read whole to print one row.
@@ -20,6 +23,8 @@ import fsspec
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
+from schemas.layout import KINDS, STATS_FILE
+from schemas.listing import RERUN_OR_ALLOW, IncompleteCorpus, corpus_folder
 from schemas.validate import kind_of, version_of
 
 
@@ -51,24 +56,49 @@ class Shard:
             yield pf
 
 
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    return "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+
+
 def _is_hidden(path: str, root: str) -> bool:
     rel = path[len(root):].strip("/") if path.startswith(root) else path
     return any(part.startswith(("_", ".")) for part in rel.split("/")[:-1]) or \
         rel.rsplit("/", 1)[-1].startswith((".", "_"))
 
 
-def expand(paths: list[str]) -> list[Shard]:
-    """The shards named by ``paths`` (files, folders, globs), each once, in a stable order."""
+def _listed(fs: fsspec.AbstractFileSystem, url: str, allow_incomplete: bool,
+            notes: list[str] | None) -> list[str] | None:
+    """The paths (on ``fs``) of the shards the corpus folder at ``url`` lists, or ``None`` when
+    ``url`` is not a corpus folder or one of its kind sub-folders."""
+    try:
+        folder = corpus_folder(url)
+        if folder is None:
+            return None
+        urls = [u for k in folder.kinds
+                for u in folder.shards(k, allow_incomplete=allow_incomplete, hint=RERUN_OR_ALLOW)]
+    except IncompleteCorpus as e:
+        raise InspectError(str(e)) from None
+    if not folder.complete and notes is not None and folder.note() not in notes:
+        notes.append(folder.note())
+    return [url_to_fs(u)[1] for u in urls]
+
+
+def expand(paths: list[str], *, allow_incomplete: bool = False,
+           notes: list[str] | None = None) -> list[Shard]:
+    """The shards named by ``paths`` (files, folders, globs), each once, in a stable order.
+    A corpus folder's shards come from its manifest; ``notes`` gets a line per incomplete
+    corpus folder read because ``allow_incomplete``."""
     shards: list[Shard] = []
     seen: set[str] = set()
     for given in paths:
         fs, root = url_to_fs(given)
-        is_local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        is_local = _is_local(fs)
         if has_magic(root):
             found = sorted(p for p in fs.glob(root) if not fs.isdir(p))
         elif fs.isdir(root):
-            found = sorted(p for p in fs.find(root)
-                           if p.endswith(".parquet") and not _is_hidden(p, root))
+            found = _listed(fs, given, allow_incomplete, notes)
+            if found is None:
+                found = _folder(fs, root, allow_incomplete, notes)
         elif fs.exists(root):
             found = [root]
         else:
@@ -84,7 +114,18 @@ def expand(paths: list[str]) -> list[Shard]:
     return shards
 
 
-STATS_FILE = "stats.json"  # written beside the shards by the pipeline (corpus/stats.py)
+def _folder(fs: fsspec.AbstractFileSystem, root: str, allow_incomplete: bool,
+            notes: list[str] | None) -> list[str]:
+    """Parquet files under a folder that is no corpus folder; those inside a corpus folder
+    further down (``<corpus>/<kind>/*.parquet``) are the ones its manifest lists."""
+    found = sorted(p for p in fs.find(root) if p.endswith(".parquet") and not _is_hidden(p, root))
+    kind_folders = sorted({p.rsplit("/", 1)[0] for p in found
+                           if p.rsplit("/", 2)[-2:-1] and p.rsplit("/", 2)[-2] in KINDS})
+    for folder in kind_folders:
+        url = folder if _is_local(fs) else fs.unstrip_protocol(folder)
+        listed = _listed(fs, url, allow_incomplete, notes) or []
+        found = [p for p in found if p.rsplit("/", 1)[0] != folder] + listed
+    return sorted(found)
 
 
 def stats_files(paths: list[str]) -> list[tuple[str, bytes]]:

@@ -149,6 +149,9 @@ def main(argv: list[str]) -> int:
         device = init_process_group(env, device)
     try:
         return _run(args, env, device)
+    except ValueError as e:  # bad input found before training (an incomplete corpus): one line
+        print(f"m6 pretrain: {e}", file=sys.stderr)
+        return 2
     finally:
         shutdown()
 

@@ -25,7 +25,6 @@ shuffle buffer, whose contents (image bytes included) would have to go into the 
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,43 +34,51 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from schemas.arrow import SCHEMA_NAME_KEY
+from schemas.layout import OUTPUT_KINDS
+from schemas.listing import corpus_folder, parquet_file
 
 log = logging.getLogger(__name__)
 
-KINDS = ("text", "image_text")
+KINDS = OUTPUT_KINDS  # the kinds a model trains on (schemas/layout.py)
 
 
 def find_shards(paths: Sequence[str | Path], kind: str) -> list[str]:
-    """Parquet files of output ``kind`` under ``paths``.
+    """Parquet files of output ``kind`` under ``paths`` (local paths or fsspec URLs).
 
-    Each path may be a corpus root (its ``<kind>/`` folder is used), a folder of Parquet files, a
-    file, or a glob. Files whose schema metadata names another kind are skipped, so a corpus
-    root's ``rejected/`` shards never leak into training.
+    Each path may be a corpus folder or one of its kind sub-folders (the shards its
+    ``manifest.json`` lists; an incomplete corpus is refused, ``schemas/listing.py``), a folder of
+    Parquet files, a file, or a glob. Files whose schema metadata names another kind are
+    skipped, so a corpus root's ``rejected/`` shards never leak into training.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown shard kind {kind!r}; expected one of {KINDS}")
     found: list[str] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            sub = p / kind
-            candidates = sorted((sub if sub.is_dir() else p).glob("*.parquet"))
-        elif p.is_file():
+    for raw in map(str, paths):
+        fs, p = url_to_fs(raw)
+        folder = corpus_folder(raw)
+        if folder is not None:
+            candidates = [url_to_fs(u)[1] for u in folder.shards(kind)]
+        elif fs.isdir(p):
+            candidates = sorted(fs.glob(p.rstrip("/") + "/*.parquet"))
+        elif fs.isfile(p):
             candidates = [p]
         else:
-            candidates = [Path(g) for g in sorted(glob.glob(str(raw)))]
+            candidates = sorted(fs.glob(p))
         for c in candidates:
-            meta = pq.read_schema(c).metadata or {}
-            name = meta.get(SCHEMA_NAME_KEY)
+            c = c if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(c)
+            schema = parquet_file(c).schema_arrow  # the footer only
+            name = (schema.metadata or {}).get(SCHEMA_NAME_KEY)
             if name is not None and name.decode() != kind:
                 continue
-            if name is None and kind == "image_text" and "image" not in pq.read_schema(c).names:
+            if name is None and kind == "image_text" and "image" not in schema.names:
                 continue
-            if name is None and kind == "text" and "image" in pq.read_schema(c).names:
+            if name is None and kind == "text" and "image" in schema.names:
                 continue
-            found.append(str(c))
+            found.append(c)
     return sorted(dict.fromkeys(found))
 
 
@@ -88,7 +95,7 @@ def plan_pieces(files: Sequence[str]) -> list[Piece]:
     """Every non-empty row group of ``files``, from the footers only (no data is read)."""
     pieces = []
     for f in files:
-        md = pq.ParquetFile(f).metadata
+        md = parquet_file(f).metadata
         for rg in range(md.num_row_groups):
             n = md.row_group(rg).num_rows
             if n:
@@ -198,7 +205,7 @@ class RowStream:
     def _file(self, path: str) -> pq.ParquetFile:
         f = self._files.get(path)
         if f is None:
-            f = self._files[path] = pq.ParquetFile(path)
+            f = self._files[path] = parquet_file(path)
         return f
 
     # -------------------------------------------------------------- reading

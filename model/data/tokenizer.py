@@ -118,10 +118,10 @@ class M6Tokenizer:
 
 def iter_texts(files: Sequence[str], *, use_title: bool = True, batch_rows: int = 1024) -> Iterator[str]:
     """The ``text`` (and ``title``) column of Parquet shards, streamed batch by batch."""
-    import pyarrow.parquet as pq
+    from schemas.listing import parquet_file
 
     for f in files:
-        pf = pq.ParquetFile(f)
+        pf = parquet_file(f)
         cols = ["text"] + (["title"] if use_title and "title" in pf.schema_arrow.names else [])
         for batch in pf.iter_batches(batch_size=batch_rows, columns=cols, use_threads=False):
             for row in batch.to_pylist():

@@ -26,6 +26,7 @@ from schemas import (
     TextRecord,
     make_id,
 )
+from schemas.layout import Manifest
 
 LONG = "还没有收到书！" * 30  # 210 characters
 
@@ -41,7 +42,7 @@ def _write(path, rows, schema, **kw):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(tmp_path_factory, write_manifest):
     """A small output folder like the pipeline's: text (3 row groups), image_text, rejected,
     and a half-written shard under _temporary that inspect must skip."""
     root = tmp_path_factory.mktemp("corpus")
@@ -66,7 +67,7 @@ def corpus(tmp_path_factory):
                                score=float(i), text="短").to_row() for i in range(5)]
     _write(root / "rejected" / "part-00000-of-00001-000.parquet", rejected, REJECTED_SCHEMA)
     (root / "_temporary" / "junk.parquet").write_bytes(b"half-written")
-    return root
+    return write_manifest(root)
 
 
 def _json(capsys, argv) -> tuple[int, dict]:
@@ -96,7 +97,7 @@ def test_summary_from_the_footers(corpus, capsys):
     assert "Total: 1 file, 10 rows, 3 row groups" in out
 
 
-def test_a_corpus_folder_shows_its_stats_json(corpus, tmp_path, capsys):
+def test_a_corpus_folder_shows_its_stats_json(corpus, tmp_path, capsys, write_manifest):
     from corpus.stats import compute_stats, to_json
 
     folder = tmp_path / "out"
@@ -107,6 +108,7 @@ def test_a_corpus_folder_shows_its_stats_json(corpus, tmp_path, capsys):
     table = pq.read_table(src)
     stats = compute_stats(("text", row) for row in table.to_pylist())
     (folder / "stats.json").write_text(to_json(stats), encoding="utf-8")
+    write_manifest(folder)
     assert main([str(folder)]) == 0
     out = capsys.readouterr().out
     assert f"From {folder}/stats.json:" in out
@@ -336,6 +338,8 @@ def test_paths_globs_and_urls(corpus, capsys):
     fs = fsspec.filesystem("memory")
     src = corpus / "rejected" / "part-00000-of-00001-000.parquet"
     fs.pipe("/inspect-test/rejected/part-0.parquet", src.read_bytes())
+    fs.pipe("/inspect-test/manifest.json", Manifest.of([("rejected/part-0.parquet", 5)])
+            .to_json().encode())
     try:
         code, report = _json(capsys, ["memory://inspect-test", "--where",
                                       'source == "common_crawl"', "--head", "5"])

@@ -83,11 +83,11 @@ def _write(folder: Path, kind: str, rows: list[dict], schema: pa.Schema, n_files
 
 
 @pytest.fixture(scope="session")
-def corpus_dir(tmp_path_factory) -> Path:
+def corpus_dir(tmp_path_factory, write_manifest) -> Path:
     out = tmp_path_factory.mktemp("corpus")
     write_text_shards(out)
     write_image_shards(out)
-    return out
+    return write_manifest(out)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from corpus.dedup.local import dedup_text
 from corpus.document import Document
 from pipelines.dedup import ConnectedComponents, DedupImages, DedupText, existing_shards
 from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
+from schemas.layout import Manifest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CFG = DedupConfig(cc_rounds=4)  # the fixture's components are small; fewer stages, faster tests
@@ -119,6 +120,8 @@ def write_text_shard(folder: Path, docs: list[Document]) -> None:
     rows = [d.to_text_record().to_row() for d in docs]
     pq.write_table(pa.Table.from_pylist(rows, schema=TEXT_SCHEMA),
                    folder / "text" / "part-00000-of-00001-000.parquet")
+    manifest = Manifest.of([("text/part-00000-of-00001-000.parquet", len(rows))])
+    (folder / "manifest.json").write_text(manifest.to_json())
 
 
 def test_dedup_against_an_earlier_output(tmp_path):
@@ -145,6 +148,27 @@ def test_dedup_against_an_earlier_output(tmp_path):
                           | DedupText(CFG, dedup_against=[str(tmp_path / "previous")]))
         assert_that(summary_kept(kept), equal_to(want_kept), label="Kept")
         assert_that(summary_rejected(rejected), equal_to(want_rej), label="Rejected")
+
+
+def test_dedup_against_reads_only_a_complete_output(tmp_path):
+    """The manifest is the contract: a stray shard (a killed rerun's) or a missing manifest is
+    refused with what to do, never read as part of the earlier output."""
+    docs = [Document(id=make_id("forum", str(i)), source="forum", text=t)
+            for i, t in enumerate(reviews()[:5])]
+    previous = tmp_path / "previous"
+    write_text_shard(previous, docs)
+    listed = existing_shards([str(previous)])
+    assert listed == [f"{previous}/text/part-00000-of-00001-000.parquet"]
+    stray = previous / "text" / "part-00000-of-00002-000.parquet"
+    stray.write_bytes(Path(listed[0]).read_bytes())
+    with pytest.raises(ValueError, match="text/part-00000-of-00002-000.parquet is not listed in "
+                                         "manifest.json .*rerun 'm6 corpus' into it"):
+        existing_shards([str(previous)])
+    assert existing_shards([str(stray)]) == [str(stray)]  # a file named is read as named
+    stray.unlink()
+    (previous / "manifest.json").unlink()
+    with pytest.raises(ValueError, match="incomplete corpus: no manifest.json"):
+        existing_shards([str(previous / "text")])
 
 
 def test_dedup_against_a_missing_output_says_what_to_give(tmp_path):

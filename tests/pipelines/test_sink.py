@@ -12,8 +12,10 @@ import pyarrow.parquet as pq
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from corpus.shards import ShardConfig
+from corpus.stats import compute_stats, to_json
 from pipelines.sink import KINDS, WriteShards, finalize, list_shards
 from schemas import RejectedRecord, TextRecord, make_id
+from schemas.layout import Manifest
 
 
 def _text_rows(n, salt=""):
@@ -22,6 +24,9 @@ def _text_rows(n, salt=""):
             for i in range(n)]
 
 
+# The sink writes typed statistics (schemas/statistics.py): a real fold, of one rejected row.
+STATS = compute_stats([("rejected", {"source": "forum", "stage": "clean",
+                                     "reason": "text_too_short"})])
 SMALL = ShardConfig(target_bytes=2000, row_group_rows=7)
 
 
@@ -35,7 +40,7 @@ def _run(tmp: Path, text_rows, n_buckets, cfg=SMALL):
         (
             (written, written_rej) | beam.Flatten()
             | beam.Map(lambda nr: (0, nr)) | beam.GroupByKey()
-            | beam.Map(lambda kv: finalize(list(kv[1]), {"ok": 1}, output=out, cfg=cfg))
+            | beam.Map(lambda kv: finalize(list(kv[1]), STATS, output=out, cfg=cfg))
         )
     return json.loads((tmp / "manifest.json").read_text())
 
@@ -57,7 +62,8 @@ def test_shards_are_complete_deterministic_and_readable(tmp_path):
     # an output with no rows still gets one empty shard with the schema
     empty = pq.read_table(tmp_path / "image_text")
     assert empty.num_rows == 0 and empty.schema.metadata[b"m6.schema"] == b"image_text"
-    assert json.loads((tmp_path / "stats.json").read_text()) == {"ok": 1}
+    assert (tmp_path / "stats.json").read_text() == to_json(STATS)
+    assert Manifest.from_json((tmp_path / "manifest.json").read_text()).rows == manifest["rows"]
     assert not (tmp_path / "_temporary").exists()
 
     # the same input again gives byte-identical shards under the same names

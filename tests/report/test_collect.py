@@ -112,7 +112,7 @@ def test_samples_are_seeded_and_carry_their_own_image(sample_corpus):
     assert sorted(s.row_data["id"] for s in everything.samples) == sorted(by_id)
 
 
-def test_many_small_shards_give_the_same_figures(sample_corpus, tmp_path, figs):
+def test_many_small_shards_give_the_same_figures(sample_corpus, tmp_path, figs, write_manifest):
     """Streaming: the same rows split over several files of 3-row groups read the same."""
     split = tmp_path / "split"
     for kind in ("text", "image_text", "rejected"):
@@ -124,7 +124,7 @@ def test_many_small_shards_give_the_same_figures(sample_corpus, tmp_path, figs):
                            row_group_size=3)
     for name in ("stats.json", "config.json"):
         shutil.copy(sample_corpus / name, split / name)
-    again = collect(str(split))
+    again = collect(str(write_manifest(split)))
     assert again.shards["text"] > 1
     assert again.rows == figs.rows and again.rejected == figs.rejected
     assert {k: h.counts for k, h in again.lengths.items()} == \
@@ -135,7 +135,8 @@ def test_many_small_shards_give_the_same_figures(sample_corpus, tmp_path, figs):
 
 
 def test_shards_of_two_schema_versions_are_each_read_with_their_own_columns(sample_corpus,
-                                                                            tmp_path):
+                                                                            tmp_path,
+                                                                            write_manifest):
     """An older shard without the quality columns sorts first: the newer shards' perplexities,
     buckets and JPEG qualities are still counted (the first shard's columns were used for all,
     so they silently vanished)."""
@@ -151,7 +152,7 @@ def test_shards_of_two_schema_versions_are_each_read_with_their_own_columns(samp
         newer[kind] = table.slice(2)
         pq.write_table(newer[kind], mixed / kind / "part-1-new.parquet")
     shutil.copytree(sample_corpus / "rejected", mixed / "rejected")
-    figs = collect(str(mixed))
+    figs = collect(str(write_manifest(mixed)))
     perplexities = newer["text"]["perplexity"].drop_null()
     assert len(perplexities) and sum(h.count for h in figs.perplexity.values()) == \
         len(perplexities)

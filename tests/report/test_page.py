@@ -15,14 +15,14 @@ from report.thresholds import thresholds
 from schemas.arrow import REJECTED_SCHEMA
 
 
-def test_thousands_of_reasons_draw_the_largest_and_one_other_bar(tmp_path):
+def test_thousands_of_reasons_draw_the_largest_and_one_other_bar(tmp_path, write_manifest):
     rows = [{"id": f"r{i}-{j}", "source": "forum", "kind": "text", "stage": "foreign",
              "reason": f"reason_{i:04d}", "text": f"拒绝的文字 {i}"}
             for i in range(1000) for j in range(1 + (i % 7 == 0) * 5)]
     (tmp_path / "rejected").mkdir()
     pq.write_table(pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA),
                    tmp_path / "rejected" / "part-0.parquet")
-    figs = collect(str(tmp_path))
+    figs = collect(str(write_manifest(tmp_path)))
     html = render(figs, thresholds(None))
     section = html[html.index('id="rejected"'):]
     section = section[:section.index("</section>")]
@@ -36,7 +36,7 @@ def test_thousands_of_reasons_draw_the_largest_and_one_other_bar(tmp_path):
     assert len(html) < 200_000
 
 
-def test_an_outlier_image_score_is_counted_off_the_axis_not_drawn(tmp_path):
+def test_an_outlier_image_score_is_counted_off_the_axis_not_drawn(tmp_path, write_manifest):
     import hashlib
 
     from schemas.arrow import IMAGE_TEXT_SCHEMA
@@ -50,7 +50,7 @@ def test_an_outlier_image_score_is_counted_off_the_axis_not_drawn(tmp_path):
     (tmp_path / "image_text").mkdir()
     pq.write_table(pa.Table.from_pylist(rows, schema=IMAGE_TEXT_SCHEMA),
                    tmp_path / "image_text" / "part-0.parquet")
-    html = render(collect(str(tmp_path), samples=1), thresholds(None))
+    html = render(collect(str(write_manifest(tmp_path)), samples=1), thresholds(None))
     chart = re.search(r'<svg class="chart"[^>]*aria-label="colourfulness.*?</svg>', html).group()
     assert "kept (1 off the axis)" in chart
     assert len(re.findall(r"<rect [^>]*fill-opacity", chart)) <= 200

@@ -55,10 +55,11 @@ def _plant(corpus: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def page(sample_corpus, moe_run, chromium, tmp_path_factory):
+def page(sample_corpus, moe_run, chromium, tmp_path_factory, write_manifest):
     corpus = tmp_path_factory.mktemp("hostile") / "corpus"
     shutil.copytree(sample_corpus, corpus)
     _plant(corpus)
+    write_manifest(corpus)  # the planted shards are part of the corpus, not strays
     out = corpus.parent / "report.html"
     assert report_main([str(corpus), "--out", str(out), "--run", str(moe_run),
                         "--samples", "100", "-q"]) == 0
