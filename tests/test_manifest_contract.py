@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.inspect import main as inspect_main
-from model.shards import find_shards
+from model.data.shards import find_shards
 from pipelines.dedup import existing_shards
 from report.cli import main as report_main
 from schemas.listing import IncompleteCorpus

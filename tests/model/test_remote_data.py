@@ -10,7 +10,7 @@ import fsspec
 import pytest
 
 from m6.cli import main as m6_main
-from model.shards import find_shards
+from model.data.shards import find_shards
 from schemas.listing import IncompleteCorpus
 
 
