@@ -78,7 +78,11 @@ def test_a_version_1_config_json_still_loads_with_a_warning_per_moved_key():
             part = part[name]
         part[leaf] = value
     expected["version"] = 2
-    assert json.loads(cfg.to_json()) == expected
+    # parts added after version 1 (budget, dumps, parse, ...) load with their defaults
+    loaded, defaults = json.loads(cfg.to_json()), json.loads(CorpusConfig().to_json())
+    for part in set(loaded) - set(expected):
+        expected[part] = defaults[part]
+    assert loaded == expected
 
 
 def test_moved_names_work_in_set_with_a_warning():

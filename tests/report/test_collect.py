@@ -184,7 +184,9 @@ def test_a_stats_json_that_is_not_m6s_is_recomputed_and_the_page_says_why(
     shutil.copytree(sample_corpus, copy)
     (copy / "stats.json").write_text(content)
     figs = collect(str(copy))
-    assert figs.stats_recomputed and figs.stats == _stats(sample_corpus)
+    # the readers' input counts are not in the shards, so a recomputed stats.json lacks them
+    without_inputs = {k: v for k, v in _stats(sample_corpus).items() if k != "inputs"}
+    assert figs.stats_recomputed and figs.stats == without_inputs
     assert figs.stats_problem.startswith("stats.json was not usable m6 statistics")
     page = render(figs, thresholds(None))
     assert "stats.json was not usable m6 statistics" in page
