@@ -17,7 +17,9 @@ folder, the Table 1 statistics of its ``stats.json``. Options:
 
 Everything streams row group by row group (``corpus/inspect/batches.py``): ``--head`` stops
 reading when it has its rows, ``--stats`` holds one batch at a time. Exit status: 0 fine, 1 a file
-failed ``--validate``, 2 bad input (no files, unreadable file, bad filter, missing row).
+failed ``--validate`` (every problem on stdout, the first on stderr), 2 bad input (no files,
+unreadable file, bad filter, missing row, an m6 shard whose column types ``--stats`` cannot use),
+each as one line on stderr.
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ from corpus.inspect.files import (
 )
 from corpus.inspect.render import (
     json_value,
+    printable,
     show_value,
     stats_lines,
     summary_lines,
 )
+from corpus.inspect.types import ColumnTypeError, check_types
 from corpus.stats import format_table, from_json, human_bytes
 from schemas import SCHEMAS, schema_problems
 from schemas.validate import kind_of
@@ -95,7 +99,12 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     else:
-        print("\n".join(lines))
+        print("\n".join(map(printable, lines)))
+    if failed:
+        bad = [v for v in report["validation"] if not v["ok"]]
+        print(printable(f"m6 inspect: {len(bad)} of {len(report['validation'])} files do not "
+                        f"match their m6 schema; first: {bad[0]['path']}: "
+                        f"{bad[0]['problems'][0]}"), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -119,6 +128,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], bool]:
                 summary = summarise(shard, pf)
                 schema = pf.schema_arrow
                 problems = validate_file(pf, args.kind) if args.validate else []
+                if args.stats and not args.validate:
+                    check_types(schema, args.kind or summary.schema, shard.url, columns)
+        except ColumnTypeError as e:
+            raise InspectError(str(e)) from None
         except InspectError as e:
             if not args.validate:
                 raise
