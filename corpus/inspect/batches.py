@@ -31,13 +31,31 @@ ROW_NUMBER_COLUMN = "file_row_number"
 
 def file_batches(pf: pq.ParquetFile, url: str, batch_size: int,
                  columns: list[str] | None = None) -> Iterator[Batch]:
-    """The batches of one open shard, row group by row group (nothing is read ahead)."""
+    """The batches of one open shard, row group by row group (nothing is read ahead). A row
+    group whose pages cannot be read or hold invalid UTF-8 (a corrupt or truncated file whose
+    footer still parses) is an ``InspectError`` naming the file and the row group, never a
+    pyarrow traceback."""
     start = 0
     for i in range(pf.metadata.num_row_groups):
-        for batch in pf.iter_batches(batch_size=batch_size, row_groups=[i], columns=columns,
-                                     use_threads=False):
+        batches = pf.iter_batches(batch_size=batch_size, row_groups=[i], columns=columns,
+                                  use_threads=False)
+        while True:
+            try:
+                batch = next(batches)
+                # Parquet does not check that strings are UTF-8: a corrupt page would raise
+                # UnicodeDecodeError later, in whatever turns a value into Python.
+                batch.validate(full=True)
+            except StopIteration:
+                break
+            except (OSError, pa.ArrowException, ValueError) as e:
+                raise unreadable(url, i, e) from None
             yield url, range(start, start + batch.num_rows), batch
             start += batch.num_rows
+
+
+def unreadable(url: str, row_group: int, error: Exception) -> InspectError:
+    message = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+    return InspectError(f"{url}: row group {row_group} is not readable ({message})")
 
 
 def shard_batches(shards: list[Shard], batch_size: int,

@@ -33,7 +33,7 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 
-from corpus.inspect.batches import Batch, Query, shard_batches
+from corpus.inspect.batches import Batch, Query, shard_batches, unreadable
 from corpus.inspect.columns import TableStats
 from corpus.inspect.files import (
     FileSummary,
@@ -132,6 +132,13 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], bool]:
                     check_types(schema, args.kind or summary.schema, shard.url, columns)
         except ColumnTypeError as e:
             raise InspectError(str(e)) from None
+        except (OSError, pa.ArrowException, ValueError) as e:  # a corrupt page under --validate
+            e = InspectError(f"{shard.url}: not readable ({_first_line(e)})")
+            if not args.validate:
+                raise e from None
+            validation.append({"path": shard.url, "kind": args.kind, "ok": False,
+                               "problems": [str(e).removeprefix(f"{shard.url}: ")]})
+            continue
         except InspectError as e:
             if not args.validate:
                 raise
@@ -303,7 +310,10 @@ def write_image(groups: dict[str, list[Shard]], queries: dict[str, Query], row: 
                 n = pf.metadata.num_rows
                 if offset < n:
                     rg, r = row_group_of(pf, offset)
-                    table = pf.read_row_group(rg, columns=IMAGE_COLUMNS)
+                    try:
+                        table = pf.read_row_group(rg, columns=IMAGE_COLUMNS)
+                    except (OSError, pa.ArrowException, ValueError) as e:
+                        raise unreadable(shard.url, rg, e) from None
                     found = (shard.url, offset, table.slice(r, 1).to_pylist()[0])
                     break
                 offset -= n
@@ -372,6 +382,10 @@ def _progress(batches: Iterator[Batch], label: str) -> Iterator[Batch]:
         for item in batches:
             bar.update(item[2].num_rows)
             yield item
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _utf8(stream) -> None:
