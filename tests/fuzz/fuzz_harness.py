@@ -484,8 +484,8 @@ class LinesFormat(Format):
         folder = work / self.name
         if not folder.exists():
             folder.mkdir()
-            if (seed_file.parent / "images").is_dir():
-                (folder / "images").symlink_to(seed_file.parent / "images")
+            if (seed_file.parent / "images").is_dir():  # copied: a link out is refused
+                shutil.copytree(seed_file.parent / "images", folder / "images")
         path = folder / seed_file.name
         path.write_bytes(data)
         return path
