@@ -4,6 +4,8 @@ and m6 shards whose columns have the right names and other types."""
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -94,13 +96,17 @@ def mistyped(tmp_path):
     table = table.set_column(i, "source", pa.array([["forum"]] * 4, pa.list_(pa.string())))
     table = table.set_column(j, "n_chars", pa.array(["11", "12", "13", "14"]))
     (tmp_path / "text").mkdir()
-    pq.write_table(table.replace_schema_metadata(TEXT_SCHEMA.metadata),
-                   tmp_path / "text" / "part-00000.parquet")
+    shard = "text/part-00000-of-00001-000.parquet"
+    pq.write_table(table.replace_schema_metadata(TEXT_SCHEMA.metadata), tmp_path / shard)
+    # A complete run's manifest, as the sink writes it: the folder is a whole corpus.
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "files": {"text": [{"path": shard, "rows": 4}], "image_text": [], "rejected": []},
+        "rows": {"text": 4, "image_text": 0, "rejected": 0}}))
     return tmp_path
 
 
 def test_stats_and_validate_name_the_mistyped_column(mistyped, capsys):
-    shard = mistyped / "text" / "part-00000.parquet"
+    shard = mistyped / "text" / "part-00000-of-00001-000.parquet"
     assert main([str(shard), "--stats"]) == 2
     err = capsys.readouterr().err
     assert err == (f"m6 inspect: {shard}: column 'source' has type list<element: string>, "
@@ -118,7 +124,8 @@ def test_stats_and_validate_name_the_mistyped_column(mistyped, capsys):
 def test_report_names_the_mistyped_column(mistyped, capsys):
     assert report_main([str(mistyped), "--out", str(mistyped / "r.html"), "-q"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"m6 report: {mistyped}/text/part-00000.parquet: column 'source' has type "
+    assert err == (f"m6 report: {mistyped}/text/part-00000-of-00001-000.parquet: column 'source' "
+                   "has type "
                    "list<element: string>, expected string ('m6 inspect --validate' lists "
                    "every difference)\n")
     assert not (mistyped / "r.html").exists()
