@@ -45,6 +45,7 @@ from corpus.inspect.files import (
     summarise,
 )
 from corpus.inspect.render import (
+    json_safe,
     json_value,
     printable,
     show_value,
@@ -97,7 +98,7 @@ def main(argv: list[str]) -> int:
         print(f"m6 inspect: {e}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        print(json_safe(json.dumps(report, ensure_ascii=False, indent=2, default=str)))
     else:
         print("\n".join(map(printable, lines)))
     if failed:

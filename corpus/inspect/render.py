@@ -22,6 +22,12 @@ IMAGE_COLUMN = "image"
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+def json_safe(document: str) -> str:
+    """A JSON document with the same characters escaped as ``\\uXXXX`` (``json.dumps`` with
+    ``ensure_ascii=False`` leaves C1 controls and bidi overrides raw); still the same JSON."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
 def printable(line: str) -> str:
     """``line`` with every terminal control character shown as an escape (``\\x1b``)."""
     return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100

@@ -85,6 +85,10 @@ def test_terminal_escapes_in_values_are_shown_not_sent(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "标题\\x1b]0;owned\\x07\\x1b[2J正文\\u202e" in out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert main([str(tmp_path / "t.parquet"), "--head", "1", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert json.loads(out)["head"][0]["values"]["text"] == rows[0]["text"]
 
 
 @pytest.fixture()
