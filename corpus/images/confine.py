@@ -112,6 +112,10 @@ def check(target: str, roots: tuple[Root, ...]) -> None:
     if "\x00" in target:
         raise Refused("bad_path", "NUL byte in the path")
     protocol, path = split_protocol(target)
+    if protocol is not None and protocol not in LOCAL_PROTOCOLS and "::" in path:
+        # fsspec reads "::" anywhere in a URL as a chain ("a::simplecache::..."); local files
+        # are opened by path, where "::" is only part of a name.
+        raise Refused("chained_protocol", "'::' in a remote path chains fsspec protocols")
     if protocol is not None and "::" in protocol:
         if not any(r.protocol == protocol for r in roots):
             raise Refused("chained_protocol",

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from corpus.images.config import ImageConfig
-from corpus.images.confine import Refused, check, confine, roots_for
+from corpus.images.confine import Refused, check, confine, resolve, roots_for
 from corpus.images.join import JoinImages
 from corpus.images.listing import ReadListingFile, load_file
 from corpus.images.process import ProcessImages
@@ -117,7 +117,9 @@ def test_fsspec_roots_keep_their_protocol():
                            ("s3://bucket/shop/../other/a.jpg", "outside_root"),
                            ("gs://pics/2025/a.jpg", "outside_root"),
                            ("/bucket/shop/a.jpg", "outside_root"),
-                           ("simplecache::s3://bucket/shop/a.jpg", "chained_protocol")]:
+                           ("simplecache::s3://bucket/shop/a.jpg", "chained_protocol"),
+                           (resolve("a::file:/etc/passwd", "s3://bucket/shop/l.jsonl"),
+                            "chained_protocol")]:
         try:
             check(target, roots)
             raise AssertionError(f"{target} was allowed")
