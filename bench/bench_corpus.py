@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -76,12 +77,14 @@ ROUNDS = 2
 
 def replicate(dest: Path, copies: int, parts: tuple[str, ...] = PARTS) -> Path:
     """``copies`` symlinks to every input file of the sample under ``dest/<part>/c<i>-<name>``;
-    the listings' ``images/`` folder is linked beside them (their image paths are relative)."""
+    the listings' ``images/`` folder is copied beside them (their image paths are relative)."""
     plan = plan_inputs([str(SAMPLE / p) for p in parts])
     for part in parts:
         (dest / part).mkdir(parents=True)
         if (SAMPLE / part / "images").is_dir():
-            (dest / part / "images").symlink_to(SAMPLE / part / "images")
+            # Copied, not linked: a listing's images must lie inside its folder, and a link
+            # out of it counts as outside (corpus/images/confine.py).
+            shutil.copytree(SAMPLE / part / "images", dest / part / "images")
     for path in plan.files:
         src = Path(path)
         for i in range(copies):

@@ -147,6 +147,30 @@ def _check_dedup_against(paths: tuple[str, ...], output: str) -> None:
         existing_shards(paths)
 
 
+def output_problem(output: str) -> str | None:
+    """Why the local folder ``output`` cannot be written (one line), or None. Checked before the
+    pipeline runs, touching nothing: a folder under a file or without write permission otherwise
+    fails in the last step, as a Beam traceback, after all the work. Remote URLs are left to
+    their filesystem."""
+    import os
+
+    from fsspec.core import url_to_fs
+    from fsspec.implementations.local import LocalFileSystem
+
+    fs, root = url_to_fs(output)
+    if not isinstance(fs, LocalFileSystem):
+        return None
+    path = Path(root)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot write there ({existing} is a file, not a folder)"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write there (no write permission on {existing})"
+    return None
+
+
 def main(argv: list[str]) -> int:
     ap = parser()
     args, beam_args = ap.parse_known_args(argv)
@@ -159,6 +183,10 @@ def main(argv: list[str]) -> int:
         return 0
     if not args.input or not args.output:
         ap.error("--input and --output are required")
+    problem = output_problem(args.output)
+    if problem:
+        print(f"m6 corpus: --output {args.output}: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("apache_beam", "distributed", "urllib3"):

@@ -84,7 +84,7 @@ class ImagePairs(beam.PTransform):
         rejected = []
 
         mined = docs | "MinePairs" >> ApplyStage(MinePairs(cfg.pairs))
-        listed = listing_paths | "ReadListings" >> ApplyStage(ReadListingFile())
+        listed = listing_paths | "ReadListings" >> ApplyStage(ReadListingFile(cfg))
         pairs = (mined.main, listed.main) | "AllPairs" >> beam.Flatten()
         texts = pairs | "PairText" >> ApplyStage(PairText(cfg.text))
         rejected += [mined.rejected, listed.rejected, texts.rejected]

@@ -39,6 +39,7 @@ from fsspec.core import url_to_fs
 from corpus import stats as corpus_stats
 from corpus.inspect.batches import file_batches
 from corpus.inspect.files import InspectError, Shard
+from corpus.inspect.types import ColumnTypeError, check_types
 from report.histogram import Histogram
 from schemas.layout import CONFIG_FILE, KINDS, STATS_FILE
 from schemas.listing import RERUN_OR_ALLOW, IncompleteCorpus, corpus_folder
@@ -196,9 +197,15 @@ def collect(output: str, *, samples: int = SAMPLE_PAIRS, seed: int = SAMPLE_SEED
 def _batches(figs: CorpusFigures, kind: str, shards: list[Shard], columns: list[str]):
     """The batches of every shard with those of ``columns`` it has, counting rows and logging
     each finished shard (a long read shows progress). Columns are chosen per shard: a corpus
-    whose shards span schema versions (a nullable column added later) reads each one whole."""
+    whose shards span schema versions (a nullable column added later) reads each one whole.
+    A shard whose columns have other types than the m6 schema of ``kind`` is refused with one
+    line (``InspectError``) before any kernel meets them."""
     for done, shard in enumerate(shards, 1):
         with shard.open() as pf:
+            try:
+                check_types(pf.schema_arrow, kind, shard.url)
+            except ColumnTypeError as e:
+                raise InspectError(str(e)) from None
             have = set(pf.schema_arrow.names)
             for url, rows, batch in file_batches(pf, shard.url, BATCH_ROWS,
                                                  [c for c in columns if c in have]):

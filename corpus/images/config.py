@@ -115,3 +115,7 @@ class ImageConfig:
     # only when this is on, too; listing files on disk are always read.
     download: bool = False
     max_pages_per_image: int = 50  # one image on more pages than this is site chrome: dropped
+    # Where a listing's image paths may point besides the listing's own folder (local folders or
+    # fsspec URL prefixes such as "s3://bucket/shop"): absolute paths and URLs are read only under
+    # these (corpus/images/confine.py). Empty: a listing reads only inside its own folder.
+    listing_roots: tuple[str, ...] = ()

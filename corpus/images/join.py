@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from corpus.document import Page
 from corpus.images.config import ImageConfig
+from corpus.images.confine import roots_for
 from corpus.images.listing import load_file
 from corpus.images.records import ImageJob, ImagePair
 from corpus.stage import Stage
@@ -88,7 +89,9 @@ class JoinImages(Stage):
             job.body, job.origin = first.body, "crawl"
             job.content_type, job.image_file = first.content_type, first.input_file
         elif pairs[0].image_path and not pairs[0].image_url:
-            body, status = load_file(pairs[0].image_path, self.cfg.decode.max_bytes)
+            first = pairs[0]
+            roots = roots_for(first.input_file or "", self.cfg.listing_roots)
+            body, status = load_file(first.image_path, self.cfg.decode.max_bytes, roots)
             job.body, job.origin = body, "file"
             job.fetch_status = None if body is not None else status
         elif self.cfg.download:

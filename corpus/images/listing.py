@@ -6,27 +6,32 @@ of products, not as crawled pages. One line is one pair::
     {"image": "images/teapot.jpg", "text": "宜兴紫砂壶 手工原矿朱泥 西施壶 220ml",
      "source": "ecommerce", "url": "https://shop.example.com/item/42", "title": "紫砂壶"}
 
-* ``image`` (or ``image_url`` / ``image_path``): an http(s) URL, or a file path, absolute or
-  relative to the listing file's folder (any fsspec URL works: ``s3://``, ``gs://``, ``file://``);
+* ``image`` (or ``image_url`` / ``image_path``): an http(s) URL, or a file path relative to the
+  listing file's folder that stays inside it; an absolute path or another fsspec URL (``s3://``,
+  ``gs://``, ``file://``) only under a root allowed by ``images.listing_roots``
+  (``corpus/images/confine.py``: a listing is data, and may not name ``/etc/passwd``);
 * ``text`` (or ``description``; ``title`` when there is no text): the pair text;
 * ``source``: optional, ``ecommerce`` by default; must be an image-text source
   (encyclopedia, webpage, ecommerce);
 * ``url``, ``title``, ``id``: optional; ``id`` keys the row id, else the line number does.
 
-Bad lines become rejected rows with reason ``bad_json``, ``no_image``, ``no_text`` or
-``bad_source``; the rest of the file is still read. File images are read by ``load_file``
-(``file_not_found``, ``file_too_large``); URLs go to the download stage (or are rejected with
+Bad lines become rejected rows with reason ``bad_json``, ``no_image``, ``no_text``,
+``bad_source`` or a confinement reason (``outside_root``, ``chained_protocol``,
+``unknown_protocol``, ``bad_path``); the rest of the file is still read. File images are read by
+``load_file`` (``file_not_found``, ``file_too_large``, ``file_unreadable``, ``not_a_file``, and
+the confinement reasons once more); URLs go to the download stage (or are rejected with
 ``download_off`` when downloading is off).
 """
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import fsspec
 
+from corpus.images.config import ImageConfig
+from corpus.images.confine import Refused, Root, confine, is_http, read_confined
 from corpus.images.records import ImagePair, pair_id
 from corpus.parse.jsonl import loads_limited
 from corpus.stage import Stage
@@ -37,14 +42,7 @@ TEXT_KEYS = ("text", "description", "title")
 
 
 def is_url(ref: str) -> bool:
-    return ref.lower().startswith(("http://", "https://"))
-
-
-def resolve(ref: str, listing_path: str) -> str:
-    """A listing's image reference made absolute against the listing file's folder."""
-    if is_url(ref) or "://" in ref or ref.startswith("/"):
-        return ref
-    return posixpath.join(posixpath.dirname(listing_path), ref)
+    return is_http(ref)
 
 
 def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -55,8 +53,10 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def parse_line(line: str, lineno: int, path: str) -> ImagePair | RejectedRecord | None:
-    """One listing line -> a pair, a rejected row, or None for a blank line."""
+def parse_line(line: str, lineno: int, path: str,
+               roots: tuple[str, ...] = ()) -> ImagePair | RejectedRecord | None:
+    """One listing line -> a pair, a rejected row, or None for a blank line. A file path must lie
+    in the listing's folder or under one of ``roots`` (``images.listing_roots``)."""
     if not line.strip():
         return None
     rid = make_id("ecommerce", f"{path}:{lineno}")
@@ -85,7 +85,14 @@ def parse_line(line: str, lineno: int, path: str) -> ImagePair | RejectedRecord 
     page = obj.get("url") if isinstance(obj.get("url"), str) else None
     title = obj.get("title") if isinstance(obj.get("title"), str) else None
     key = str(obj["id"]) if obj.get("id") is not None else None
-    target = resolve(image, path)
+    if is_url(image):
+        target = image
+    else:
+        try:
+            target = confine(image, path, roots)
+        except Refused as e:
+            return bad(e.reason, f"line {lineno}: image {image[:200]!r} refused: {e.detail}",
+                       source)
     return ImagePair(
         id=make_id(source, key) if key else pair_id(source, page, image, lineno),
         source=source, text=text, url=page, title=title,
@@ -100,13 +107,16 @@ class ReadListingFile(Stage):
 
     name: ClassVar[str] = "read_listing"
 
+    def __init__(self, cfg: ImageConfig | None = None):
+        self.roots = (cfg or ImageConfig()).listing_roots
+
     def process(self, path: str) -> Iterator[Any]:
         try:
             with fsspec.open(path, "rt", compression="infer", encoding="utf-8",
                              errors="replace") as f:
                 for lineno, line in enumerate(f, start=1):
                     try:
-                        out = parse_line(line, lineno, path)
+                        out = parse_line(line, lineno, path, self.roots)
                     except Exception as e:  # noqa: BLE001 - one line never loses the file
                         out = RejectedRecord(
                             id=make_id("ecommerce", f"{path}:{lineno}"), source="unknown",
@@ -121,19 +131,15 @@ class ReadListingFile(Stage):
                                  detail=f"{type(e).__name__}: {e}", input_file=path)
 
 
-def load_file(path: str, max_bytes: int) -> tuple[bytes | None, str]:
-    """``(bytes, "ok")`` of a listing's image file, or ``(None, reason)``."""
+def load_file(path: str, max_bytes: int, roots: tuple[Root, ...]) -> tuple[bytes | None, str]:
+    """``(bytes, "ok")`` of a listing's image file, or ``(None, reason)``. ``roots``
+    (``confine.roots_for``) are checked again here: the tree may have changed since the listing
+    was read. No byte of a refused or unreadable file is returned or quoted."""
     try:
-        fs, p = fsspec.core.url_to_fs(path)
-        size = fs.size(p)
-        if size is not None and size > max_bytes:
-            return None, "file_too_large"
-        with fs.open(p, "rb") as f:
-            data = f.read(max_bytes + 1)
+        return read_confined(path, roots, max_bytes), "ok"
+    except Refused as e:
+        return None, e.reason
     except FileNotFoundError:
         return None, "file_not_found"
-    except OSError:
+    except (OSError, ValueError):
         return None, "file_unreadable"
-    if len(data) > max_bytes:
-        return None, "file_too_large"
-    return data, "ok"

@@ -20,7 +20,9 @@ folder, the Table 1 statistics of its ``stats.json``. Options:
 
 Everything streams row group by row group (``corpus/inspect/batches.py``): ``--head`` stops
 reading when it has its rows, ``--stats`` holds one batch at a time. Exit status: 0 fine, 1 a file
-failed ``--validate``, 2 bad input (no files, unreadable file, bad filter, missing row).
+failed ``--validate`` (every problem on stdout, the first on stderr), 2 bad input (no files,
+unreadable file, bad filter, missing row, an m6 shard whose column types ``--stats`` cannot use),
+each as one line on stderr.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 
-from corpus.inspect.batches import Batch, Query, shard_batches
+from corpus.inspect.batches import Batch, Query, shard_batches, unreadable
 from corpus.inspect.columns import TableStats
 from corpus.inspect.files import (
     FileSummary,
@@ -46,11 +48,14 @@ from corpus.inspect.files import (
     summarise,
 )
 from corpus.inspect.render import (
+    json_safe,
     json_value,
+    printable,
     show_value,
     stats_lines,
     summary_lines,
 )
+from corpus.inspect.types import ColumnTypeError, check_types
 from corpus.stats import format_table, from_json, human_bytes
 from schemas import SCHEMAS, schema_problems
 from schemas.validate import kind_of
@@ -99,9 +104,14 @@ def main(argv: list[str]) -> int:
         print(f"m6 inspect: {e}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        print(json_safe(json.dumps(report, ensure_ascii=False, indent=2, default=str)))
     else:
-        print("\n".join(lines))
+        print("\n".join(map(printable, lines)))
+    if failed:
+        bad = [v for v in report["validation"] if not v["ok"]]
+        print(printable(f"m6 inspect: {len(bad)} of {len(report['validation'])} files do not "
+                        f"match their m6 schema; first: {bad[0]['path']}: "
+                        f"{bad[0]['problems'][0]}"), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -126,6 +136,17 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], bool]:
                 summary = summarise(shard, pf)
                 schema = pf.schema_arrow
                 problems = validate_file(pf, args.kind) if args.validate else []
+                if args.stats and not args.validate:
+                    check_types(schema, args.kind or summary.schema, shard.url, columns)
+        except ColumnTypeError as e:
+            raise InspectError(str(e)) from None
+        except (OSError, pa.ArrowException, ValueError) as e:  # a corrupt page under --validate
+            e = InspectError(f"{shard.url}: not readable ({_first_line(e)})")
+            if not args.validate:
+                raise e from None
+            validation.append({"path": shard.url, "kind": args.kind, "ok": False,
+                               "problems": [str(e).removeprefix(f"{shard.url}: ")]})
+            continue
         except InspectError as e:
             if not args.validate:
                 raise
@@ -300,7 +321,10 @@ def write_image(groups: dict[str, list[Shard]], queries: dict[str, Query], row: 
                 n = pf.metadata.num_rows
                 if offset < n:
                     rg, r = row_group_of(pf, offset)
-                    table = pf.read_row_group(rg, columns=IMAGE_COLUMNS)
+                    try:
+                        table = pf.read_row_group(rg, columns=IMAGE_COLUMNS)
+                    except (OSError, pa.ArrowException, ValueError) as e:
+                        raise unreadable(shard.url, rg, e) from None
                     found = (shard.url, offset, table.slice(r, 1).to_pylist()[0])
                     break
                 offset -= n
@@ -369,6 +393,10 @@ def _progress(batches: Iterator[Batch], label: str) -> Iterator[Batch]:
         for item in batches:
             bar.update(item[2].num_rows)
             yield item
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _utf8(stream) -> None:

@@ -52,7 +52,7 @@ class ColumnStats:
             self._measure(array)
         elif pa.types.is_boolean(t):
             self.true = (self.true or 0) + int(pc.sum(array).as_py() or 0)
-        if self.name in TOP_COLUMNS:
+        if self.name in TOP_COLUMNS and _countable(t):
             counts = pc.value_counts(array)
             for value, n in zip(counts.field("values").to_pylist(),
                                 counts.field("counts").to_pylist()):
@@ -82,6 +82,15 @@ class ColumnStats:
             out["top"] = [[v, n] for v, n in
                           sorted(self.top.items(), key=lambda kv: (-kv[1], str(kv[0])))[:TOP_N]]
         return out
+
+
+def _countable(t: pa.DataType) -> bool:
+    """Whether values of type ``t`` can be counted (a file from elsewhere may call a list or a
+    struct ``source``)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+            or pa.types.is_boolean(t))
 
 
 class TableStats:

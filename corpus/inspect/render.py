@@ -8,11 +8,30 @@ binary values show as their size, and an ``image_text`` row's image as ``JPEG 64
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from corpus.stats import human_bytes
 
 IMAGE_COLUMN = "image"
+
+# Characters a terminal acts on rather than shows: C0 and C1 controls (ANSI escape sequences can
+# rewrite the screen or set the window title) and the bidirectional overrides that make text read
+# other than it is stored ("Trojan Source", CVE-2021-42574). Cell values and column names are
+# data from the web, so every line printed for a person goes through ``printable``.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(document: str) -> str:
+    """A JSON document with the same characters escaped as ``\\uXXXX`` (``json.dumps`` with
+    ``ensure_ascii=False`` leaves C1 controls and bidi overrides raw); still the same JSON."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
+def printable(line: str) -> str:
+    """``line`` with every terminal control character shown as an escape (``\\x1b``)."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", line)
 
 
 def cut(text: str, width: int) -> str:

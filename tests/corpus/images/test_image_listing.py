@@ -6,7 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from corpus.images.listing import ReadListingFile, load_file, parse_line, resolve
+from corpus.images.confine import resolve, roots_for
+from corpus.images.listing import ReadListingFile, load_file, parse_line
 from corpus.images.records import ImagePair
 from corpus.stage import split
 
@@ -74,6 +75,7 @@ def test_unreadable_listing_is_one_rejected_row(tmp_path):
 
 def test_load_file(tmp_path):
     (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff" + b"x" * 100)
-    assert load_file(str(tmp_path / "a.jpg"), 1000) == (b"\xff\xd8\xff" + b"x" * 100, "ok")
-    assert load_file(str(tmp_path / "a.jpg"), 50) == (None, "file_too_large")
-    assert load_file(str(tmp_path / "nope.jpg"), 1000) == (None, "file_not_found")
+    roots = roots_for(str(tmp_path / "listing.jsonl"))
+    assert load_file(str(tmp_path / "a.jpg"), 1000, roots) == (b"\xff\xd8\xff" + b"x" * 100, "ok")
+    assert load_file(str(tmp_path / "a.jpg"), 50, roots) == (None, "file_too_large")
+    assert load_file(str(tmp_path / "nope.jpg"), 1000, roots) == (None, "file_not_found")
