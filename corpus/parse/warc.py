@@ -58,6 +58,7 @@ _WARC_START = re.compile(rb"(?:^|\n)(WARC/\d\.\d+\r?\n)")
 _ARC_LINE = re.compile(rb"(?:^|\n)((?:https?|ftp|dns|filedesc)://\S+ \S+ \d{14} \S* ?\d+\r?\n)")
 _EMBEDDED_HEADER = re.compile(rb"\r\n\r\nWARC/1\.[01]\r\n(?:[\w-]+: [^\r\n]*\r\n){0,20}WARC-Type: ")
 _URI = re.compile(rb"WARC-Target-URI:\s*<?([^\s>]+)", re.IGNORECASE)
+_MAX_OFFSET = 1 << 62  # seek() refuses offsets past a signed 64-bit off_t
 _SCAN_CHUNK = 1 << 20
 _FRAMING_SLACK = 16
 _SCAN_TAIL = 64
@@ -150,6 +151,8 @@ class _File:
                 self.f.seek(here)
 
     def _read_at(self, pos: int, n: int) -> bytes:
+        if pos > _MAX_OFFSET:  # a lying length points past any file: nothing is there
+            return b""
         self.f.seek(pos)
         return self.f.read(n)
 
@@ -212,6 +215,8 @@ class _File:
 
     def has_content(self, pos: int) -> bool:
         """Whether anything but blank bytes follows ``pos``."""
+        if pos > _MAX_OFFSET:
+            return False
         self.f.seek(pos)
         while True:
             chunk = self.f.read(4096)

@@ -79,3 +79,23 @@ def test_short_content_length_is_rejected_with_its_own_url(tmp_path, compress, w
     assert [p.url for p in pages] == [u for u in truth if u != url_of(records[target])]
     assert all(p.body == truth[p.url].body for p in pages)
     assert counts.kept == len(pages) and counts.rejected == {"truncated_record": 1}
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_content_length_past_any_file_is_one_rejected_record_not_a_crash(tmp_path, compress):
+    """A length of 10**20 used to reach seek(), which raised ValueError out of the reader and
+    lost the file (found by tests/fuzz)."""
+    records = members(DOLMA.read_bytes())
+    target = responses(records)[1]
+    head, sep, block = records[target].partition(b"\r\n\r\n")
+    head = re.sub(rb"Content-Length: \d+", b"Content-Length: 99999999999999999999", head)
+    edited = records[:target] + [head + sep + block] + records[target + 1:]
+    out = list(iter_records(str(write(tmp_path, edited, compress))))
+    rejected = [r for r in out if isinstance(r, RejectedRecord)]
+    pages = [p for p in out if not isinstance(p, RejectedRecord)]
+    assert [r.url for r in rejected] == [url_of(records[target])]
+    kept = [url_of(r) for i, r in enumerate(records) if i in responses(records) and i != target]
+    if compress:  # one record per member: everything after the liar is read
+        assert [p.url for p in pages] == kept
+    else:  # the plain file has no boundary after a length past its end: the records before it
+        assert [p.url for p in pages] == kept[:1]
