@@ -7,7 +7,8 @@ keeps "no complex background") with everything an application needs, in the proj
 
 - ``image_text/shapes-00000.parquet``: the corpus schema (``schemas.arrow.IMAGE_TEXT_SCHEMA``),
   two descriptions (two rows) per image -- for captioning (BLEU/CIDEr with two references),
-  matching (negatives by swapping texts) and text-to-image;
+  matching (negatives by swapping texts) and text-to-image, listed in ``manifest.json`` like any
+  corpus folder's shards;
 - ``vqa.jsonl`` + ``images/``: four questions per image (shape colour, shape, number of shapes,
   background colour) with their exact answers, the ``type`` of each for per-type accuracy
   (the paper's Table 5 reports FMIQA accuracy by question type), and a ``split`` field: the
@@ -38,6 +39,7 @@ from PIL import Image, ImageDraw
 
 from model.data.shards import val_bucket
 from schemas.arrow import IMAGE_TEXT_SCHEMA
+from schemas.layout import MANIFEST_FILE, Manifest
 from schemas.records import ImageTextRecord, make_id
 
 SIZE = 64
@@ -142,8 +144,10 @@ def build(out: str | Path, n_images: int = 2000, seed: int = 0) -> dict[str, int
             qa.append({"id": f"shapes:{seed}:{i}:q{k}", "split": "val" if held else "train",
                        "image": f"images/{name}", **q})
     table = pa.Table.from_pylist(rows, schema=IMAGE_TEXT_SCHEMA)
-    pq.write_table(table, out / "image_text" / "shapes-00000.parquet", row_group_size=256,
-                   compression="zstd")
+    shard = "image_text/shapes-00000.parquet"
+    pq.write_table(table, out / shard, row_group_size=256, compression="zstd")
+    # a corpus folder is read through its manifest (schemas/layout.py), written last
+    (out / MANIFEST_FILE).write_text(Manifest.of([(shard, len(rows))]).to_json(), encoding="utf-8")
     with open(out / "vqa.jsonl", "w", encoding="utf-8") as f:
         for q in qa:
             f.write(json.dumps(q, ensure_ascii=False) + "\n")

@@ -78,11 +78,16 @@ def test_a_version_1_config_json_still_loads_with_a_warning_per_moved_key():
             part = part[name]
         part[leaf] = value
     expected["version"] = 2
-    # parts added after version 1 (budget, dumps, parse, ...) load with their defaults
-    loaded, defaults = json.loads(cfg.to_json()), json.loads(CorpusConfig().to_json())
-    for part in set(loaded) - set(expected):
-        expected[part] = defaults[part]
-    assert loaded == expected
+    # settings added after version 1 (budget, parse, images.listing_roots, ...) get defaults
+    assert json.loads(cfg.to_json()) == _merged(json.loads(CorpusConfig().to_json()), expected)
+
+
+def _merged(defaults: dict, given: dict) -> dict:
+    out = dict(defaults)
+    for key, value in given.items():
+        both = isinstance(value, dict) and isinstance(defaults.get(key), dict)
+        out[key] = _merged(defaults[key], value) if both else value
+    return out
 
 
 def test_moved_names_work_in_set_with_a_warning():
