@@ -16,7 +16,12 @@ import tempfile
 from pathlib import Path
 
 DATA_DIR = Path(__file__).with_name("data")
-SHIPPED_LISTS = {"zh": DATA_DIR / "badwords_zh.txt", "en": DATA_DIR / "badwords_en.txt"}
+SHIPPED_LISTS = {"zh": DATA_DIR / "badwords_zh.txt", "en": DATA_DIR / "badwords_en.txt",
+                 # m6's own: entries that count only with other evidence, and compounds that
+                 # hold a listed string without being bad (corpus/quality/badwords.py)
+                 "zh_weak": DATA_DIR / "badwords_zh_weak.txt",
+                 "en_weak": DATA_DIR / "badwords_en_weak.txt",
+                 "zh_allow": DATA_DIR / "badwords_zh_allow.txt"}
 
 
 def word_list_path(spec: str) -> tuple[str, Path]:
