@@ -389,9 +389,22 @@ def _pairs(figs: CorpusFigures) -> str:
                      f'<div class="caption">{esc(cut(r.get("text"), CAPTION_CHARS))}</div>'
                      f'<div class="meta">{esc(meta)}</div><div class="meta">{esc(where)}</div>'
                      "</figcaption></figure>")
-    return ('<section id="pairs"><h2>Image-text pairs</h2><p class="note">'
+    return ('<section id="pairs"><h2>Image-text pairs</h2>' + _pair_languages(figs)
+            + '<p class="note">'
             f'{len(figs.samples)} pairs sampled at random (fixed seed) from '
             f'{figs.pairs_seen:,}.</p><div class="pairs">{"".join(cells)}</div></section>')
+
+
+def _pair_languages(figs: CorpusFigures) -> str:
+    """Kept pairs by the language of their text (stats.json ``pair_languages``, issue 16.2)."""
+    langs = (figs.stats or {}).get("pair_languages") or {}
+    if not langs:
+        return ""
+    rows = [[lang, f"{v['pairs']:,}", f"{100 * v['share']:.1f}%"] for lang, v in langs.items()]
+    return ('<h3>Pairs by language of their text</h3>'
+            + _table(["Language", "Pairs", "Share"], rows, 1)
+            + '<p class="note">zh: CJK share of letter tokens at least 0.5, as the text path\'s '
+            'language rule; en: English words at least 0.5; mixed: neither.</p>')
 
 
 def _training(run: TrainingCurves) -> str:

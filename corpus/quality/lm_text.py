@@ -23,6 +23,12 @@ Units:
   ``m6 tokenizer train`` writes or the one ``m6 lm train --unit wordpiece`` trains beside the
   model. A BERT-style WordPiece splits Chinese into characters and English into sub-words.
 
+Script: Traditional text is converted to Simplified before it becomes units (OpenCC, only when it
+has a Traditional character: ``corpus/quality/zh_script.py``), at training and at scoring time,
+so a Traditional page is scored like its Simplified translation against a Simplified reference
+(issue 16.3: a Simplified-only model dropped Traditional pages whole). The text itself is kept as
+written; only the model's view changes. ``script="as_written"`` turns this off.
+
 ``Units.lines(text)`` returns ``[(line_bytes, n_units), ...]`` for the non-empty lines of
 ``text``: bytes, because ``kenlm.Model.score`` accepts bytes and would otherwise encode again.
 """
@@ -33,7 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corpus.quality.zh_script import simplified_for_scoring
+
 UNITS = ("char", "wordpiece")
+SCRIPTS = ("simplified", "as_written")
 
 # One bytes.translate table for both folds: ASCII A-Z -> a-z, digits 1-9 -> 0.
 _FOLD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456789",
@@ -112,22 +121,29 @@ class Units:
 
     unit: str = "char"
     tokenizer: str | None = None
+    script: str = "simplified"
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unknown LM unit {self.unit!r}; expected one of {UNITS}")
+        if self.script not in SCRIPTS:
+            raise ValueError(f"unknown LM script {self.script!r}; expected one of {SCRIPTS}")
         if self.unit == "wordpiece" and not self.tokenizer:
             raise ValueError("unit 'wordpiece' needs a tokenizer JSON file (tokenizers format); "
                              "train one with 'm6 tokenizer train' or let 'm6 lm train' train it")
 
     def lines(self, text: str) -> list[tuple[bytes, int]]:
         """Non-empty lines of ``text`` as ``(space-separated units as UTF-8, unit count)``."""
+        if self.script == "simplified":
+            text = simplified_for_scoring(text)
         if self.unit == "char":
             return char_lines(text)
         return self._wordpiece_lines(text)
 
     def document(self, text: str) -> tuple[list[bytes], int]:
         """``(lines with units, total units)`` of ``text``; equal to summing ``lines``."""
+        if self.script == "simplified":
+            text = simplified_for_scoring(text)
         if self.unit == "char":
             return char_document(text)
         lines = self._wordpiece_lines(text)

@@ -63,7 +63,15 @@ def local_copy(path: str, sidecars: tuple[str, ...] = ()) -> str:
         return path[len("file://"):] if path.startswith("file://") else path
     import fsspec
 
-    cache = Path(tempfile.gettempdir()) / "m6-models" / hashlib.sha1(path.encode()).hexdigest()
+    # The cache is keyed by the URL and the remote file's size and version (ETag, mtime or
+    # creation time, whatever the filesystem reports), so a model retrained under the same
+    # URL is fetched again instead of served stale.
+    fs0, remote0 = fsspec.core.url_to_fs(path)
+    info = fs0.info(remote0)
+    version = next((str(info[k]) for k in ("ETag", "etag", "md5Hash", "mtime", "LastModified",
+                                           "updated", "created") if info.get(k)), "")
+    key = f"{path}\n{info.get('size')}\n{version}"
+    cache = Path(tempfile.gettempdir()) / "m6-models" / hashlib.sha1(key.encode()).hexdigest()
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / path.rstrip("/").rsplit("/", 1)[-1]
     for suffix in ("", *sidecars):
