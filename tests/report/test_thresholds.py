@@ -74,3 +74,18 @@ def test_per_paragraph_mode_draws_the_paragraph_threshold_too(config):
     labels = {t.label: t.value for t in thresholds(per_para).perplexity}
     assert labels[f"max {doc_max:,.0f}"] == doc_max
     assert labels[f"paragraph max {para_max:,.0f}"] == para_max != doc_max
+
+
+def test_the_reference_distribution_is_shown_beside_each_source(config, sample_corpus):
+    """Issue 16.3: kept and dropped perplexity per source, and the reference's."""
+    from corpus.quality.lm_reference import load_reference, value_at
+
+    th = thresholds(config)
+    model = CorpusConfig.from_dict(config).quality.perplexity.model
+    table = load_reference(model, None)["document_percentiles"]
+    label, p10, p50, p90 = th.perplexity_reference
+    assert label.startswith("reference (holdout, ")
+    assert (p10, p50, p90) == (value_at(table, 10), value_at(table, 50), value_at(table, 90))
+    html = (sample_corpus / "report.html").read_text(encoding="utf-8")
+    assert "Perplexity per source and of the reference" in html
+    assert f"<td>{p50:,.0f}</td>" in html or f">{p50:,.0f}<" in html
