@@ -83,14 +83,25 @@ def _traditional_set() -> frozenset[str]:
     return frozenset(chr(c) for c in np.nonzero(_traditional_table())[0])
 
 
+def has_traditional_codes(codes: np.ndarray) -> bool:
+    """Whether UTF-32 code points ``codes`` hold a character that OpenCC t2s would change (for
+    callers that already hold the array: the kenlm units are made from one)."""
+    return bool(_traditional_table()[np.minimum(codes, _TABLE_SIZE - 1)].any())
+
+
+def simplified_wording(text: str) -> str:
+    """``text`` through OpenCC ``tw2sp`` unconditionally (see ``simplified_for_scoring``)."""
+    return _converter("tw2sp").convert(text)
+
+
 def has_traditional(text: str) -> bool:
     """Whether ``text`` holds a character that OpenCC t2s would change."""
     if text.isascii():
         return False
     if len(text) < 200:  # a set is cheaper than numpy's per-call cost on short text
         return not _traditional_set().isdisjoint(text)
-    a = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
-    return bool(_traditional_table()[np.minimum(a, _TABLE_SIZE - 1)].any())
+    return has_traditional_codes(np.frombuffer(text.encode("utf-32-le", "replace"),
+                                               dtype=np.uint32))
 
 
 def simplified_for_scoring(text: str) -> str:
@@ -102,4 +113,4 @@ def simplified_for_scoring(text: str) -> str:
     38.5% of their zh_CN originals with ``t2s``, 43.8% with ``tw2sp`` (600 documents each,
     bench/bench_filters_zh.py; the sample model, trained on 91 encyclopedia entries).
     """
-    return _converter("tw2sp").convert(text) if has_traditional(text) else text
+    return simplified_wording(text) if has_traditional(text) else text
