@@ -88,4 +88,6 @@ def test_the_reference_distribution_is_shown_beside_each_source(config, sample_c
     assert (p10, p50, p90) == (value_at(table, 10), value_at(table, 50), value_at(table, 90))
     html = (sample_corpus / "report.html").read_text(encoding="utf-8")
     assert "Perplexity per source and of the reference" in html
-    assert f"<td>{p50:,.0f}</td>" in html or f">{p50:,.0f}<" in html
+    assert f">{p50:,.0f}<" in html
+    # and the pairs by language of their text (stats.json pair_languages, issue 16.2)
+    assert "Pairs by language of their text" in html
