@@ -13,7 +13,10 @@ Input elements are ``(kind, row)`` pairs, ``row`` a dict of one of the three out
   ``chars`` = ``n_chars``, ``text_bytes`` = UTF-8 bytes of ``text`` (titles and image captions are
   not counted), and for ``image_text`` one image of ``len(image)`` bytes (or ``image_bytes`` when
   the row was projected by ``stats_item``);
-* ``rejected`` rows count one under ``(stage, reason, source)``.
+* ``rejected`` rows count one under ``(stage, reason, source)``;
+* ``image_text`` rows also count under the language of their text (``pair_language``), written
+  as ``pair_languages``: pairs and share per language, so a user sees whether the pairs are
+  Chinese (paper 2.3 builds a Chinese corpus; issue 16.2).
 
 The fold is shaped like a Beam ``CombineFn`` but imports no Beam (``corpus/`` never does):
 ``create_accumulator`` / ``add_input`` / ``merge_accumulators`` / ``extract_output`` are plain
@@ -33,11 +36,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from corpus.clean.language import cjk_share
 from corpus.tokens import count_tokens
 from schemas.layout import OUTPUT_KINDS
 from schemas.sources import SOURCES
 from schemas.statistics import STATS_FORMAT, STATS_VERSION, CorpusStats
 
+# Kept image-text pairs by the language of their text (issue 16.2), in this order.
+PAIR_LANGUAGES = ("zh", "en", "mixed")
+PAIR_LANGUAGE_SHARE = 0.5  # the text path's clean.min_cjk_ratio
 COUNTERS = ("passages", "tokens", "chars", "text_bytes", "images", "image_bytes")
 _P, _T, _C, _TB, _I, _IB = range(len(COUNTERS))
 
@@ -59,7 +66,7 @@ Accumulator = dict[str, Any]
 
 def create_accumulator() -> Accumulator:
     """An empty accumulator: ``outputs[kind][source]`` counters, ``rejected[stage][reason][source]``."""
-    return {"outputs": {}, "rejected": {}}
+    return {"outputs": {}, "rejected": {}, "pair_languages": {}}
 
 
 def stats_item(kind: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -74,6 +81,7 @@ def stats_item(kind: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     }
     if kind == "image_text":
         item["image_bytes"] = _image_bytes(row)
+        item["text_lang"] = pair_language(row)
     return kind, item
 
 
@@ -97,6 +105,9 @@ def add_input(acc: Accumulator, element: tuple[str, dict[str, Any]]) -> Accumula
     if kind == "image_text":
         c[_I] += 1
         c[_IB] += _image_bytes(row)
+        langs = acc.setdefault("pair_languages", {})
+        lang = pair_language(row)
+        langs[lang] = langs.get(lang, 0) + 1
     return acc
 
 
@@ -116,6 +127,8 @@ def merge_accumulators(accumulators: Iterable[Accumulator]) -> Accumulator:
                 m = mine_r.setdefault(reason, {})
                 for source, n in by_source.items():
                     m[source] = m.get(source, 0) + n
+        for lang, n in acc.get("pair_languages", {}).items():
+            out["pair_languages"][lang] = out["pair_languages"].get(lang, 0) + n
     return out
 
 
@@ -151,7 +164,24 @@ def extract_output(acc: Accumulator) -> dict[str, Any]:
         "rejected_total": sum(r["count"] for r in rejected),
         "rejected_by_source": {s: rejected_by_source[s]
                                for s in _ordered(rejected_by_source, SOURCES)},
+        "pair_languages": _pair_languages(acc.get("pair_languages", {})),
     }
+
+
+def pair_language(row: dict[str, Any]) -> str:
+    """Language of an image-text row's text by the text path's rule (``clean.language``): ``zh``
+    at a CJK share of at least 0.5, ``en`` at an English-word share of at least 0.5, else
+    ``mixed``; a projected row (``stats_item``) carries it as ``text_lang``."""
+    if row.get("text_lang"):
+        return row["text_lang"]
+    cjk, latin = cjk_share(row.get("text") or "")
+    return "zh" if cjk >= PAIR_LANGUAGE_SHARE else "en" if latin >= PAIR_LANGUAGE_SHARE else "mixed"
+
+
+def _pair_languages(counts: dict[str, int]) -> dict[str, dict[str, float]]:
+    total = sum(counts.values())
+    return {lang: {"pairs": counts[lang], "share": round(counts[lang] / total, 4)}
+            for lang in _ordered(counts, PAIR_LANGUAGES)}
 
 
 def compute_stats(elements: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

@@ -238,11 +238,35 @@ def _perplexity(figs: CorpusFigures, th: Thresholds) -> str:
         buckets = "<h3>cc_net buckets of the kept documents</h3>" + _table(
             ["Source", "head", "middle", "tail"], rows, 1)
     body = "".join(charts) or "<p>No perplexity scores in the shards.</p>"
+    buckets += _perplexity_quantiles(figs, th, sources)
     return ('<section id="perplexity"><h2>Perplexity</h2><p class="note">kenlm perplexity of '
             'each document, per source (log scale); in red, documents the perplexity filter '
             'dropped; dashed lines: the threshold and the head/middle/tail bucket cuts.</p>'
             + "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
             + f'<div class="grid">{body}</div>{buckets}</section>')
+
+
+def _perplexity_quantiles(figs: CorpusFigures, th: Thresholds, sources: list[str]) -> str:
+    """Kept and dropped text per source beside the reference (issue 16.3): when the kept
+    median sits far above the reference's, the model does not fit that source."""
+    def q(h: Histogram | None) -> list[str]:
+        if h is None or not h.count:
+            return ["-", "-", "-"]
+        return [f"{h.quantile(x) or 0:,.0f}" for x in (0.1, 0.5, 0.9)]
+
+    rows = []
+    for source in sources:
+        rows.append([f"{_label(source)} · kept", *q(figs.perplexity.get(source))])
+        dropped = figs.rejected_perplexity.get(source)
+        if dropped is not None and dropped.count:
+            rows.append([f"{_label(source)} · dropped", *q(dropped)])
+    if th.perplexity_reference is not None:
+        label, p10, p50, p90 = th.perplexity_reference
+        rows.append([label, f"{p10:,.0f}", f"{p50:,.0f}", f"{p90:,.0f}"])
+    if not rows:
+        return ""
+    return ("<h3>Perplexity per source and of the reference</h3>"
+            + _table(["Text", "p10", "median", "p90"], rows, 1))
 
 
 def _rejected(figs: CorpusFigures) -> str:
@@ -389,9 +413,22 @@ def _pairs(figs: CorpusFigures) -> str:
                      f'<div class="caption">{esc(cut(r.get("text"), CAPTION_CHARS))}</div>'
                      f'<div class="meta">{esc(meta)}</div><div class="meta">{esc(where)}</div>'
                      "</figcaption></figure>")
-    return ('<section id="pairs"><h2>Image-text pairs</h2><p class="note">'
+    return ('<section id="pairs"><h2>Image-text pairs</h2>' + _pair_languages(figs)
+            + '<p class="note">'
             f'{len(figs.samples)} pairs sampled at random (fixed seed) from '
             f'{figs.pairs_seen:,}.</p><div class="pairs">{"".join(cells)}</div></section>')
+
+
+def _pair_languages(figs: CorpusFigures) -> str:
+    """Kept pairs by the language of their text (stats.json ``pair_languages``, issue 16.2)."""
+    langs = (figs.stats or {}).get("pair_languages") or {}
+    if not langs:
+        return ""
+    rows = [[lang, f"{v['pairs']:,}", f"{100 * v['share']:.1f}%"] for lang, v in langs.items()]
+    return ('<h3>Pairs by language of their text</h3>'
+            + _table(["Language", "Pairs", "Share"], rows, 1)
+            + '<p class="note">zh: CJK share of letter tokens at least 0.5, as the text path\'s '
+            'language rule; en: English words at least 0.5; mixed: neither.</p>')
 
 
 def _training(run: TrainingCurves) -> str:

@@ -30,6 +30,8 @@ class Thresholds:
     length: dict[str, list[Threshold]] = field(default_factory=dict)  # "text" | "image_text"
     perplexity: list[Threshold] = field(default_factory=list)
     perplexity_note: str = ""  # why there is no perplexity line, when there is none
+    # the reference distribution the threshold is relative to: (label, p10, p50, p90)
+    perplexity_reference: tuple[str, float, float, float] | None = None
     images: dict[str, list[Threshold]] = field(default_factory=dict)  # metric -> lines
     notes: list[str] = field(default_factory=list)
 
@@ -101,3 +103,13 @@ def _perplexity(cfg: CorpusConfig, out: Thresholds) -> None:
         out.perplexity += [Threshold(t.buckets[0], "head | middle"),
                            Threshold(t.buckets[1], "middle | tail")]
     out.notes.append(f"perplexity threshold: {t.how}")
+    try:
+        from corpus.quality.lm_reference import load_reference, value_at
+
+        ref = load_reference(pcfg.model.removeprefix("file://"), pcfg.reference)
+        table = ref["document_percentiles"]
+        label = f"reference ({ref.get('source', '?')}, {ref.get('documents', 0):,} documents)"
+        out.perplexity_reference = (label, value_at(table, 10), value_at(table, 50),
+                                    value_at(table, 90))
+    except (OSError, ValueError, KeyError):
+        pass  # the thresholds above already said what is missing

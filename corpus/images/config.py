@@ -40,6 +40,12 @@ class PairConfig:
     max_pairs_per_page: int = 64  # more images than this on one page: the rest are dropped
     context_chars: int = 200  # characters of surrounding text taken on each side
     min_descriptive_chars: int = 5  # caption+alt+title shorter than this: context is added
+    # Prefer the Chinese candidate for the pair text (alt, title, caption, surrounding text;
+    # ``compose_text``): a candidate is Chinese when its CJK share (CJK characters over letter
+    # tokens, as ``clean.language`` counts it) is at least ``chinese_share``, the text path's
+    # ``clean.min_cjk_ratio``.
+    prefer_chinese: bool = True
+    chinese_share: float = 0.5
     generic_alt: tuple[str, ...] = ("image", "img", "photo", "picture", "pic", "图片", "图像",
                                     "照片", "图", "无标题", "untitled", "null", "undefined")
 
@@ -57,7 +63,10 @@ class PairTextConfig:
 
     min_chars: int = 5  # the paper's minimum title length, used for captions
     max_chars: int = 256
-    min_cjk_ratio: float = 0.0  # 0 keeps English captions too; raise for a Chinese-only corpus
+    # The language rule of the text path (``clean.min_cjk_ratio``, 0.5): a pair whose chosen
+    # text (the Chinese candidate when there is one, ``images.pairs.prefer_chinese``) is not
+    # mostly Chinese is rejected as ``not_chinese``. 0 keeps English captions too.
+    min_cjk_ratio: float = 0.5
     use_corpus_cleaning: bool = True  # run the text corpus's cleaning stages (corpus.clean)
 
 

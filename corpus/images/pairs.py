@@ -29,7 +29,10 @@ no_text              no caption, alt, title or surrounding text at all
 The pair text is composed by ``compose_text``: the descriptive fields (figure caption, ``alt``,
 ``title``), without generic words ("image", "图片") and file names ("IMG_0042.jpg"), each kept once;
 when they give fewer than ``min_descriptive_chars`` characters, the nearest text before and after
-the image is added (at most ``context_chars`` of each, cut at a sentence boundary). All five
+the image is added (at most ``context_chars`` of each, cut at a sentence boundary). When that
+text is not Chinese, the Chinese descriptive fields or the surrounding text are taken instead
+(issue 16.2: half the pairs of a crawl of Chinese documentation had English-only alt texts beside
+Chinese prose), so the text path's language rule can hold for pairs too. All five
 fields are also kept in their own columns, so a user can recompose the text differently.
 """
 
@@ -40,6 +43,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from corpus.clean.language import cjk_share
 from corpus.document import Document, ImageRef
 from corpus.images.config import PairConfig
 from corpus.images.records import ImagePair, pair_id
@@ -94,8 +98,29 @@ def is_descriptive(text: str, cfg: PairConfig) -> bool:
     return bool(t) and t not in cfg.generic_alt and not _FILENAME.match(t)
 
 
+def is_chinese(text: str, cfg: PairConfig) -> bool:
+    """Whether ``text`` is Chinese by the text path's language rule (``clean.language``: CJK
+    characters over letter tokens at least ``cfg.chinese_share``)."""
+    return cjk_share(text)[0] >= cfg.chinese_share
+
+
+def _with_context(text: str, ref: ImageRef, cfg: PairConfig) -> str:
+    before = _tail(_clean_space(ref.context_before), cfg.context_chars)
+    after = _head(_clean_space(ref.context_after), cfg.context_chars)
+    return " ".join(x for x in (before, text, after) if x)
+
+
 def compose_text(ref: ImageRef, cfg: PairConfig) -> str:
-    """The text of a pair: descriptive fields first, surrounding text when they are too short."""
+    """The text of a pair: descriptive fields first, surrounding text when they are too short;
+    the Chinese candidate when the first choice is not Chinese (see ``PairConfig.prefer_chinese``).
+
+    Candidates in order: all descriptive fields (caption, alt, title) together, with the
+    surrounding text added when they are shorter than ``min_descriptive_chars``; the Chinese
+    descriptive fields alone (an untranslated English alt beside a Chinese caption); the
+    surrounding text alone (English alt and caption, Chinese prose around the image). The first
+    Chinese candidate wins; when none is Chinese the first is returned, and the pair text rule
+    (``images.text.min_cjk_ratio``) decides.
+    """
     parts: list[str] = []
     for piece in (ref.caption, ref.alt, ref.title):
         t = _clean_space(piece)
@@ -104,10 +129,17 @@ def compose_text(ref: ImageRef, cfg: PairConfig) -> str:
         parts = [p for p in parts if p not in t] + [t]
     text = " ".join(parts)
     if len(text) < cfg.min_descriptive_chars:
-        before = _tail(_clean_space(ref.context_before), cfg.context_chars)
-        after = _head(_clean_space(ref.context_after), cfg.context_chars)
-        text = " ".join(x for x in (before, text, after) if x)
-    return text
+        text = _with_context(text, ref, cfg)
+    if not cfg.prefer_chinese or not text or is_chinese(text, cfg):
+        return text
+    chinese = " ".join(p for p in parts if is_chinese(p, cfg))
+    if chinese:
+        if len(chinese) < cfg.min_descriptive_chars:
+            chinese = _with_context(chinese, ref, cfg)
+        if is_chinese(chinese, cfg):
+            return chinese
+    context = _with_context("", ref, cfg)
+    return context if context and is_chinese(context, cfg) else text
 
 
 def url_words(path: str) -> set[str]:

@@ -8,8 +8,11 @@ passage are cleaned alike, but with the limits of ``PairTextConfig`` instead of 
 * minimum ``min_chars`` = 5 visible characters (the paper's limit for titles; its 15-character
   limit for contents would drop most good captions: "故宫角楼的雪景" has 7) -> ``text_too_short``;
 * no title rule (a pair has no title of its own; the ``<img title>`` is part of the text);
-* the CJK-share rule at ``min_cjk_ratio`` (0 by default, so English captions of Chinese pages
-  stay; the text corpus uses 0.5) -> ``not_chinese``;
+* the CJK-share rule at ``min_cjk_ratio``, 0.5 like the text corpus (``clean.min_cjk_ratio``)
+  -> ``not_chinese``: the corpus is Chinese in both modalities. The pair text is the Chinese
+  candidate among caption, alt, title and surrounding text when there is one
+  (``corpus.images.pairs.compose_text``), so an untranslated English alt beside Chinese prose
+  does not cost the pair; a pair with no Chinese text at all is rejected;
 * at most ``max_chars`` = 256 characters: longer text is cut at the last sentence end before the
   limit, or at the limit (a caption is a sentence or two; surrounding text can run on).
 

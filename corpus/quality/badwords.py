@@ -1,24 +1,36 @@
 """The bad-words filter: drop text with words from lists of dirty, naughty and bad words.
 
-Paper section 2.3: "remove sentences that contain ... words in the list of dirty, naughty, and
+Paper section 2.3: "remove sentences that contain ... words in the list of dirty, naughty and
 other bad words". The default lists are LDNOOBW's Chinese and English lists (the English one is
 the list C4 used), shipped in ``corpus/quality/data`` with their provenance and licence.
 
-Matching fits each script. One Aho-Corasick automaton (pyahocorasick) holds every word of every
-list, so a document is scanned once, whatever the number of words (a regex alternation of the
-same words is the naive alternative; ``bench/bench_quality.py`` compares them). Text and words
-are lowercased. A word end that is a CJK character matches anywhere (Chinese has no spaces
-between words); a word end that is a letter or digit of an alphabet must sit on a word boundary,
-so English ``ass`` does not match in ``class`` but does in ``你是ass``. Overlapping matches
-(``他妈`` inside ``他妈的``) count once, the longest first.
+C4 drops a page on any listed string, and Dodge et al. (2021) showed how much ordinary text that
+removes; in Chinese, without spaces, it is worse (issue 16): 乳交 inside 水乳交融, 他妈 inside
+其他妈妈, 成人 "adults" and 祖宗 "ancestors" in their ordinary sense. So a hit counts only when:
 
-Policy (``BadWordsConfig``): ``count`` drops a document with more than ``max_count`` matches,
-``ratio`` one whose share of non-space characters inside matches exceeds ``max_ratio``. The
+1. **it is a word of the text.** One Aho-Corasick automaton (pyahocorasick) holds every word of
+   every list and scans the lowercased text once. An end that is a letter or digit of an alphabet
+   must sit on a word boundary (English ``ass`` not in ``class``, but in ``你是ass``); a hit with
+   Chinese characters must start or end on a word boundary of a segmentation of the few
+   characters around it, not cut across words at both ends (``corpus/quality/zh_words.py``,
+   rjieba by default);
+2. **it is not inside an allowed compound** (``allow``: 水乳交融, 处女作, 成人教育 ...), matched by
+   the same automaton;
+3. **its tier allows it.** Words of the ``weak`` lists (成人, 激情, 祖宗, medical and news
+   words; the English placeholders xx, xxx) are ordinary in most contexts and count only with
+   other evidence: a listed word that is not weak, at least ``weak_min_words`` distinct listed
+   words, or a spam score above ``weak_spam_score`` left by an earlier spam stage. Other words
+   count alone.
+
+Traditional text is matched too: the automaton also holds each Chinese word's Traditional
+spellings (OpenCC, ``corpus/quality/zh_script.py``), so the text is scanned as written and the
+detail names the listed (Simplified) word. Overlapping hits count once, the longest first.
+
+Policy (``BadWordsConfig``): ``count`` drops a document with more than ``max_count`` counted
+matches, ``ratio`` one whose share of non-space characters inside them exceeds ``max_ratio``. The
 reason names the list with the most matches, ``badwords:zh``; the score and
 ``quality.badword_ratio`` are the character share; the detail lists the matched words.
-
-Chinese entries shorter than ``min_cjk_word_chars`` are skipped (see ``config.py``): the list's
-single characters are morphemes of everyday words.
+Chinese entries shorter than ``min_cjk_word_chars`` are skipped (see ``config.py``).
 """
 
 from __future__ import annotations
@@ -29,14 +41,20 @@ from typing import Any, ClassVar, NamedTuple
 from corpus.document import Document
 from corpus.quality.config import BadWordsConfig
 from corpus.quality.resources import read_word_list, word_list_path
+from corpus.quality.zh_script import traditional_variants
+from corpus.quality.zh_words import WordBoundaries
 from corpus.stage import Filter, Verdict
 
 
 class Match(NamedTuple):
     start: int
     end: int  # exclusive
-    word: str
+    word: str  # the listed word (a Traditional spelling is reported as the listed one)
     lists: tuple[str, ...]
+    weak: bool = False
+
+
+_ALLOW = "\x00allow"  # marks allow-list entries in the automaton
 
 
 def _is_cjk(ch: str) -> bool:
@@ -53,6 +71,10 @@ def _cjk_length(word: str) -> int:
     return sum(1 for c in word if _is_cjk(c))
 
 
+def _read_all(specs: tuple[str, ...]) -> set[str]:
+    return {w for spec in specs for w in read_word_list(word_list_path(spec)[1])}
+
+
 class BadWordsFilter(Filter):
     """Filter: reason ``badwords:<list>``; stores ``quality.badword_ratio``."""
 
@@ -62,12 +84,14 @@ class BadWordsFilter(Filter):
         self.cfg = cfg or BadWordsConfig()
         self._automaton: Any = None
         self._order: dict[str, int] = {}
+        self._boundaries = WordBoundaries(self.cfg.segmenter, self.cfg.segment_window)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"cfg": self.cfg, "_automaton": None, "_order": {}}
+        return {"cfg": self.cfg, "_automaton": None, "_order": {},
+                "_boundaries": WordBoundaries(self.cfg.segmenter, self.cfg.segment_window)}
 
     def words(self) -> dict[str, tuple[str, ...]]:
-        """Every word that will be matched -> the lists it comes from."""
+        """Every listed word that will be matched -> the lists it comes from."""
         found: dict[str, list[str]] = {}
         for spec in self.cfg.lists:
             name, path = word_list_path(spec)
@@ -87,27 +111,53 @@ class BadWordsFilter(Filter):
         words = self.words()
         if not words:
             raise ValueError(f"the bad-word lists {self.cfg.lists} hold no words")
+        weak = _read_all(self.cfg.weak)
         a = ahocorasick.Automaton()
+        spellings: dict[str, tuple[str, tuple[str, ...], bool]] = {}
         for w, lists in words.items():
-            left = _is_word_char(w[0])
-            right = _is_word_char(w[-1])
-            a.add_word(w, (w, lists, left, right))
+            spellings[w] = (w, lists, w in weak)
+        if self.cfg.traditional:
+            for w, lists in words.items():
+                if _cjk_length(w):
+                    for t in traditional_variants(w):
+                        spellings.setdefault(t.lower(), (w, lists, w in weak))
+        for allowed in _read_all(self.cfg.allow):
+            for form in {allowed} | (traditional_variants(allowed) if self.cfg.traditional
+                                     else set()):
+                spellings[form.lower()] = (allowed, (_ALLOW,), False)
+        for form, (w, lists, is_weak) in spellings.items():
+            a.add_word(form, (len(form), w, lists, is_weak,
+                              _is_word_char(form[0]), _is_word_char(form[-1]),
+                              _cjk_length(form) > 0))
         a.make_automaton()
         self._order = {word_list_path(s)[0]: i for i, s in enumerate(self.cfg.lists)}
+        if self.cfg.word_boundaries:
+            self._boundaries.setup()
         self._automaton = a
 
-    def matches(self, text: str) -> list[Match]:
-        """Non-overlapping matches in ``text`` (lowercased), longest first at each place."""
+    def hits(self, text: str) -> list[Match]:
+        """Listed words of ``text`` that are words of it, outside allowed compounds, longest
+        first where they overlap; weak or not."""
+        if self._automaton is None:
+            self.setup()
         low = text.lower()
         n = len(low)
-        found = []
-        for end, (w, lists, left, right) in self._automaton.iter(low):
-            start = end - len(w) + 1
+        found: list[Match] = []
+        allowed: list[tuple[int, int]] = []
+        for end, (size, w, lists, weak, left, right, cjk) in self._automaton.iter(low):
+            start = end - size + 1
             if left and start > 0 and _is_word_char(low[start - 1]):
                 continue
             if right and end + 1 < n and _is_word_char(low[end + 1]):
                 continue
-            found.append(Match(start, end + 1, w, lists))
+            if lists == (_ALLOW,):
+                allowed.append((start, end + 1))
+            elif (not cjk or not self.cfg.word_boundaries
+                  or self._boundaries.is_word(low, start, end + 1)):
+                found.append(Match(start, end + 1, w, lists, weak))
+        if allowed and found:
+            found = [m for m in found
+                     if not any(s <= m.start and m.end <= e for s, e in allowed)]
         if len(found) < 2:
             return found
         found.sort(key=lambda m: (m.start, m.start - m.end))
@@ -119,9 +169,20 @@ class BadWordsFilter(Filter):
                 last_end = m.end
         return kept
 
+    def matches(self, text: str, spam_score: float | None = None) -> list[Match]:
+        """The hits that count: all of them when there is evidence, else the strong ones."""
+        found = self.hits(text)
+        if not any(m.weak for m in found):
+            return found
+        cfg = self.cfg
+        evidence = (any(not m.weak for m in found)
+                    or len({m.word for m in found}) >= cfg.weak_min_words
+                    or (spam_score is not None and spam_score > cfg.weak_spam_score))
+        return found if evidence else [m for m in found if not m.weak]
+
     def keep(self, record: Document) -> Verdict:
         text = record.text
-        found = self.matches(text)
+        found = self.matches(text, record.quality.spam_score)
         if not found:
             return Verdict.ok(0.0, badword_ratio=0.0)
         chars = len("".join(text.split())) or 1
@@ -134,5 +195,6 @@ class BadWordsFilter(Filter):
         top = min(per_list, key=lambda k: (-per_list[k], self._order.get(k, 99)))
         rule = (f"{len(found)} matches > max_count {cfg.max_count}" if cfg.policy == "count"
                 else f"ratio {ratio:.4f} > max_ratio {cfg.max_ratio}")
-        words = ", ".join(dict.fromkeys(f"{m.word} ({'/'.join(m.lists)})" for m in found))
+        words = ", ".join(dict.fromkeys(
+            f"{m.word} ({'/'.join(m.lists)}{', weak' if m.weak else ''})" for m in found))
         return Verdict.drop(f"badwords:{top}", ratio, f"{rule}: {words}")

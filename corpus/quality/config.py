@@ -59,8 +59,37 @@ class BadWordsConfig:
     # 乳, 幹, ...) are in 性格 "character", 牛奶 "milk", 乳制品 "dairy"; with them, 30 of the 91
     # sample encyclopedia entries match (without: 1, 交配 in an entry on biology).
     min_cjk_word_chars: int = 2
+    # Chinese hits count only where they are words of the text: the characters around a hit
+    # (``segment_window`` on each side) are segmented by ``segmenter`` (NAME==VERSION, the
+    # version the rates below were measured with; ``rjieba`` or ``jieba``). See zh_words.py.
+    # ``word_boundaries=false`` matches Chinese anywhere, as C4 and m6 before issue 16 did.
+    word_boundaries: bool = True
+    segmenter: str = "rjieba==0.2.2"
+    segment_window: int = 8
+    # Words ordinary in most contexts (成人, 激情, 祖宗, medical and news words, xx): they count only
+    # with other evidence: a listed word not in these lists, ``weak_min_words`` distinct listed
+    # words, or a spam score (from a spam stage run before this one) above ``weak_spam_score``.
+    weak: tuple[str, ...] = ("zh_weak", "en_weak")
+    weak_min_words: int = 2
+    weak_spam_score: float = 0.5
+    # Compounds holding a listed string that are not bad (水乳交融, 处女作 ...): hits inside
+    # them are not counted.
+    allow: tuple[str, ...] = ("zh_allow",)
+    # Also match the Traditional spellings of the Chinese words (OpenCC), the lists being
+    # Simplified; the text is matched as written.
+    traditional: bool = True
 
     def __post_init__(self) -> None:
+        from corpus.quality.zh_words import parse_spec
+
+        parse_spec(self.segmenter)
+        if self.segment_window < 1:
+            raise ValueError(f"badwords.segment_window must be >= 1, got {self.segment_window}")
+        if self.weak_min_words < 1:
+            raise ValueError(f"badwords.weak_min_words must be >= 1, got {self.weak_min_words}")
+        _check_unit(self.weak_spam_score, "badwords.weak_spam_score")
+        _check_tuple(self.weak, "badwords.weak")
+        _check_tuple(self.allow, "badwords.allow")
         if self.policy not in BADWORD_POLICIES:
             raise ValueError(f"badwords.policy must be one of {BADWORD_POLICIES}, "
                              f"got {self.policy!r}")

@@ -2,6 +2,7 @@
 
     m6 lm train --input data/sample/dumps/encyclopedia.jsonl --order 5 --unit char \\
         --out out/models/lm/encyclopedia.char5.bin
+    m6 lm train --input zhwiki-latest-pages-articles.xml.bz2 --memory 8G --out zhwiki.char5.bin
     m6 lm reference --model out/models/lm/encyclopedia.char5.bin --input 'out/corpus/text/*.parquet' \\
         --out out/models/lm/crawl.reference.json
     m6 lm score --model out/models/lm/encyclopedia.char5.bin --input some.txt --head 20
@@ -42,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train and binarise a model with lmplz/build_binary")
     t.add_argument("--input", "-i", action="append", required=True,
-                   help=".txt (a document a line), .jsonl or .parquet file, folder or glob; "
+                   help=".txt (a document a line), .jsonl, .parquet or MediaWiki .xml dump "
+                        "(e.g. zhwiki-latest-pages-articles.xml.bz2) file, folder or glob; "
                         "repeatable")
     t.add_argument("--out", "-o", required=True, help="binary model to write")
     t.add_argument("--order", type=int, default=d.order, help="n-gram order (default 5)")

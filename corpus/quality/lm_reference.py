@@ -135,3 +135,33 @@ def load_reference(model: str | Path, reference: str | Path | None) -> dict[str,
                          "threshold (perplexity.max_perplexity) or make a reference with "
                          "'m6 lm reference'")
     return ref
+
+
+SAMPLE_MARK = "data/sample/"
+# A reference smaller than this is a demonstration, not a reference (the sample's has 91).
+MIN_REFERENCE_DOCUMENTS = 10_000
+
+
+def model_fit_warning(model: str | None, inputs: Sequence[str]) -> str | None:
+    """A warning when the kenlm model was trained on the project's sample (or on few documents)
+    and the run reads other input: its thresholds do not fit real text (issue 16.3: the sample
+    model dropped 10% of 50,000 real pages). None when the model fits or says nothing."""
+    if not model:
+        return None
+    try:
+        meta = load_metadata(model)
+    except (OSError, ValueError):
+        return None
+    corpus = meta.get("corpus") or {}
+    trained = [str(p) for p in corpus.get("inputs") or []]
+    docs = int(corpus.get("documents") or 0)
+    on_sample = bool(trained) and all(SAMPLE_MARK in p.replace("\\", "/") for p in trained)
+    other_input = any(SAMPLE_MARK not in str(p).replace("\\", "/") for p in inputs)
+    if not other_input or not (on_sample or 0 < docs < MIN_REFERENCE_DOCUMENTS):
+        return None
+    what = ", ".join(trained[:3]) + (" ..." if len(trained) > 3 else "")
+    return (f"quality.perplexity.model={model} was trained on {docs:,} documents ({what})"
+            f"{', the sample' if on_sample else ''}, and this run reads other input: its "
+            "thresholds will drop ordinary text as perplexity_too_high. Train a reference on a "
+            "large clean corpus, e.g. 'm6 lm train --input zhwiki-latest-pages-articles.xml.bz2 "
+            "--out zhwiki.char5.bin' (docs/quality.md, 'A reference model').")

@@ -23,6 +23,12 @@ Units:
   ``m6 tokenizer train`` writes or the one ``m6 lm train --unit wordpiece`` trains beside the
   model. A BERT-style WordPiece splits Chinese into characters and English into sub-words.
 
+Script: Traditional text is converted to Simplified before it becomes units (OpenCC, only when it
+has a Traditional character: ``corpus/quality/zh_script.py``), at training and at scoring time,
+so a Traditional page is scored like its Simplified translation against a Simplified reference
+(issue 16.3: a Simplified-only model dropped Traditional pages whole). The text itself is kept as
+written; only the model's view changes. ``script="as_written"`` turns this off.
+
 ``Units.lines(text)`` returns ``[(line_bytes, n_units), ...]`` for the non-empty lines of
 ``text``: bytes, because ``kenlm.Model.score`` accepts bytes and would otherwise encode again.
 """
@@ -33,7 +39,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corpus.quality.zh_script import (
+    has_traditional,
+    has_traditional_codes,
+    simplified_for_scoring,
+    simplified_wording,
+)
+
 UNITS = ("char", "wordpiece")
+SCRIPTS = ("simplified", "as_written")
 
 # One bytes.translate table for both folds: ASCII A-Z -> a-z, digits 1-9 -> 0.
 _FOLD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456789",
@@ -57,13 +71,31 @@ def _map_spaces(text: str) -> str:
     return text
 
 
-def _spaced(text: str) -> bytes:
-    """Folded UTF-8 of ``text`` with a space before every character (newlines included, so
-    ``split(b"\\n")`` gives the lines, each ending with the space put before its newline)."""
+def _prepare(text: str, simplify: bool) -> tuple[str, np.ndarray | None]:
+    """``text`` with kenlm's spaces mapped (and in Simplified script when ``simplify`` and it
+    has Traditional characters), with its UTF-32 code points when it is long enough for numpy:
+    the Traditional check is then a table lookup on the array the spacing needs anyway."""
+    text = _map_spaces(text)
     if len(text) < _NUMPY_FROM:
+        if simplify and not text.isascii() and has_traditional(text):
+            text = simplified_wording(text)
+        return text, None
+    codes = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
+    if simplify and has_traditional_codes(codes):
+        text = simplified_wording(text)
+        codes = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
+    return text, codes
+
+
+def _spaced(text: str, codes: np.ndarray | None = None) -> bytes:
+    """Folded UTF-8 of ``text`` with a space before every character (newlines included, so
+    ``split(b"\\n")`` gives the lines, each ending with the space put before its newline);
+    ``codes``: its UTF-32 code points when the caller has them."""
+    if codes is None and len(text) < _NUMPY_FROM:
         spaced = " " + " ".join(text)
     else:
-        a = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
+        a = codes if codes is not None else np.frombuffer(text.encode("utf-32-le", "replace"),
+                                                          dtype=np.uint32)
         n = 2 * a.size
         out = _SPACES32[:n].copy() if n <= _SPACES32.size else np.full(n, 0x20, np.uint32)
         out[1::2] = a
@@ -78,30 +110,31 @@ def _units_in(line: str) -> int:
     return n - sum(line.count(c) for c in _KENLM_SPACES)
 
 
-def char_lines(text: str) -> list[tuple[bytes, int]]:
-    """``text`` as char units: ``[(b" x y z ", 3), ...]``, one entry per line with units."""
-    text = _map_spaces(text)
+def char_lines(text: str, simplify: bool = False) -> list[tuple[bytes, int]]:
+    """``text`` as char units: ``[(b" x y z ", 3), ...]``, one entry per line with units;
+    ``simplify``: Traditional text is read in Simplified script (module docstring)."""
+    text, codes = _prepare(text, simplify)
     if not text:
         return []
     out = []
-    for line, piece in zip(text.split("\n"), _spaced(text).split(b"\n")):
+    for line, piece in zip(text.split("\n"), _spaced(text, codes).split(b"\n")):
         n = _units_in(line)
         if n:
             out.append((piece, n))
     return out
 
 
-def char_document(text: str) -> tuple[list[bytes], int]:
+def char_document(text: str, simplify: bool = False) -> tuple[list[bytes], int]:
     """``(lines with units, total units)`` of ``text``: what ``char_lines`` gives, summed, with
     no per-line work but the split (the perplexity filter's document mode)."""
-    text = _map_spaces(text)
+    text, codes = _prepare(text, simplify)
     if not text:
         return [], 0
     units = len(text) - text.count("\n")
     for c in _KENLM_SPACES:
         if c in text:
             units -= text.count(c)
-    pieces = [p for p in _spaced(text).split(b"\n") if p and not p.isspace()]
+    pieces = [p for p in _spaced(text, codes).split(b"\n") if p and not p.isspace()]
     return pieces, units
 
 
@@ -112,10 +145,13 @@ class Units:
 
     unit: str = "char"
     tokenizer: str | None = None
+    script: str = "simplified"
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unknown LM unit {self.unit!r}; expected one of {UNITS}")
+        if self.script not in SCRIPTS:
+            raise ValueError(f"unknown LM script {self.script!r}; expected one of {SCRIPTS}")
         if self.unit == "wordpiece" and not self.tokenizer:
             raise ValueError("unit 'wordpiece' needs a tokenizer JSON file (tokenizers format); "
                              "train one with 'm6 tokenizer train' or let 'm6 lm train' train it")
@@ -123,13 +159,17 @@ class Units:
     def lines(self, text: str) -> list[tuple[bytes, int]]:
         """Non-empty lines of ``text`` as ``(space-separated units as UTF-8, unit count)``."""
         if self.unit == "char":
-            return char_lines(text)
+            return char_lines(text, self.script == "simplified")
+        if self.script == "simplified":
+            text = simplified_for_scoring(text)
         return self._wordpiece_lines(text)
 
     def document(self, text: str) -> tuple[list[bytes], int]:
         """``(lines with units, total units)`` of ``text``; equal to summing ``lines``."""
         if self.unit == "char":
-            return char_document(text)
+            return char_document(text, self.script == "simplified")
+        if self.script == "simplified":
+            text = simplified_for_scoring(text)
         lines = self._wordpiece_lines(text)
         return [line for line, _ in lines], sum(n for _, n in lines)
 

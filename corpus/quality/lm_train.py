@@ -215,6 +215,7 @@ def train_lm(inputs: Sequence[str | Path], out: str | Path,
         "unit": cfg.unit,
         "tokenizer": _relative(tokenizer, out) if tokenizer else None,
         "normalisation": NORMALISATION,
+        "script": units.script,  # Traditional read in Simplified script (lm_text.py)
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "corpus": {"inputs": [str(p) for p in files.paths], **counts,
                    "holdout_documents": len(holdout), "skipped_records": files.skipped},

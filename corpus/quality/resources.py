@@ -16,7 +16,12 @@ import tempfile
 from pathlib import Path
 
 DATA_DIR = Path(__file__).with_name("data")
-SHIPPED_LISTS = {"zh": DATA_DIR / "badwords_zh.txt", "en": DATA_DIR / "badwords_en.txt"}
+SHIPPED_LISTS = {"zh": DATA_DIR / "badwords_zh.txt", "en": DATA_DIR / "badwords_en.txt",
+                 # m6's own: entries that count only with other evidence, and compounds that
+                 # hold a listed string without being bad (corpus/quality/badwords.py)
+                 "zh_weak": DATA_DIR / "badwords_zh_weak.txt",
+                 "en_weak": DATA_DIR / "badwords_en_weak.txt",
+                 "zh_allow": DATA_DIR / "badwords_zh_allow.txt"}
 
 
 def word_list_path(spec: str) -> tuple[str, Path]:
@@ -58,7 +63,15 @@ def local_copy(path: str, sidecars: tuple[str, ...] = ()) -> str:
         return path[len("file://"):] if path.startswith("file://") else path
     import fsspec
 
-    cache = Path(tempfile.gettempdir()) / "m6-models" / hashlib.sha1(path.encode()).hexdigest()
+    # The cache is keyed by the URL and the remote file's size and version (ETag, mtime or
+    # creation time, whatever the filesystem reports), so a model retrained under the same
+    # URL is fetched again instead of served stale.
+    fs0, remote0 = fsspec.core.url_to_fs(path)
+    info = fs0.info(remote0)
+    version = next((str(info[k]) for k in ("ETag", "etag", "md5Hash", "mtime", "LastModified",
+                                           "updated", "created") if info.get(k)), "")
+    key = f"{path}\n{info.get('size')}\n{version}"
+    cache = Path(tempfile.gettempdir()) / "m6-models" / hashlib.sha1(key.encode()).hexdigest()
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / path.rstrip("/").rsplit("/", 1)[-1]
     for suffix in ("", *sidecars):

@@ -6,7 +6,10 @@ globs of:
 * ``.txt`` (optionally ``.gz``/``.bz2``/``.xz``): one document a line;
 * ``.jsonl`` / ``.json`` (optionally compressed): one JSON object a line, text in ``field``
   (``text`` by default), the format of the sample dumps and of ``data/sample/spam``;
-* ``.parquet``: the ``text`` shards ``m6 corpus`` writes (column ``field``).
+* ``.parquet``: the ``text`` shards ``m6 corpus`` writes (column ``field``);
+* ``.xml`` (optionally compressed): a MediaWiki XML dump such as
+  ``zhwiki-latest-pages-articles.xml.bz2``, streamed, one article a record with its markup
+  stripped (``corpus/quality/wikidump.py``).
 
 A line that is not JSON, not an object, or has no string in ``field`` is skipped and counted
 (``TextFiles.skipped``), never fatal: the sample dumps carry such lines on purpose.
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".txt",)
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 PARQUET_SUFFIXES = (".parquet",)
+XML_SUFFIXES = (".xml",)
 _COMPRESSED = (".gz", ".bz2", ".xz")
 
 
@@ -42,6 +46,8 @@ def _kind(path: Path) -> str | None:
         return "jsonl"
     if last in PARQUET_SUFFIXES:
         return "parquet"
+    if last in XML_SUFFIXES:
+        return "mediawiki"
     return None
 
 
@@ -55,8 +61,8 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             found += [p for p in sorted(path.rglob("*")) if p.is_file() and _kind(p)]
         elif path.is_file():
             if _kind(path) is None:
-                raise ValueError(f"{path}: unknown text format; expected .txt, .jsonl or "
-                                 ".parquet (optionally .gz/.bz2/.xz)")
+                raise ValueError(f"{path}: unknown text format; expected .txt, .jsonl, .parquet "
+                                 "or a MediaWiki .xml dump (optionally .gz/.bz2/.xz)")
             found.append(path)
         else:
             matches = [Path(p) for p in sorted(glob.glob(item, recursive=True))]
@@ -115,6 +121,15 @@ class TextFiles:
 
     def _records(self, path: Path) -> Iterator[Any]:
         kind = _kind(path)
+        if kind == "mediawiki":
+            import fsspec
+
+            from corpus.quality.wikidump import iter_articles
+
+            with fsspec.open(str(path), "rb", compression="infer") as f:
+                for article in iter_articles(f):
+                    yield {self.field: article["text"], "title": article["title"]}
+            return
         if kind == "parquet":
             import pyarrow.parquet as pq
 

@@ -172,3 +172,20 @@ def test_format_table_of_nothing():
     assert format_table(compute_stats([])) == (
         "Corpus statistics (cf. M6 paper, Table 1)\n(no text or image-text rows)\n\n"
         "Rejected: 0 records\n")
+
+
+def test_pairs_by_language_of_their_text():
+    elements = [*ELEMENTS, _pair("webpage", "Output of ls -l in long format", 100),
+                _pair("webpage", "东京 タワー photo shot", 100)]  # 2 CJK, 2 words, 3 kana: mixed
+    stats = compute_stats(elements)
+    assert stats["pair_languages"] == {"zh": {"pairs": 2, "share": 0.5},
+                                       "en": {"pairs": 1, "share": 0.25},
+                                       "mixed": {"pairs": 1, "share": 0.25}}
+    # projected items and any merge order give the same counts
+    accs = []
+    for e in reversed(elements):
+        acc = create_accumulator()
+        add_input(acc, stats_item(*e))
+        accs.append(acc)
+    assert extract_output(merge_accumulators(accs))["pair_languages"] == stats["pair_languages"]
+    assert compute_stats(ELEMENTS[:3])["pair_languages"] == {}

@@ -56,7 +56,7 @@ def docs() -> list[Document]:
                       ImageRef(f"{HOST}/flower.jpg", caption="百科里的花朵插图"),
                       ImageRef(f"{HOST}/exif_gps_typeerror.jpg", alt="山间的小路和树林",
                                width=800, height=531),
-                      ImageRef(f"{HOST}/hopper.jpg", alt="ok"),  # too short; no context
+                      ImageRef(f"{HOST}/hopper.jpg", alt="ok"),  # "ok": no Chinese candidate (alt only, no context)
                   ])
     return [p1, p2]
 
@@ -139,7 +139,7 @@ def test_every_drop_has_its_reason(offline):
         "image_text|image_pairs|unsupported_format|favicon.ico",
         "image_text|image_pairs|spacer|spacer.gif",
         "image_text|image_pairs|duplicate_in_page|flower.jpg",
-        "image_text|clean.length|text_too_short|hopper.jpg",
+        "image_text|clean.language|not_chinese|hopper.jpg",
         "image_text|image_decode|truncated|truncated_jpeg.jpg",
         "image_text|image_filter|too_few_pixels|app13.jpg",
         "image_text|image_fetch|not_in_crawl|elsewhere.jpg",
@@ -147,7 +147,7 @@ def test_every_drop_has_its_reason(offline):
         "image_text|image_fetch|file_not_found|missing.jpg",
         "image_text|image_fetch|download_off|p.jpg",
         "image|image_join|no_pair|iptc.jpg",  # fetched by the crawl, used by no pair
-        "image|image_join|no_pair|hopper.jpg",  # its only pair had too little text
+        "image|image_join|no_pair|hopper.jpg",  # its only pair had no Chinese text
     ])
 
 

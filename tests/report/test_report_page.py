@@ -113,7 +113,7 @@ def test_every_chart_and_thumbnail_is_drawn(page):
     assert len(charts) == len(labels) >= 29
     for label in ("training loss per task", "validation loss", "learning rate",
                   "target tokens per second", "dropped tokens (fraction at capacity)",
-                  "expert load: busiest / mean", "Rejected records by stage and reason (89)"):
+                  "expert load: busiest / mean", "Rejected records by stage and reason (91)"):
         assert label in labels
     assert any(lbl.endswith("tokens per expert over the run") for lbl in labels)
     assert all(n > 0 for n in result.values["marks"]), dict(zip(labels, result.values["marks"]))

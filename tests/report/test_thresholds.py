@@ -89,3 +89,20 @@ def test_a_version_1_config_json_still_draws(config):
                                     for w in caught)
     assert th.perplexity_note == "the perplexity filter was off in this run"
     assert [t.value for t in th.length["text"]] == [15]
+
+
+def test_the_reference_distribution_is_shown_beside_each_source(config, sample_corpus):
+    """Issue 16.3: kept and dropped perplexity per source, and the reference's."""
+    from corpus.quality.lm_reference import load_reference, value_at
+
+    th = thresholds(config)
+    model = CorpusConfig.from_dict(config).quality.perplexity.model
+    table = load_reference(model, None)["document_percentiles"]
+    label, p10, p50, p90 = th.perplexity_reference
+    assert label.startswith("reference (holdout, ")
+    assert (p10, p50, p90) == (value_at(table, 10), value_at(table, 50), value_at(table, 90))
+    html = (sample_corpus / "report.html").read_text(encoding="utf-8")
+    assert "Perplexity per source and of the reference" in html
+    assert f">{p50:,.0f}<" in html
+    # and the pairs by language of their text (stats.json pair_languages, issue 16.2)
+    assert "Pairs by language of their text" in html

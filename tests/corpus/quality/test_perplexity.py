@@ -26,7 +26,12 @@ def doc(text: str, i: int = 0, source: str = "forum") -> Document:
 
 
 def reference_perplexity(model: kenlm.Model, text: str) -> float:
-    """cc_net's formula written out with Python strings: per line, chars joined by spaces."""
+    """cc_net's formula written out with Python strings: per line, chars joined by spaces;
+    Traditional text is read in Simplified script (OpenCC tw2sp), as the model was trained."""
+    import opencc
+
+    if any(opencc.OpenCC("t2s").convert(c) != c for c in text):
+        text = opencc.OpenCC("tw2sp").convert(text)
     logp, n = 0.0, 0
     for line in text.split("\n"):
         chars = ["0" if c in "123456789" else c.lower() if c.isascii() else c
