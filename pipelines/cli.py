@@ -116,7 +116,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     if not plan.files:
         raise SystemExit(f"m6 corpus: no crawl, dump or listing files under {args.input}")
     log.info("input: %s", plan.describe())
-    if cfg.run.quality:
+    if cfg.quality.enabled:
         from corpus.quality.lm_reference import model_fit_warning
 
         fit = model_fit_warning(cfg.quality.perplexity.model, plan.files)

@@ -10,7 +10,7 @@ import pytest
 from corpus.document import Document
 from corpus.quality.badwords import BadWordsFilter
 from corpus.quality.config import BadWordsConfig
-from corpus.quality.scores import with_scores
+from corpus.stage import with_scores
 from schemas import RejectedRecord
 
 SPAM = Path(__file__).resolve().parents[2] / "fixtures" / "badwords" / "spam.jsonl"
