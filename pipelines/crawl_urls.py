@@ -111,7 +111,9 @@ class CrawlBucket(beam.DoFn):
 def run_round(cfg: CrawlConfig, folder: Path, run_id: str, round_no: int, items: list[Item],
               hosts: dict[str, HostState], domains: frozenset[str], runner: str, workers: int,
               beam_args: list[str]) -> None:
-    n_buckets = max(1, -(-len(hosts) // cfg.fetch.threads))
+    # One bucket per worker: a worker crawls its bucket's hosts side by side (fetch.threads at a
+    # time); more buckets than workers would only make a worker crawl its buckets one by one.
+    n_buckets = max(1, min(len(hosts), workers))
     runner_obj, options = pipeline_runner_and_options(runner, workers, beam_args)
     with beam.Pipeline(runner=runner_obj, options=options) as p:
         host_state = p | "HostState" >> beam.Create(sorted(hosts.items()))
