@@ -136,7 +136,13 @@ class HostCrawler:
                 continue
             budget -= 1
             fetched.add(item.url)
-            row, target = self._fetch(item, host)
+            try:
+                row, target = self._fetch(item, host)
+            except OSError:
+                raise  # the output disk, not the page: the bucket fails and a rerun redoes it
+            except Exception as e:  # noqa: BLE001 - one hostile page never stops its host
+                row, target = self._row(item, host, "error", attempts=1,
+                                        detail=f"{type(e).__name__}: {str(e)[:200]}"), None
             rows.append(row)
             if target is not None and origin(target) == host:
                 queue.appendleft(Item(target, item.depth, item.hops + 1))

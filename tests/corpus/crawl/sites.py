@@ -7,14 +7,40 @@ page, a page allowed inside a disallowed folder, a redirect chain, a redirect lo
 ``127.0.0.2`` (an address the tests do not allow), a redirect to ``blog``, 404, 500, a slow drip,
 a huge page and JSON, and serves ``/sitemap.xml.gz``. ``blog`` has no robots.txt (404). ``down`` answers 500 to robots.txt.
 Any other name is a plain site whose ``/`` links ``pages`` pages ``/p/<n>``.
-Pages hold real Chinese text from the sample (``PAGE_TEXT``) so ``m6 corpus`` keeps them.
+Pages are the sample crawl's own HTML pages (``data/sample/crawl/crawl-00000.warc.gz``:
+encyclopedia and news articles, see ``data/sample/PROVENANCE.md``), one per path, so ``m6 corpus``
+extracts and keeps them like any crawled page; the index pages (``/``) are written here.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SAMPLE_CRAWL = Path(__file__).resolve().parents[3] / "data/sample/crawl/crawl-00000.warc.gz"
+# which sample page each content path serves (shop and blog; other sites: /p/<n> -> 7 + n)
+PAGE_OF = {"/p1": 0, "/p2?a=1&b=2": 1, "/private/ok": 2, "/final": 3, "/deep": 4,
+           "/landing": 5, "/post/1": 6}
+
+
+@functools.lru_cache(maxsize=1)
+def sample_pages() -> tuple[bytes, ...]:
+    """The HTML bodies of the sample crawl's 200 answers, in file order."""
+    from corpus.parse.warc import iter_records
+
+    return tuple(r.body for r in iter_records(str(SAMPLE_CRAWL), source="webpage")
+                 if "html" in (getattr(r, "content_type", "") or "") and r.status == 200
+                 and r.body)
+
+
+def page(path: str, links: str = "") -> bytes:
+    pages = sample_pages()
+    n = PAGE_OF[path] if path in PAGE_OF else 7 + int(path.rsplit("/", 1)[1])
+    body = pages[n % len(pages)]
+    return body.replace(b"</body>", links.encode() + b"</body>", 1) if links else body
 
 PAGE_TEXT = "".join(
     f"<p>第{i}段：长江流域气候温暖湿润，降水丰富，支流众多，是重要的粮食产区，沿岸城市众多，"
@@ -105,13 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
             n = self.server.sites.pages
             self._send(200, html("首页", "".join(f'<a href="/p/{i}">{i}</a>' for i in range(n))))
         else:
-            self._send(200, html(f"页面 {path}"))
+            self._send(200, page(path) if path.startswith("/p/") else b"")
 
     def _blog(self, path: str) -> None:
         if path == "/robots.txt":
             self._send(404, b"no robots here", "text/plain")
         elif path in ("/landing", "/post/1"):
-            self._send(200, html(f"博客文章 {path}"))
+            self._send(200, page(path))
         else:
             self._send(404, b"")
 
@@ -140,9 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, gzip.compress(f'<?xml version="1.0"?><urlset>{locs}</urlset>'
                                           .encode()), "application/gzip")
         elif path in ("/p1", "/p2?a=1&b=2", "/private/ok", "/final"):
-            self._send(200, html(f"商品 {path}", '<a href="/deep">更深</a>'))
+            self._send(200, page(path, '<a href="/deep">更深</a>'))  # one level too deep
         elif path == "/deep":
-            self._send(200, html("更深一层的页面"))
+            self._send(200, page(path))
         elif path.startswith("/private"):
             self._send(200, html("不许抓取的页面"))
         elif path.startswith("/chain/"):
