@@ -185,3 +185,32 @@ def test_clean_partial_removes_uncommitted_warc_files(tmp_path):
     assert sorted(p.name for p in (tmp_path / "warc").iterdir()) == ["done.warc.gz"]
     assert not (tmp_path / "manifest.json").exists()
     assert Path(tmp_path / "log" / "done.parquet").exists()
+
+
+def test_crawl_config_round_trips_and_overrides():
+    import dataclasses
+    import json
+
+    from corpus.crawl.config import DEFAULT_USER_AGENT, CrawlConfig
+    from schemas.config import apply_overrides
+
+    cfg = apply_overrides(CrawlConfig(), ["depth=2", "fetch.allow_addresses=10.0.0.0/8,::1",
+                                          "fetch.per_host_delay_s=2.5"])
+    assert (cfg.depth, cfg.fetch.allow_addresses, cfg.fetch.per_host_delay_s) == (
+        2, ("10.0.0.0/8", "::1"), 2.5)
+    assert CrawlConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    assert CrawlConfig().fetch.user_agent == DEFAULT_USER_AGENT and "CHANGE-ME" in (
+        DEFAULT_USER_AGENT)
+    with pytest.raises(ValueError, match="crawl.depth"):
+        dataclasses.replace(cfg, depth=-1)
+
+
+def test_warc_files_are_warc_1_1(tmp_path):
+    out = WarcOutput(tmp_path, "v.warc.gz")
+    out.write_exchange("http://x.cn/", request_line="GET / HTTP/1.1", request_headers=[],
+                       http_version="HTTP/1.1", status=200, reason="OK", headers=[], body=b"x",
+                       peer=None, metadata={})
+    out.close()
+    with open(tmp_path / "warc" / "v.warc.gz", "rb") as f:
+        versions = {r.rec_headers.protocol for r in ArchiveIterator(f)}
+    assert versions == {"WARC/1.1"}
