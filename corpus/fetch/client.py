@@ -294,6 +294,8 @@ class Fetcher:
                                content_type=ctype, **wire)
         except EgressBlocked as e:
             return FetchResult(url, e.status, final_url=current, detail=e.detail)
+        except ValueError as e:  # http.client.InvalidURL, a numeric host no parser reads
+            return FetchResult(url, "invalid_url", final_url=current, detail=str(e)[:300])
         except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
             late = time.monotonic() >= deadline
             return FetchResult(url, "timeout", final_url=current,

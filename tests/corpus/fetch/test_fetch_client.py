@@ -126,7 +126,9 @@ def test_connection_refused():
     assert r.status == "connection_error" and r.attempts == 3
 
 
-@pytest.mark.parametrize("url", ["http:///nohost.jpg", "http://x.cn:99999/a.jpg"])
+@pytest.mark.parametrize("url", ["http:///nohost.jpg", "http://x.cn:99999/a.jpg",
+                                 "http://exa mple.cn/a.jpg", "http://0x/a.jpg",
+                                 "http://999.1.1.1/a.jpg", "http://[::1/a.jpg"])
 def test_invalid_urls(url):
     r = Fetcher(FAST).fetch(url)
     assert r.status == "invalid_url" and r.attempts == 1
