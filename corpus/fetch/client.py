@@ -233,10 +233,13 @@ class Fetcher:
         if remaining <= 0:
             return FetchResult(url, "timeout", final_url=current, detail="total deadline")
         timeout = min(cfg.connect_timeout_s, remaining)
-        if scheme == "https":
-            conn = _PinnedHTTPSConnection(host, port, timeout, self.policy, self._ssl)
-        else:
-            conn = _PinnedHTTPConnection(host, port, timeout, self.policy)
+        try:
+            if scheme == "https":
+                conn = _PinnedHTTPSConnection(host, port, timeout, self.policy, self._ssl)
+            else:
+                conn = _PinnedHTTPConnection(host, port, timeout, self.policy)
+        except http.client.InvalidURL as e:  # a host http.client will not put on the wire
+            return FetchResult(url, "invalid_url", final_url=current, detail=str(e)[:300])
         sent = {
             "User-Agent": cfg.user_agent,
             "Accept": "image/*,*/*;q=0.5" if cfg.require_image_type else "*/*",
@@ -294,7 +297,7 @@ class Fetcher:
                                content_type=ctype, **wire)
         except EgressBlocked as e:
             return FetchResult(url, e.status, final_url=current, detail=e.detail)
-        except ValueError as e:  # http.client.InvalidURL, a numeric host no parser reads
+        except (ValueError, http.client.InvalidURL) as e:  # e.g. a numeric host no parser reads
             return FetchResult(url, "invalid_url", final_url=current, detail=str(e)[:300])
         except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
             late = time.monotonic() >= deadline
