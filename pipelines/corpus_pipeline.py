@@ -84,7 +84,8 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
         from pipelines.images import ImagePairs
 
         listings = _files(p, "Listing", plan.listings)
-        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg, rows=False)
+        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg, rows=False,
+                                                                       fetch=cfg.fetch)
         rejected.append(rej)
         if cfg.run.dedup:
             from pipelines.dedup import DedupImages
