@@ -76,9 +76,11 @@ crawl: install
 	$(M6) crawl urls $(foreach u,$(URLS),--input '$(u)') --output $(CRAWL_OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CRAWL_ARGS) $(BEAM_ARGS)
 
 # make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N] [NPROC=1]: NPROC>1
-# runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/parallel.py); builds the corpus
-# first when DATA has no text shards; running it again resumes from the last checkpoint. Ends with
-# OUTPUT/report.html: the corpus report with the training curves (REPORT=0: no report).
+# runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/distributed/parallel.py);
+# builds the corpus first when DATA has no text shards; running it again resumes from the last
+# checkpoint. Ends with OUTPUT/report.html: the corpus report with the training curves (REPORT=0: no
+# report). Any other setting through PRETRAIN_ARGS, e.g. PRETRAIN_ARGS='--set train.lr=1e-4' or
+# PRETRAIN_ARGS='--config run.json' (m6 pretrain --help lists them all).
 PRESET ?= tiny
 DATA   ?= out/corpus
 STEPS  ?=

@@ -19,10 +19,10 @@ import torch
 
 from model.apps.imagine import ImagineApp
 from model.apps.poem import PoemConstraint, check_poem
-from model.generate import SamplingConfig, generate
+from model.data.tokenizer import train_tokenizer
+from model.infer.generate import SamplingConfig, generate
+from model.nn.transformer import M6Model
 from model.presets import tiny
-from model.tokenizer import train_tokenizer
-from model.transformer import M6Model
 
 SAMPLES = 8
 REPEATS = 3

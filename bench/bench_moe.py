@@ -33,9 +33,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.expert_parallel import comm_seconds, shard_experts  # noqa: E402
-from model.moe import MoE  # noqa: E402
+from model.distributed.expert_parallel import comm_seconds, shard_experts  # noqa: E402
 from model.moe_config import MoEConfig  # noqa: E402
+from model.nn.moe import MoE  # noqa: E402
 
 N, D, F, E = 2048, 512, 2048, 8
 REPEATS = 11

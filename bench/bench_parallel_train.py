@@ -4,7 +4,7 @@ Baseline: one process, one thread, the tiny preset's training step (forward, bac
 AdamW) on batches shaped like its pretraining batches (``bench_train.synthetic_batches``: 16
 samples, the four tasks mixed). Then 2 processes, one thread each, every rank with its own batch
 of 16 (the global batch doubles, as with ``make pretrain NPROC=2``), through the same code the
-trainer runs (``model/parallel.py``):
+trainer runs (``model/distributed/parallel.py``):
 
 1. data parallelism: gradients averaged by bucketed all-reduce after backward;
 2. FSDP: parameters and AdamW state sharded, gathered per block, gradients reduce-scattered.
@@ -33,17 +33,17 @@ import torch.multiprocessing as mp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import synthetic_batches  # noqa: E402
 
-from model.loss import task_loss  # noqa: E402
-from model.optim import build_optimizer  # noqa: E402
-from model.parallel import (  # noqa: E402
+from model.distributed.parallel import (  # noqa: E402
     clip_grads,
     parallelize,
     plan_for,
     sync_grads,
     with_blank_images,
 )
+from model.nn.transformer import M6Model  # noqa: E402
 from model.presets import tiny  # noqa: E402
-from model.transformer import M6Model  # noqa: E402
+from model.train.loss import task_loss  # noqa: E402
+from model.train.optim import build_optimizer  # noqa: E402
 
 STEPS, WARMUP = 8, 2
 

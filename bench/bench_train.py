@@ -3,7 +3,7 @@
 1. Matmul peak: the best of several large fp32 matmuls (torch.mm, 1024 x 1024), the baseline.
 2. Training: forward + backward + AdamW steps of the tiny preset on batches shaped like its
    pretraining batches (16 samples, the four tasks mixed, text up to 64 tokens, 64 px images);
-   tokens/s, and the achieved FLOP/s counted from the model's shapes (``model/flops.py``) over
+   tokens/s, and the achieved FLOP/s counted from the model's shapes (``model/nn/flops.py``) over
    the matmul peak. DESIGN.md's goal: 65% of the peak; a small plain-PyTorch transformer reached
    68% on this kind of machine.
 3. Generation: greedy decoding of 64 tokens after a 16-token prompt, with the KV cache and
@@ -21,15 +21,15 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from model.batch import Example, collate
 from model.config import TASKS
-from model.flops import train_step_flops
-from model.generate import SamplingConfig, generate
-from model.loss import task_loss
-from model.optim import build_optimizer
+from model.data.batch import Example, collate
+from model.data.tasks import span_mask
+from model.infer.generate import SamplingConfig, generate
+from model.nn.flops import train_step_flops
+from model.nn.transformer import M6Model
 from model.presets import tiny
-from model.tasks import span_mask
-from model.transformer import M6Model
+from model.train.loss import task_loss
+from model.train.optim import build_optimizer
 
 TOKENS_MIX = {"text_denoise": 0.35, "lm": 0.35, "image_to_text": 0.15, "mm_to_text": 0.15}
 

@@ -5,52 +5,72 @@ Every threshold of every stage lives here with its documented default (in the pa
 so a run is described by one object that is written as ``config.json`` next to the output and can
 be read back (``CorpusConfig.from_json``). Users change values from the command line with
 ``--set part.field=value`` (``apply_overrides``), or pass a JSON file with ``--config``; no
-environment variables, no untyped dicts (STYLE.md, "Config and CLI").
+environment variables, no untyped dicts (STYLE.md, "Config and CLI"). The mechanism (JSON round
+trip, typed overrides, moved settings) is ``schemas/config.py``, shared with the trainer.
+
+Each part's on/off switch lives in that part: ``dedup.enabled``, ``quality.enabled``,
+``images.enabled``, and ``quality.language.enabled`` etc. for single filters.
+
+``config.json`` carries a ``version``. Version 1 (no ``version`` key) kept the part switches in
+``run`` (``run.dedup``, ``run.quality``, ``run.images``) and the filter switches as
+``quality.use_language`` etc.; those names are still read, in files and in ``--set``, with a
+``FutureWarning`` naming the new one, until version ``MOVED_UNTIL``. A file of a newer version
+than this code knows is an error, not a guess. ``images.fetch`` moved to the top-level ``fetch``
+(one fetch configuration for the image download and ``m6 crawl``) and is read the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.budget import BudgetConfig
 from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
 from corpus.extract.html import ExtractConfig
 from corpus.fetch.config import FetchConfig
 from corpus.images.config import ImageConfig
+from corpus.parse.dumps import DumpConfig
+from corpus.parse.warc import ParseConfig
 from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
 from schemas.config import apply_overrides as _apply_overrides
-from schemas.config import from_dict
+from schemas.config import from_dict, move_keys, move_override
 
-__all__ = ["CorpusConfig", "RunConfig", "apply_overrides"]
+__all__ = ["CONFIG_VERSION", "MOVED", "CorpusConfig", "RunConfig", "apply_overrides"]
 
-log = logging.getLogger("m6.config")
-
-# images.fetch became the top-level fetch (one fetch configuration for the image download and
-# `m6 crawl`); the old key is read for one version, with a warning.
-_OLD_FETCH = "images.fetch"
-_DEPRECATED = (f"'{_OLD_FETCH}' is deprecated and will be removed in the next version: use "
-               "'fetch' (one fetch configuration for image download and 'm6 crawl')")
+CONFIG_VERSION = 2
+# Settings moved in version 2: old dotted name -> new dotted name.
+MOVED = {
+    "run.dedup": "dedup.enabled",
+    "run.quality": "quality.enabled",
+    "run.images": "images.enabled",
+    "quality.use_language": "quality.language.enabled",
+    "quality.use_badwords": "quality.badwords.enabled",
+    "quality.use_repetition": "quality.repetition.enabled",
+    "images.fetch": "fetch",  # one fetch configuration for image download and `m6 crawl`
+}
+MOVED_UNTIL = 3  # the version from which the old names of MOVED are no longer read
+_MOVED_NOTE = f"the old name is read until config version {MOVED_UNTIL}"
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
-    """Switches of the run as a whole."""
+    """Settings of the run as a whole (the parts' switches are in the parts)."""
 
     crawl_source: str = "common_crawl"  # source of pages read from WARC/ARC files
-    dedup: bool = True  # exact + near-duplicate removal (issue 3)
-    quality: bool = True  # kenlm perplexity, bad words, spam, language, repetition
-    images: bool = True  # mine image-text pairs from pages and listings
     dedup_against: tuple[str, ...] = ()  # earlier outputs whose documents count as seen
 
 
 @dataclass(frozen=True, kw_only=True)
 class CorpusConfig:
+    version: int = CONFIG_VERSION  # of this layout; see the module docstring
     run: RunConfig = field(default_factory=RunConfig)
+    parse: ParseConfig = field(default_factory=ParseConfig)  # the crawl (WARC/ARC) reader
+    dumps: DumpConfig = field(default_factory=DumpConfig)  # the JSON-lines readers
+    budget: BudgetConfig = field(default_factory=BudgetConfig)  # per-record limits
     clean: CleanConfig = field(default_factory=CleanConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
@@ -67,27 +87,25 @@ class CorpusConfig:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CorpusConfig:
-        images = data.get("images")
-        if isinstance(images, dict) and "fetch" in images:
-            log.warning(_DEPRECATED)
-            images = dict(images)
-            old = images.pop("fetch") or {}
-            data = {**data, "images": images, "fetch": {**old, **(data.get("fetch") or {})}}
+    def from_dict(cls, data: dict[str, Any], where: str = "config") -> CorpusConfig:
+        """Read a config dict of this version or an older one (moved settings are moved, with a
+        ``FutureWarning``); the result is always of ``CONFIG_VERSION``."""
+        if isinstance(data, dict):
+            version = data.get("version", 1)
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                raise ValueError(f"{where}: version must be a positive integer, got {version!r}")
+            if version > CONFIG_VERSION:
+                raise ValueError(f"{where}: config version {version} is newer than this m6 "
+                                 f"reads ({CONFIG_VERSION}); upgrade m6 or write the config "
+                                 "again with this one")
+            data = {**move_keys(data, MOVED, where, _MOVED_NOTE), "version": CONFIG_VERSION}
         return from_dict(cls, data)
 
     @classmethod
-    def from_json(cls, text: str) -> CorpusConfig:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, where: str = "config") -> CorpusConfig:
+        return cls.from_dict(json.loads(text), where)
 
 
-def apply_overrides(cfg: Any, overrides: list[str]) -> Any:
-    """``schemas.config.apply_overrides``, reading the deprecated ``images.fetch.X=V`` as
-    ``fetch.X=V`` (with a warning) for one version."""
-    moved = []
-    for item in overrides:
-        if item.strip().startswith(_OLD_FETCH + "."):
-            log.warning(_DEPRECATED)
-            item = item.strip()[len("images."):]
-        moved.append(item)
-    return _apply_overrides(cfg, moved)
+def apply_overrides(cfg: CorpusConfig, overrides: list[str]) -> CorpusConfig:
+    """``schemas.config.apply_overrides`` that also takes the moved names of ``MOVED``."""
+    return _apply_overrides(cfg, [move_override(o, MOVED, _MOVED_NOTE) for o in overrides])

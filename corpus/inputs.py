@@ -15,15 +15,18 @@ from it, so the shard layout is fixed before the pipeline runs and is the same o
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 
 import fsspec
 
+from corpus.parse.jsonl import loads_limited
+
 CRAWL_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz")
 LISTING_KEYS = ("image", "image_url", "image_path")
+_SNIFF_LINES = 51  # lines read to tell a listing from a dump
+_SNIFF_CHARS = 1 << 20  # of each of them at most (a longer line is read in pieces, none parses)
 
 
 @dataclass(frozen=True)
@@ -80,17 +83,26 @@ def _expand(pattern: str) -> list[tuple[str, int]]:
 
 
 def _first_json_keys(path: str) -> set[str]:
-    """Keys of the first JSON object among the first lines of ``path`` (gzip or not)."""
-    with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            if i > 50:
-                break
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                return set(obj)
+    """Keys of the first JSON object among the first lines of ``path`` (gzip or not).
+
+    Never raises on content: a line over the depth or size limit (``corpus.parse.jsonl``) is
+    passed over like any bad line, and a file that cannot be read (a corrupt gzip) gives no keys,
+    so it is planned as a dump and its reader turns the damage into a rejected row naming it."""
+    try:
+        with fsspec.open(path, "rt", compression="infer", encoding="utf-8",
+                         errors="replace") as f:
+            for _ in range(_SNIFF_LINES):
+                line = f.readline(_SNIFF_CHARS)
+                if not line:
+                    break
+                try:
+                    obj = loads_limited(line, max_chars=_SNIFF_CHARS - 1)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    return set(obj)
+    except (OSError, EOFError, ValueError):  # gzip and zlib damage
+        return set()
     return set()
 
 

@@ -4,6 +4,9 @@
 response record (HTML and images) and a ``RejectedRecord`` for every record it could not read;
 ``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s.
 A file that cannot be opened at all becomes one rejected row naming the file; the job goes on.
+With ``emit_counts`` (the pipeline sets it) each file's records are followed by one ``FileCounts``
+(``corpus.parse.counts``): what the reader skipped on purpose (requests, revisits, metadata,
+blank lines) reaches the metrics and ``stats.json``.
 Each file logs a line when it is done (records kept and rejected, seconds), so a long run shows
 its progress file by file on every runner.
 """
@@ -16,10 +19,21 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from corpus.document import Page
+from corpus.parse.counts import FileCounts, RecordCounts
+from corpus.parse.dumps import DumpConfig
+from corpus.parse.warc import ParseConfig
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
 
 log = logging.getLogger(__name__)
+
+
+def is_file_counts(record: Any) -> bool:
+    return isinstance(record, FileCounts)
+
+
+def is_not_file_counts(record: Any) -> bool:
+    return not isinstance(record, FileCounts)
 
 
 def _with_progress(path: str, records: Iterable[Any]) -> Iterator[Any]:
@@ -47,18 +61,25 @@ class ReadCrawlFile(Stage):
 
     name: ClassVar[str] = "read_crawl"
 
-    def __init__(self, source: str = "common_crawl", sources: dict[str, str] | None = None):
+    def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None,
+                 emit_counts: bool = False, sources: dict[str, str] | None = None):
         self.source = source
+        self.config = config or ParseConfig()
+        self.emit_counts = emit_counts
         self.sources = dict(sources or {})  # per file, e.g. an m6 crawl folder's own source
 
     def process(self, path: str) -> Iterator[Any]:
         from corpus.parse.warc import iter_records
 
+        counts = RecordCounts()
         source = self.sources.get(path, self.source)
         try:
-            yield from _with_progress(path, iter_records(path, source=source))
+            yield from _with_progress(path, iter_records(path, source=source,
+                                                         config=self.config, counts=counts))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
+        if self.emit_counts:
+            yield FileCounts("crawl", path, counts)
 
 
 class ReadDumpFile(Stage):
@@ -66,13 +87,21 @@ class ReadDumpFile(Stage):
 
     name: ClassVar[str] = "read_dump"
 
+    def __init__(self, config: DumpConfig | None = None, emit_counts: bool = False):
+        self.config = config or DumpConfig()
+        self.emit_counts = emit_counts
+
     def process(self, path: str) -> Iterator[Any]:
         from corpus.parse.dumps import iter_dump_docs
 
+        counts = RecordCounts()
         try:
-            yield from _with_progress(path, iter_dump_docs(path))
+            yield from _with_progress(path, iter_dump_docs(path, config=self.config,
+                                                           counts=counts))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
+        if self.emit_counts:
+            yield FileCounts("dumps", path, counts)
 
 
 def _mime(page: Page) -> str:

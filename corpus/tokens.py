@@ -112,6 +112,18 @@ def script_counts(text: str) -> ScriptCounts:
     )
 
 
+def cjk_share(text: str) -> tuple[float, float]:
+    """``(cjk_ratio, latin_ratio)`` of ``text``: CJK characters and ASCII words over letter
+    tokens; ``(0.0, 0.0)`` when the text has no letters (the language rule's measure,
+    ``corpus/clean/language.py``; ``Document.script_shares`` remembers it per text)."""
+    cjk = count_cjk(text)
+    words = count_words(text)
+    n = cjk + words + count_other_letters(text)
+    if n == 0:
+        return 0.0, 0.0
+    return cjk / n, (count_latin_words(text) / n if words else 0.0)
+
+
 def count_tokens(text: str) -> int:
     """CJK characters + words + other letters + digit runs of ``text`` (module docstring)."""
     return (

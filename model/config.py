@@ -4,20 +4,35 @@ One frozen, keyword-only dataclass per component, nested in ``RunConfig``; prese
 (``model/presets.py``) build them with ``dataclasses.replace``. The resolved config is written as
 JSON next to every output (``to_dict`` / ``from_dict`` round-trip), so a checkpoint says what built
 it. No untyped dict configs and no environment-variable switches (STYLE.md, "Config and CLI").
+The JSON mechanism itself (types, ``--set part.field=value`` overrides) is ``schemas/config.py``,
+shared with the corpus.
+
+Versions: a run's ``config.json`` and the ``config`` in each checkpoint's ``trainer.json`` carry
+``"version": CONFIG_VERSION``. Files written before the field existed (version 1, the same
+shape otherwise) still load, so old checkpoints resume and load in ``m6 generate``. A key or
+flag that moves keeps working for one version with a deprecation message (none has moved yet).
 
 The MoE slot: ``ModelConfig.moe`` is ``None`` for a dense model. When it is a ``MoEConfig``
 (``model/moe_config.py``), the layers for which ``MoEConfig.is_moe_layer(i)`` holds get the
-feed-forward network built by ``model.moe.build_moe_ffn`` instead of the dense one
-(``model/ffn.py``), and its auxiliary (load-balancing) loss is added to the training loss
+feed-forward network built by ``model.nn.moe.build_moe_ffn`` instead of the dense one
+(``model/nn/ffn.py``), and its auxiliary (load-balancing) loss is added to the training loss
 (paper section 3.4).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from model.moe_config import MoEConfig
 from schemas.config import from_dict, load_json, save_json, to_dict
+
+CONFIG_VERSION = 2
+"""Version of the run config as written to ``config.json`` and ``trainer.json``: 1 had no
+``version`` key, 2 adds it."""
 
 TASKS = ("text_denoise", "lm", "image_to_text", "mm_to_text")
 """The four pretraining tasks of the paper's Figure 3, in task-id order."""
@@ -90,7 +105,7 @@ class ModelConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
-    """Where the shards are and how they are streamed (``model/shards.py``, ``model/dataset.py``).
+    """Where the shards are and how they are streamed (``model/data/shards.py``, ``model/data/dataset.py``).
 
     ``mix`` gives the share of samples drawn from each kind of shard; a kind with no shards is
     dropped from the mix (with a warning). ``val_fraction`` of the rows, chosen by a hash of the
@@ -131,7 +146,7 @@ class TaskConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """The optimisation and bookkeeping of a run (``model/trainer.py``)."""
+    """The optimisation and bookkeeping of a run (``model/train/trainer.py``)."""
 
     steps: int = 1000
     lr: float = 3e-4
@@ -153,7 +168,7 @@ class TrainConfig:
     # than two fighting other processes for cores (measured: 0.4 s vs 3.7 s a tiny step).
     threads: int = 0
     # Under torchrun with several processes: shard parameters, gradients and AdamW state over
-    # the ranks with FSDP (model/parallel.py) instead of replicating them. For large dense presets.
+    # the ranks with FSDP (model/distributed/parallel.py) instead of replicating them. For large dense presets.
     fsdp: bool = False
 
 
@@ -168,4 +183,49 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     tokenizer_vocab_size: int = 21128  # vocabulary size when the run trains its own tokenizer
 
-__all__ = ["RunConfig", "from_dict", "load_json", "save_json", "to_dict"]
+
+
+def run_config_to_dict(cfg: RunConfig) -> dict[str, Any]:
+    """``cfg`` as written to ``config.json``: its fields after ``version``."""
+    return {"version": CONFIG_VERSION, **to_dict(cfg)}
+
+
+def run_config_from_dict(data: dict[str, Any]) -> RunConfig:
+    """A ``RunConfig`` from ``run_config_to_dict`` output of this or an older version (no
+    ``version`` key: version 1); a part of one keeps the defaults for the rest."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a run config is a JSON object, not {type(data).__name__}")
+    data = dict(data)
+    version = data.pop("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"run config version must be a positive integer, got {version!r}")
+    if version > CONFIG_VERSION:
+        raise ValueError(f"run config version {version} is newer than this m6 reads "
+                         f"({CONFIG_VERSION}): upgrade m6")
+    return from_dict(RunConfig, data)
+
+
+def save_run_config(cfg: RunConfig, path: str | Path) -> None:
+    """Write ``cfg`` as a versioned ``config.json`` (whole, so the file rebuilds the run),
+    atomically: a reader never sees half a file."""
+    path = Path(path)
+    text = json.dumps(run_config_to_dict(cfg), indent=2, ensure_ascii=False) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read a ``config.json`` written by ``save_run_config`` (any version up to this one)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    try:
+        return run_config_from_dict(data)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+__all__ = ["CONFIG_VERSION", "RunConfig", "from_dict", "load_json", "load_run_config",
+           "run_config_from_dict", "run_config_to_dict", "save_json", "save_run_config", "to_dict"]

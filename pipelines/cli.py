@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import apache_beam as beam
@@ -42,52 +44,80 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="m6 corpus",
         description="Build the corpus: text, image_text and rejected Parquet shards, stats.json.",
-        epilog="Flags not listed here are passed to Beam (e.g. --project, --temp_location).",
+        epilog="Every setting of every stage is a PART.FIELD of the config; --print-config shows "
+               "them all with their defaults (and with --config/--set applied). Flags not listed "
+               "here are passed to Beam (e.g. --project, --temp_location).",
     )
-    ap.add_argument("--input", "-i", action="append", required=True,
-                    help="file, folder or glob (local or fsspec URL); repeatable")
-    ap.add_argument("--output", "-o", required=True, help="output folder (local or gs://, s3://)")
-    ap.add_argument("--runner", default="DirectRunner", help="Beam runner (default DirectRunner)")
+    ap.add_argument("--input", "-i", action="append", default=[],
+                    help="file, folder or glob (local or fsspec URL); repeatable "
+                         "(required, no default)")
+    ap.add_argument("--output", "-o",
+                    help="output folder (local or gs://, s3://) (required, no default)")
+    ap.add_argument("--runner", default="DirectRunner", help="Beam runner (default: %(default)s)")
     ap.add_argument("--workers", type=int, default=1,
-                    help="DirectRunner worker processes (1 = in-process)")
-    ap.add_argument("--config", type=Path, help="JSON file with a CorpusConfig (or part of one)")
+                    help="DirectRunner worker processes, 1 = in-process (default: %(default)s)")
+    ap.add_argument("--config", type=Path,
+                    help="JSON file with a CorpusConfig or part of one, e.g. an earlier run's "
+                         "config.json (default: none, every setting at its default)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PART.FIELD=V",
-                    help="change one setting, e.g. --set dedup.threshold=0.7; repeatable")
+                    help="change one setting after --config, e.g. --set dedup.threshold=0.7; "
+                         "repeatable (default: none)")
     ap.add_argument("--dedup-against", action="append", default=[], metavar="OUTPUT",
-                    help="earlier corpus output: documents already there are dropped")
-    ap.add_argument("--no-dedup", action="store_true", help="skip duplicate removal")
-    ap.add_argument("--no-quality", action="store_true", help="skip the quality filters")
-    ap.add_argument("--no-images", action="store_true", help="skip image-text pairs")
+                    help="earlier corpus output whose documents are dropped; repeatable; same as "
+                         "--set run.dedup_against=A,B (default: none)")
+    ap.add_argument("--no-dedup", action="store_true",
+                    help="skip duplicate removal; same as --set dedup.enabled=false "
+                         "(default: dedup on)")
+    ap.add_argument("--no-quality", action="store_true",
+                    help="skip the quality filters; same as --set quality.enabled=false "
+                         "(default: quality filters on)")
+    ap.add_argument("--no-images", action="store_true",
+                    help="skip image-text pairs; same as --set images.enabled=false "
+                         "(default: image-text pairs on)")
     ap.add_argument("--no-report", action="store_true",
-                    help="do not write <output>/report.html (the HTML report, 'm6 report')")
+                    help="do not write <output>/report.html, the HTML report of 'm6 report' "
+                         "(default: the report is written)")
     ap.add_argument("--allow-address", action="append", default=[], metavar="ADDRESS_OR_CIDR",
                     help="let image downloads reach this non-public address or network "
-                         "(e.g. 10.1.0.0/16, 127.0.0.1); repeatable. Without it, URLs found in "
-                         "data may only reach public addresses")
-    ap.add_argument("--quiet", "-q", action="store_true", help="only warnings and the summary")
+                         "(e.g. 10.1.0.0/16, 127.0.0.1); repeatable; same as --set "
+                         "fetch.allow_addresses=A,B (default: only public addresses)")
+    ap.add_argument("--print-config", action="store_true",
+                    help="print the resolved configuration as JSON and exit, building nothing "
+                         "(default: off)")
+    ap.add_argument("--quiet", "-q", action="store_true",
+                    help="only warnings and the summary (default: progress is logged)")
     return ap
 
 
 def resolve_config(args: argparse.Namespace) -> CorpusConfig:
-    cfg = (CorpusConfig.from_json(args.config.read_text()) if args.config else CorpusConfig())
-    cfg = apply_overrides(cfg, args.overrides)
-    if args.allow_address:
-        cfg = apply_overrides(cfg, ["fetch.allow_addresses=" + ",".join(
-            dict.fromkeys((*cfg.fetch.allow_addresses, *args.allow_address)))])
-    run = {}
-    if args.dedup_against:
-        run["dedup_against"] = tuple(args.dedup_against)
-    if args.no_dedup:
-        run["dedup"] = False
-    if args.no_quality:
-        run["quality"] = False
-    if args.no_images:
-        run["images"] = False
-    return corpus_pipeline.resolved(cfg, **run) if run else cfg
+    """Defaults, then ``--config``, then ``--set``, then the shortcut flags."""
+    cfg = (CorpusConfig.from_json(args.config.read_text(), where=str(args.config))
+           if args.config else CorpusConfig())
+    shortcuts = [f"{part}.enabled=false" for flag, part in (
+        (args.no_dedup, "dedup"), (args.no_quality, "quality"), (args.no_images, "images"))
+        if flag]
+    cfg = apply_overrides(cfg, [*args.overrides, *shortcuts])
+    if args.allow_address:  # added to what --config and --set opened
+        cfg = dataclasses.replace(cfg, fetch=dataclasses.replace(cfg.fetch, allow_addresses=tuple(
+            dict.fromkeys((*cfg.fetch.allow_addresses, *args.allow_address)))))
+    if args.dedup_against:  # a tuple as given: a path may hold a comma
+        cfg = dataclasses.replace(cfg, run=dataclasses.replace(
+            cfg.run, dedup_against=tuple(args.dedup_against)))
+    return cfg
+
+
+def resolve_config_reporting_moves(args: argparse.Namespace) -> CorpusConfig:
+    """``resolve_config``, with each moved setting's ``FutureWarning`` printed as one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FutureWarning)
+        cfg = resolve_config(args)
+    for w in caught:
+        print(f"m6 corpus: deprecated: {w.message}", file=sys.stderr)
+    return cfg
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
-    cfg = resolve_config(args)
+    cfg = resolve_config_reporting_moves(args)
     plan = plan_inputs(args.input)
     if not plan.files:
         raise SystemExit(f"m6 corpus: no crawl, dump or listing files under {args.input}")
@@ -110,7 +140,17 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    args, beam_args = parser().parse_known_args(argv)
+    ap = parser()
+    args, beam_args = ap.parse_known_args(argv)
+    if args.print_config:
+        try:
+            print(resolve_config_reporting_moves(args).to_json())
+        except (OSError, ValueError) as e:
+            print(f"m6 corpus: {e}", file=sys.stderr)
+            return 2
+        return 0
+    if not args.input or not args.output:
+        ap.error("--input and --output are required")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("apache_beam", "distributed", "urllib3"):

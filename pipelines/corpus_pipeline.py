@@ -16,7 +16,6 @@ so the same pipeline runs on the DaskRunner too (README, "Running at scale"). No
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -24,16 +23,24 @@ import apache_beam as beam
 from corpus.config import CorpusConfig
 from corpus.crawl.source import crawl_sources
 from corpus.inputs import InputPlan
-from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
+from corpus.parse.counts import fold_counts
+from corpus.readers import (
+    ReadCrawlFile,
+    ReadDumpFile,
+    is_file_counts,
+    is_html_page,
+    is_image_page,
+    is_not_file_counts,
+)
 from corpus.shards import num_buckets
-from corpus.tokens import count_tokens
+from corpus.stats import compute_stats
 from pipelines.sink import KINDS, WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
 
 
 def text_row(doc) -> dict:
-    return doc.to_text_record(count_tokens(doc.text)).to_row()
+    return doc.to_text_record().to_row()
 
 
 @dataclass
@@ -56,38 +63,45 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     rejected = []
 
     crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
-        ReadCrawlFile(source=cfg.run.crawl_source, sources=crawl_sources(plan.crawl)))
+        ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True,
+                      sources=crawl_sources(plan.crawl)),
+        budget=cfg.budget)
     rejected.append(crawl.rejected)
     html_pages = crawl.main | "HtmlPages" >> beam.Filter(is_html_page)
     image_pages = crawl.main | "ImagePages" >> beam.Filter(is_image_page)
 
-    web_docs, rej = html_pages | "Extract" >> ApplyStages(_extract_stages(cfg))
+    web_docs, rej = html_pages | "Extract" >> ApplyStages(_extract_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
 
-    dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(ReadDumpFile())
+    dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(
+        ReadDumpFile(config=cfg.dumps, emit_counts=True), budget=cfg.budget)
     rejected.append(dumps.rejected)
+    dump_docs = dumps.main | "DumpDocs" >> beam.Filter(is_not_file_counts)
+    input_counts = ((crawl.main | "CrawlCounts" >> beam.Filter(is_file_counts),
+                     dumps.main | "DumpCounts" >> beam.Filter(is_file_counts))
+                    | "InputCounts" >> beam.Flatten())
 
-    docs = (web_docs, dumps.main) | "AllDocs" >> beam.Flatten()
-    docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg))
+    docs = (web_docs, dump_docs) | "AllDocs" >> beam.Flatten()
+    docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
-    if cfg.run.quality:
-        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg))
+    if cfg.quality.enabled:
+        docs, rej = docs | "Quality" >> ApplyStages(_quality_stages(cfg), budget=cfg.budget)
         rejected.append(rej)
-    if cfg.run.dedup:
+    if cfg.dedup.enabled:
         from pipelines.dedup import DedupText
 
         docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 
-    if cfg.run.images:
+    if cfg.images.enabled:
         from pipelines.images import ImagePairs
 
         listings = _files(p, "Listing", plan.listings)
-        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg, rows=False,
-                                                                       fetch=cfg.fetch)
+        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(
+            cfg.images, rows=False, fetch=cfg.fetch)
         rejected.append(rej)
-        if cfg.run.dedup:
+        if cfg.dedup.enabled:
             from pipelines.dedup import DedupImages
 
             pairs, rej = pairs | "DedupImages" >> DedupImages(cfg.dedup)
@@ -104,12 +118,14 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     written = [rows[k] | WriteShards(k, output, n, cfg.shards) for k in KINDS]
 
     stats = ({k: rows[k] for k in KINDS} | "Stats" >> CorpusStats())
-    manifest = _finalize(p, written, stats, cfg, output)
+    manifest = _finalize(p, written, stats, input_counts, cfg, output)
     return Outputs(text_rows, image_rows, rejected_rows, manifest)
 
 
-def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollection:
-    """Run ``finalize`` once, after every shard is written and the stats are combined.
+def _finalize(p, written, stats, input_counts, cfg: CorpusConfig, output: str
+              ) -> beam.PCollection:
+    """Run ``finalize`` once, after every shard is written and the stats are combined; the
+    readers' per-file counts become the ``inputs`` entry of ``stats.json``.
 
     A constant key and a GroupByKey (not a side input, not CombineGlobally's default) bring
     the written names and the stats to one place on every runner, even when an output is empty.
@@ -117,6 +133,7 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
     names = (tuple(written) | "AllWritten" >> beam.Flatten()
              | "KeyWritten" >> beam.Map(lambda nr: (0, ("file", nr))))
     keyed_stats = stats | "KeyStats" >> beam.Map(lambda s: (0, ("stats", s)))
+    keyed_counts = input_counts | "KeyCounts" >> beam.Map(lambda c: (0, ("inputs", c)))
     tick = p | "FinalizeTick" >> beam.Create([(0, ("tick", None))])
     config_json = cfg.to_json()
 
@@ -124,11 +141,14 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
         _, values = item
         files = [v for tag, v in values if tag == "file"]
         all_stats = [v for tag, v in values if tag == "stats"]
-        stats_dict = all_stats[0] if all_stats else {}
+        # no rows at all (every input empty): the statistics of nothing, zero counts, so the
+        # corpus is complete and every reader of stats.json finds the keys it expects
+        stats_dict = dict(all_stats[0] if all_stats else compute_stats([]))
+        stats_dict["inputs"] = fold_counts([v for tag, v in values if tag == "inputs"])
         return finalize(files, stats_dict, output=output, cfg=cfg.shards,
                         config_json=config_json)
 
-    return ((names, keyed_stats, tick) | "FinalizeInputs" >> beam.Flatten()
+    return ((names, keyed_stats, keyed_counts, tick) | "FinalizeInputs" >> beam.Flatten()
             | "FinalizeGroup" >> beam.GroupByKey()
             | "Finalize" >> beam.Map(run))
 
@@ -136,7 +156,7 @@ def _finalize(p, written, stats, cfg: CorpusConfig, output: str) -> beam.PCollec
 def _extract_stages(cfg: CorpusConfig):
     from corpus.extract.html import ExtractHTML
 
-    return [ExtractHTML(cfg.extract)]
+    return [ExtractHTML(cfg.extract, cfg.budget)]
 
 
 def _clean_stages(cfg: CorpusConfig):
@@ -150,6 +170,3 @@ def _quality_stages(cfg: CorpusConfig):
 
     return quality_stages(cfg.quality)
 
-
-def resolved(cfg: CorpusConfig, **run_changes) -> CorpusConfig:
-    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, **run_changes))

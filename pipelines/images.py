@@ -22,10 +22,10 @@ refuses non-public addresses unless ``--allow-address`` opens them).
 
 Usage from the corpus pipeline::
 
-    rows, rejected = (web_docs, image_pages, listing_paths) | "Images" >> ImagePairs(cfg)
+    rows, rejected = (web_docs, image_pages, listing_paths) | "Images" >> ImagePairs(cfg.images)
 
-``cfg`` is the ``CorpusConfig`` (its ``images`` part is used) or an ``ImageConfig``. With
-``rows=False`` the output is ``ImageTextRecord`` objects instead of row dicts, which is what
+``cfg`` is the ``ImageConfig`` (``CorpusConfig.images``): the image path is given its own part
+of the configuration, nothing else. With ``rows=False`` the output is ``ImageTextRecord`` objects instead of row dicts, which is what
 ``pipelines.dedup.DedupImages`` takes; map ``to_row`` after it.
 """
 
@@ -47,14 +47,6 @@ from corpus.images.records import ImagePair
 from corpus.images.text import PairText
 from pipelines.batches import Batches
 from pipelines.stage_dofn import ApplyStage
-
-
-def image_config(cfg: Any) -> ImageConfig:
-    """The ``ImageConfig`` of ``cfg`` (a ``CorpusConfig`` or an ``ImageConfig``)."""
-    if isinstance(cfg, ImageConfig):
-        return cfg
-    images = getattr(cfg, "images", None)
-    return images if isinstance(images, ImageConfig) else ImageConfig()
 
 
 def keyed_pair(pair: ImagePair) -> tuple[str, ImagePair]:
@@ -80,13 +72,14 @@ def to_row(record: Any) -> dict[str, Any]:
 class ImagePairs(beam.PTransform):
     """``(docs, image_pages, listing_paths)`` -> ``(image_text rows, rejected records)``."""
 
-    def __init__(self, cfg: Any = None, label: str | None = None, *, rows: bool = True,
-                 fetch: FetchConfig | None = None):
+    def __init__(self, cfg: ImageConfig | None = None, label: str | None = None, *,
+                 rows: bool = True, fetch: FetchConfig | None = None):
         super().__init__(label)
-        self.cfg = image_config(cfg)
-        # the run's fetch settings: CorpusConfig.fetch, or given with an ImageConfig
-        self.fetch = fetch or (cfg.fetch if isinstance(getattr(cfg, "fetch", None), FetchConfig)
-                               else FetchConfig())
+        if cfg is not None and not isinstance(cfg, ImageConfig):
+            raise TypeError(f"ImagePairs takes an ImageConfig (CorpusConfig.images), "
+                            f"not a {type(cfg).__name__}")
+        self.cfg = cfg or ImageConfig()
+        self.fetch = fetch or FetchConfig()  # the run's CorpusConfig.fetch (shared with m6 crawl)
         self.rows = rows  # False: ImageTextRecord objects (e.g. for pipelines.dedup.DedupImages)
 
     def expand(self, inputs):

@@ -4,13 +4,21 @@
 ``stage.setup()`` once per worker (kenlm and fasttext models, word automata are loaded there, not
 per record); every ``RejectedRecord`` the stage yields goes to the tagged ``rejected`` output and
 is counted with ``Metrics.counter("m6.<stage>", <reason>)``; every other output goes to the main
-output. An exception raised on one record does not kill the job: the record goes to ``rejected``
-with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
+output; a reader's ``FileCounts`` (``corpus.parse.counts``) become counters named
+``input.records``, ``input.skipped:request``, ... and go on to the main output for
+``stats.json``. An exception raised on one record does not kill the job: the record goes to
+``rejected`` with reason ``error:<ExceptionType>`` and the message in ``detail`` (Beam's
 ``multiple_output_pardo.py`` pattern, and datatrove's "one bad document never stops a task").
 
 Rejected records are split from kept ones by type (two ``Filter`` steps), not with tagged
 outputs: the DaskRunner of Beam 2.77 mixes tagged outputs into the main output, and this must run
 unchanged on every runner.
+
+Every record runs within a per-record budget (``corpus.budget.BudgetedStage``): the stage's
+structural pre-check, and a killable helper process for the rare record it flags as expensive,
+because Beam runs DoFns off the main thread where C code cannot be interrupted. A record over
+budget is a rejected row (``too_deep``, ``timeout``, ``text_too_large``) that keeps its input
+file and offset; the worker goes on.
 
 ``ApplyStages(stages, label)`` chains several stages and flattens their rejected outputs, so a
 composite step of the pipeline is one labelled box in a runner's UI.
@@ -26,6 +34,8 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from corpus.budget import BudgetConfig, BudgetedStage
+from corpus.parse.counts import FileCounts
 from corpus.stage import Stage
 from schemas import RejectedRecord, make_id
 
@@ -59,24 +69,25 @@ def error_rejection(stage_name: str, record: Any, exc: BaseException) -> Rejecte
 class StageDoFn(beam.DoFn):
     """Runs one stage; outputs kept and rejected records together (split by type after)."""
 
-    def __init__(self, stage: Stage):
+    def __init__(self, stage: Stage, budget: BudgetConfig | None = None):
         self.stage = stage
+        self.budgeted = BudgetedStage(stage, budget)
         self._namespace = f"m6.{stage.name}"
 
     def setup(self) -> None:
-        self.stage.setup()
+        self.budgeted.setup()
         self._kept = Metrics.counter(self._namespace, "kept")
         self._counters: dict[str, Any] = {}
 
-    def _count(self, reason: str) -> None:
+    def _count(self, reason: str, n: int = 1) -> None:
         c = self._counters.get(reason)
         if c is None:
             c = self._counters[reason] = Metrics.counter(self._namespace, reason)
-        c.inc()
+        c.inc(n)
 
     def process(self, record: Any) -> Iterator[Any]:
         try:
-            outputs = list(self.stage.process(record))
+            outputs = list(self.budgeted.process(record))
         except Exception as exc:  # noqa: BLE001 - one bad record never kills the job
             log.warning("stage %s failed on %s: %s", self.stage.name,
                         getattr(record, "id", "?"), exc)
@@ -87,9 +98,16 @@ class StageDoFn(beam.DoFn):
         for out in outputs:
             if isinstance(out, RejectedRecord):
                 self._count(out.reason)
+            elif isinstance(out, FileCounts):  # a reader's counts of one file: metrics
+                for name, n in out.counts.items():
+                    if n:
+                        self._count(f"input.{name}", n)
             else:
                 self._kept.inc()
             yield out
+
+    def teardown(self) -> None:
+        self.budgeted.teardown()
 
 
 def is_rejected(record: Any) -> bool:
@@ -114,26 +132,30 @@ def split_rejected(mixed: beam.PCollection) -> StageOutputs:
 class ApplyStage(beam.PTransform):
     """``pcoll | ApplyStage(stage)`` -> ``StageOutputs(main, rejected)``."""
 
-    def __init__(self, stage: Stage, label: str | None = None):
+    def __init__(self, stage: Stage, label: str | None = None,
+                 budget: BudgetConfig | None = None):
         super().__init__(label or stage.name)
         self.stage = stage
+        self.budget = budget
 
     def expand(self, pcoll):
-        return split_rejected(pcoll | "Run" >> beam.ParDo(StageDoFn(self.stage)))
+        return split_rejected(pcoll | "Run" >> beam.ParDo(StageDoFn(self.stage, self.budget)))
 
 
 class ApplyStages(beam.PTransform):
     """Chain ``stages``; returns ``(kept, rejected)`` PCollections."""
 
-    def __init__(self, stages: Sequence[Stage], label: str | None = None):
+    def __init__(self, stages: Sequence[Stage], label: str | None = None,
+                 budget: BudgetConfig | None = None):
         super().__init__(label)
         self.stages = list(stages)
+        self.budget = budget
 
     def expand(self, pcoll):
         rejected = []
         kept = pcoll
         for i, stage in enumerate(self.stages):
-            out = kept | f"{i:02d}_{stage.name}" >> ApplyStage(stage)
+            out = kept | f"{i:02d}_{stage.name}" >> ApplyStage(stage, budget=self.budget)
             kept = out.main
             rejected.append(out.rejected)
         if not rejected:

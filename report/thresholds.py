@@ -44,9 +44,9 @@ def thresholds(config: dict[str, Any] | None) -> Thresholds:
     try:
         if not isinstance(config, dict):
             raise TypeError(f"a JSON {type(config).__name__}, not an object")
-        cfg = CorpusConfig.from_dict(config)
+        cfg = CorpusConfig.from_dict(config, where="config.json")
         _numbers(cfg, out)
-        if not (cfg.run.quality and cfg.quality.perplexity.model):
+        if not (cfg.quality.enabled and cfg.quality.perplexity.model):
             out.perplexity_note = "the perplexity filter was off in this run"
             return out
         _perplexity(cfg, out)

@@ -1,7 +1,7 @@
 """Read a pretraining run folder (``m6 pretrain --output DIR``) into the curves the report draws.
 
 The trainer writes ``metrics.jsonl`` (one JSON object per logged step, ``kind`` = ``train`` or
-``val``; ``model/metrics.py``) and ``config.json`` (the run's full config). This module reads them
+``val``; ``model/train/metrics.py``) and ``config.json`` (the run's full config). This module reads them
 as plain JSON, without importing the trainer (no torch is needed to look at a run), streaming the
 lines, and keeps per series only ``(step, value)`` pairs:
 

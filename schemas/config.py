@@ -8,14 +8,22 @@ value from JSON or from the command line is converted to the field's declared ty
 ``float``, ``str``, ``bool``, optionals, ``tuple[X, ...]`` and fixed-length tuples), an unknown key
 is an error that lists the known ones, and a missing key keeps the field's default (STYLE.md,
 "Config and CLI"; torchtitan's and cc_net's typed configs).
+
+A setting that moves (``run.dedup`` -> ``dedup.enabled``) keeps working for one version: a config
+names its moves (old dotted name -> new), and ``move_keys`` (JSON files) and ``move_override``
+(``--set``) put the value at its new place with a ``FutureWarning`` that names both, so old
+``config.json`` files and scripts still run while they say what to change.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import types
 import typing
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +51,13 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
     """Convert a JSON or command-line value to the field's declared type ``tp``."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-        return from_dict(tp, value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if isinstance(value, dict):
+            return from_dict(tp, value)
+        if isinstance(value, tp):
+            return value
+        # a part given as null or a number: an error here, not an AttributeError far away
+        raise ValueError(f"{where}: expected an object ({tp.__name__}), got {value!r}")
     if origin in (typing.Union, types.UnionType):
         if value is None or value == "None":
             if type(None) in args:
@@ -117,3 +130,59 @@ def save_json(cfg: Any, path: str | Path) -> None:
 
 def load_json(cls: type, path: str | Path) -> Any:
     return from_dict(cls, json.loads(Path(path).read_text()))
+
+
+def move_keys(data: dict[str, Any], moved: Mapping[str, str], where: str,
+              note: str = "") -> dict[str, Any]:
+    """A copy of the nested dict ``data`` in which every setting named by a key of ``moved``
+    (a dotted name) sits at its new dotted name instead, with a ``FutureWarning`` each. Setting
+    a moved name and its new name to different values is an error."""
+    out = copy.deepcopy(data)
+    for old, new in moved.items():
+        *old_path, old_leaf = old.split(".")
+        parent = _part(out, old_path, create=False)
+        if parent is None or old_leaf not in parent:
+            continue
+        value = parent.pop(old_leaf)
+        *new_path, new_leaf = new.split(".")
+        target = _part(out, new_path, create=True)
+        if target is None:
+            raise ValueError(f"{where}: {old!r} moved to {new!r}, but "
+                             f"{'.'.join(new_path)!r} is not an object")
+        if new_leaf in target and target[new_leaf] != value:
+            raise ValueError(f"{where}: {old!r} (the old name of {new!r}) and {new!r} are both "
+                             "set, to different values; keep only the new one")
+        target[new_leaf] = value
+        warn_moved(old, new, where, note)
+    return out
+
+
+def move_override(item: str, moved: Mapping[str, str], note: str = "") -> str:
+    """``item`` (``part.field=value``) with a moved setting's name replaced by its new one; a
+    moved part moves the settings inside it too (``images.fetch`` -> ``fetch`` turns
+    ``images.fetch.batch_size=8`` into ``fetch.batch_size=8``)."""
+    dotted, sep, value = item.partition("=")
+    name = dotted.strip()
+    if not sep:
+        return item
+    for old, new in moved.items():
+        if name == old or name.startswith(old + "."):
+            warn_moved(old, new, "--set", note)
+            return f"{new}{name[len(old):]}={value}"
+    return item
+
+
+def warn_moved(old: str, new: str, where: str, note: str = "") -> None:
+    warnings.warn(f"{where}: {old!r} is now {new!r}{'; ' + note if note else ''}",
+                  FutureWarning, stacklevel=3)
+
+
+def _part(data: dict[str, Any], path: list[str], *, create: bool) -> dict[str, Any] | None:
+    """The nested dict at ``path`` in ``data`` (made when ``create``), or None."""
+    for name in path:
+        if name not in data and create:
+            data[name] = {}
+        data = data.get(name)
+        if not isinstance(data, dict):
+            return None
+    return data

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/report_screenshots.py out/corpus/report.html docs/images
 
-Opens the page with ``report.browser.load_page`` (the same browser and checks as the report's
+Opens the page with ``tests.support.browser.load_page`` (the same browser and checks as the report's
 test: it refuses a page that logged a console error or requested anything), takes the full-page
 screenshot, and saves two views of it: ``report_corpus.png`` (the header, Table 1 and the length
 and perplexity histograms) and ``report_pairs.png`` (the image-text grid and, when the page has
@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from report.browser import ensure_chromium, load_page  # noqa: E402
+from tests.support.browser import load_page  # noqa: E402
+from tests.support.chromium import ensure_chromium  # noqa: E402
 
 SECTIONS = ["header", "#table1", "#lengths", "#perplexity", "#pairs", "#training"]
 

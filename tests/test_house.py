@@ -1,5 +1,8 @@
 """The house rules that a test can check: imports point pipelines -> corpus -> schemas,
 report -> corpus -> schemas and model -> schemas; corpus and report never import Beam or torch;
+inside model/ the rooms point one way too (see model/__init__.py): data never imports the
+network, the network never imports training or distribution, training never imports
+distribution; model/nn/moe_stats.py imports no model module (it once closed an import cycle);
 every module has a docstring."""
 
 from __future__ import annotations
@@ -26,15 +29,33 @@ def _modules(package: str):
     return sorted((ROOT / package).rglob("*.py"))
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, depth: int = 1) -> set[str]:
+    """Imported module names cut to their first ``depth`` parts (``model.nn.moe`` -> ``model``
+    at depth 1, ``model.nn`` at depth 2); ``from model import x`` counts as ``model.x``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
+            names |= {".".join(a.name.split(".")[:depth]) for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            for a in node.names:
+                names.add(".".join(f"{node.module}.{a.name}".split(".")[:depth]))
     return names
+
+
+# model room -> model rooms it must never import (model/__init__.py draws the plan)
+_ROOMS = ("data", "nn", "train", "distributed", "infer", "cli", "apps")
+MODEL_FORBIDDEN = {
+    "data": {"nn", "train", "distributed", "infer", "cli", "apps"},
+    "nn": {"train", "distributed", "infer", "cli", "apps"},
+    "train": {"distributed", "infer", "cli", "apps"},
+    "distributed": {"infer", "cli", "apps"},
+    "infer": {"distributed", "cli", "apps"},
+    "apps": {"distributed"},
+    "cli": set(),
+}
+# the configuration modules at model/'s top are shared by every room and import none
+MODEL_TOP = ("config", "moe_config", "presets")
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -47,10 +68,39 @@ def test_imports_point_one_way(package):
     assert not wrong, "imports against the house direction:\n" + "\n".join(wrong)
 
 
+def _model_rooms_imported(path: Path) -> set[str]:
+    return {name.split(".")[1] for name in _imports(path, depth=2)
+            if name.startswith("model.") and name.split(".")[1] in _ROOMS}
+
+
+@pytest.mark.parametrize("room", sorted(MODEL_FORBIDDEN))
+def test_model_rooms_point_one_way(room):
+    files = _modules(f"model/{room}")
+    assert files, f"model/{room} is empty"
+    wrong = [f"{p.relative_to(ROOT)} imports model.{sorted(bad)}" for p in files
+             if (bad := _model_rooms_imported(p) & MODEL_FORBIDDEN[room])]
+    assert not wrong, "imports against the rooms' direction:\n" + "\n".join(wrong)
+
+
+def test_model_config_and_moe_stats_import_no_room():
+    wrong = {f"model/{name}.py": sorted(_model_rooms_imported(ROOT / "model" / f"{name}.py"))
+             for name in MODEL_TOP}
+    assert wrong == {f"model/{name}.py": [] for name in MODEL_TOP}
+    stats = ROOT / "model" / "nn" / "moe_stats.py"
+    assert {n for n in _imports(stats, depth=3) if n.startswith("model")} == set()
+    # every module of model/ is in a room or is one of the shared config modules
+    loose = sorted(p.stem for p in (ROOT / "model").glob("*.py")
+                   if p.stem not in MODEL_TOP + ("__init__",))
+    assert loose == []
+
+
 def test_the_checker_sees_a_wrong_arrow(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import apache_beam as beam\nfrom model.x import y\n")
     assert _imports(bad) & FORBIDDEN["corpus"] == {"apache_beam", "model"}
+    bad.write_text("from model.train.trainer import Trainer\nfrom model.nn import moe\n")
+    assert _model_rooms_imported(bad) & MODEL_FORBIDDEN["nn"] == {"train"}
+    assert _model_rooms_imported(bad) & MODEL_FORBIDDEN["data"] == {"nn", "train"}
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -17,38 +17,31 @@ Digits and punctuation are not letters and do not count either way.
 * a kept document gets ``quality.cjk_ratio`` (the share) and ``quality.latin_ratio`` (ASCII
   words over letter tokens).
 
+The shares are measured once per text: ``Document.script_shares`` remembers them with the string
+they were measured on, so ``quality.language`` reuses them when cleaning left the text as it was
+(most documents: 163 of the sample's 165 dump documents) and measures again only a text that
+cleaning changed, since the stored ratios are those of the final text.
+
 This stage runs right after markup removal and *before* ``KeepChineseEnglish``, which deletes
 kana and hangul: afterwards a Japanese page would look like Chinese.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from typing import ClassVar
 
 from corpus.clean.config import CleanConfig
 from corpus.document import Document
 from corpus.stage import Filter, Verdict
-from corpus.tokens import count_cjk, count_latin_words, count_other_letters, count_words
+from corpus.tokens import cjk_share
 
-
-def cjk_share(text: str) -> tuple[float, float]:
-    """``(cjk_ratio, latin_ratio)`` of ``text``: CJK characters and ASCII words over letter
-    tokens; ``(0.0, 0.0)`` when the text has no letters."""
-    cjk = count_cjk(text)
-    words = count_words(text)
-    n = cjk + words + count_other_letters(text)
-    if n == 0:
-        return 0.0, 0.0
-    return cjk / n, (count_latin_words(text) / n if words else 0.0)
+__all__ = ["CjkShareFilter", "cjk_share"]
 
 
 class CjkShareFilter(Filter):
     """Filter: reason ``not_chinese``; stores ``cjk_ratio`` and ``latin_ratio`` on quality."""
 
     name: ClassVar[str] = "clean.language"
-    score_field: ClassVar[str | None] = "cjk_ratio"
 
     def __init__(self, min_cjk_ratio: float = 0.5):
         self.min_cjk_ratio = min_cjk_ratio
@@ -57,25 +50,11 @@ class CjkShareFilter(Filter):
     def from_config(cls, cfg: CleanConfig) -> CjkShareFilter:
         return cls(cfg.min_cjk_ratio)
 
-    def _verdict(self, ratio: float) -> Verdict:
+    def keep(self, record: Document) -> Verdict:
+        if not record.text.strip():
+            return Verdict.ok()  # blank: MinLengthFilter drops it as text_too_short
+        ratio, latin = record.script_shares()
         if ratio < self.min_cjk_ratio:
             return Verdict.drop("not_chinese", ratio,
                                 f"cjk_ratio {ratio:.3f} < {self.min_cjk_ratio}")
-        return Verdict.ok(ratio)
-
-    def keep(self, record: Document) -> Verdict:
-        return self._verdict(cjk_share(record.text)[0])
-
-    def process(self, record: Document) -> Iterator[object]:
-        # Overrides Filter.process to store two ratios on a copy, never on the input record.
-        if not record.text.strip():
-            yield record  # blank: MinLengthFilter drops it as text_too_short
-            return
-        ratio, latin = cjk_share(record.text)
-        verdict = self._verdict(ratio)
-        if not verdict.keep:
-            yield record.reject(self.name, verdict.reason, score=verdict.score,
-                                detail=verdict.detail)
-            return
-        quality = dataclasses.replace(record.quality, cjk_ratio=ratio, latin_ratio=latin)
-        yield record.replace(quality=quality)
+        return Verdict.ok(ratio, cjk_ratio=ratio, latin_ratio=latin)

@@ -32,7 +32,9 @@ _DROP_BLOCKS = re.compile(
     r"<!--.*?(?:-->|\Z)"  # an unterminated comment runs to the end
     r"|<!DOCTYPE[^>]*>"
     r"|<!\[CDATA\[|\]\]>"
-    r"|<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|\Z)",
+    # [^<>]*, not [^>]*: "<script" repeated without any ">" made every start scan to the end
+    # of the text (quadratic: 20,000 of them took 1.6 s); stopping at the next "<" is linear
+    r"|<(script|style|noscript|template)\b[^<>]*>.*?(?:</\1\s*>|\Z)",
     re.IGNORECASE | re.DOTALL,
 )
 _ATTRS = r"""(?:\s+[A-Za-z_:@][-\w:.@]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>=`]+))?)*\s*/?"""
@@ -43,6 +45,7 @@ _BLOCK_TAG = re.compile(
 )
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*" + _ATTRS + ">")
 _BBCODE_IMG = re.compile(r"\[img(?:=[^\]]*)?\].*?\[/img\]", re.IGNORECASE | re.DOTALL)
+_BBCODE_IMG_END = re.compile(r"\[/img\]", re.IGNORECASE)
 _BBCODE = re.compile(
     r"\[/?(?:b|i|u|s|quote|code|color|size|font|url|email|align|center|left|right|list|\*"
     r"|table|tr|td|img|attach|hide|media|flash|strike|sup|sub|backcolor|indent|float)"
@@ -57,6 +60,16 @@ def _strip_tags(text: str) -> str:
     return _TAG.sub("", text)
 
 
+def _strip_bbcode_images(text: str) -> str:
+    """``[img]...[/img]`` blocks removed. Only the text up to the last ``[/img]`` can hold one:
+    the rest is left out of the search, so an ``[img]`` without an end is not scanned to the end
+    of the text once per ``[img]`` (quadratic: 20,000 of them took 7 s); same result, linear."""
+    end = max((m.end() for m in _BBCODE_IMG_END.finditer(text)), default=0)
+    if not end:
+        return text
+    return _BBCODE_IMG.sub("", text[:end]) + text[end:]
+
+
 def strip_markup(text: str) -> str:
     """``text`` without HTML tags, comments, script/style blocks, entities and BBCode."""
     if "<" in text:
@@ -66,7 +79,7 @@ def strip_markup(text: str) -> str:
         if "<" in text:  # it was escaped markup: "&lt;p&gt;"
             text = _strip_tags(text)
     if "[" in text:
-        text = _BBCODE.sub("", _BBCODE_IMG.sub("", text))
+        text = _BBCODE.sub("", _strip_bbcode_images(text))
     return text
 
 

@@ -44,4 +44,7 @@ class TextTransform(Stage):
         title = record.title
         if title is not None:
             title = self.transform_title(title) if title.strip() else None
-        yield record.replace(text=self.transform(record.text), title=title)
+        text = self.transform(record.text)
+        if text == record.text:
+            text = record.text  # the same object: what was measured on it stays valid
+        yield record.replace(text=text, title=title)

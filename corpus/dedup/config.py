@@ -73,6 +73,7 @@ class MinhashConfig:
 class DedupConfig:
     """Exact, URL and near-duplicate removal for text; exact and perceptual for images."""
 
+    enabled: bool = True  # off: no duplicate removal at all (``m6 corpus --no-dedup``)
     exact: bool = True  # drop copies whose normalised text hashes alike (``exact_duplicate``)
     url: bool = True  # drop copies of a normalised URL (``url_duplicate``)
     near: bool = True  # MinHash LSH near-duplicates (``near_duplicate``)

@@ -47,7 +47,10 @@ Rejections (``stage="extract"``, ``kind="page"``): ``http_status`` (status not i
 ``empty_page`` (no bytes, or no visible text at all), ``binary_content`` (bytes that are not
 text, whatever the Content-Type says), ``no_main_text`` (visible text, but under
 ``min_text_chars`` left once the boilerplate is gone, such as a navigation-only page), and
-``extract_error`` (an exception inside a parser: the page is rejected, the job goes on).
+``extract_error`` (an exception inside a parser: the page is rejected, the job goes on),
+``too_deep`` and ``too_many_elements`` (over ``BudgetConfig.html_max_depth`` /
+``html_max_elements`` by the tag scan of ``corpus.budget``: rejected before any parsing, because
+parse and extraction time grow with the square of the depth).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from corpus.budget import BudgetConfig, Route, html_shape
 from corpus.document import Document, Page
 from corpus.extract.images import find_images
 from corpus.parse.charset import binary_reason, decode_html
@@ -153,8 +157,36 @@ class ExtractHTML(Stage):
 
     name: ClassVar[str] = "extract"
 
-    def __init__(self, config: ExtractConfig | None = None):
+    def __init__(self, config: ExtractConfig | None = None, budget: BudgetConfig | None = None):
         self.config = config or ExtractConfig()
+        self.budget = budget or BudgetConfig()
+        self._checked: Page | None = None  # the page ``precheck`` last passed (not re-scanned)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_checked": None}
+
+    def precheck(self, record: Any) -> RejectedRecord | Route:
+        """The structural budget (``corpus.budget``): a page over the depth or element limit is
+        rejected here, unparsed; one near them is routed to the watchdog helper."""
+        if not isinstance(record, Page):
+            return Route.INLINE
+        cfg, b, body = self.config, self.budget, record.body or b""
+        if ((record.status is not None and record.status not in cfg.ok_status)
+                or len(body) > cfg.max_page_bytes
+                or mime_of(record.content_type) not in HTML_MIMES + SNIFF_MIMES):
+            self._checked = record  # rejected by ``extract`` before any parsing, as before
+            return Route.INLINE
+        shape = html_shape(body, exact_below=min(b.html_helper_depth, b.html_max_depth))
+        if shape.depth > b.html_max_depth:
+            return self._reject(record, "too_deep", f"tags nest {shape.depth} deep > "
+                                f"budget.html_max_depth={b.html_max_depth}")
+        if shape.elements > b.html_max_elements:
+            return self._reject(record, "too_many_elements", f"{shape.elements} elements > "
+                                f"budget.html_max_elements={b.html_max_elements}")
+        if shape.depth > b.html_helper_depth or shape.elements > b.html_helper_elements:
+            return Route.HELPER  # processed by another copy of this stage, in the helper
+        self._checked = record
+        return Route.INLINE
 
     def _reject(self, page: Page, reason: str, detail: str, *, text: str | None = None,
                 title: str | None = None) -> RejectedRecord:
@@ -167,6 +199,13 @@ class ExtractHTML(Stage):
         if not isinstance(record, Page):
             yield record
             return
+        checked, self._checked = self._checked, None
+        if checked is not record:  # not run through ``corpus.budget.BudgetedStage``
+            route = self.precheck(record)
+            self._checked = None
+            if isinstance(route, RejectedRecord):
+                yield route
+                return
         try:
             yield self.extract(record)
         except Exception as e:  # a parser bug on one page must not end the job
@@ -226,7 +265,4 @@ class ExtractHTML(Stage):
             id=page.id, source=page.source, text=main, url=page.url, title=title,
             input_file=page.input_file, offset=page.offset, crawl_date=page.crawl_date,
             images=images,
-            meta={"charset": decoded.charset, "charset_method": decoded.method,
-                  "charset_declared": decoded.declared, "decode_errors": decoded.errors,
-                  "status": page.status},
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 # Words of an image URL's path (maximal runs of letters and digits, lowercased) that mark site
 # chrome rather than content. Each group is a rejection reason. Kept short and specific: a word
 # like "star" or "share" would drop real photos ("star-wars-poster.jpg").
@@ -102,6 +101,7 @@ class NormaliseConfig:
 class ImageConfig:
     """The image-text path as a whole."""
 
+    enabled: bool = True  # off: no image-text pairs are mined (``m6 corpus --no-images``)
     pairs: PairConfig = field(default_factory=PairConfig)
     text: PairTextConfig = field(default_factory=PairTextConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)

@@ -21,7 +21,6 @@ Bad lines become rejected rows with reason ``bad_json``, ``no_image``, ``no_text
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ from typing import Any, ClassVar
 import fsspec
 
 from corpus.images.records import ImagePair, pair_id
+from corpus.parse.jsonl import loads_limited
 from corpus.stage import Stage
 from schemas import IMAGE_TEXT_SOURCES, RejectedRecord, make_id
 
@@ -67,7 +67,7 @@ def parse_line(line: str, lineno: int, path: str) -> ImagePair | RejectedRecord 
                               detail=detail, text=line[:2000], input_file=path, offset=lineno)
 
     try:
-        obj = json.loads(line)
+        obj = loads_limited(line)  # depth and size limits: a bracket bomb is one bad line
     except ValueError as e:
         return bad("bad_json", f"line {lineno}: {e}")
     if not isinstance(obj, dict):
@@ -105,7 +105,14 @@ class ReadListingFile(Stage):
             with fsspec.open(path, "rt", compression="infer", encoding="utf-8",
                              errors="replace") as f:
                 for lineno, line in enumerate(f, start=1):
-                    out = parse_line(line, lineno, path)
+                    try:
+                        out = parse_line(line, lineno, path)
+                    except Exception as e:  # noqa: BLE001 - one line never loses the file
+                        out = RejectedRecord(
+                            id=make_id("ecommerce", f"{path}:{lineno}"), source="unknown",
+                            kind="image_text", stage=self.name,
+                            reason=f"error:{type(e).__name__}", detail=f"line {lineno}: {e}",
+                            input_file=path, offset=lineno)
                     if out is not None:
                         yield out
         except OSError as e:

@@ -16,17 +16,18 @@ ids wherever the dump is stored.
 
 One bad line never stops the file: it becomes a rejected row (``kind="record"``,
 ``stage="parse"``) and the lines around it are read. Reasons: ``malformed_json``,
+``too_deep`` (brackets nested deeper than ``max_json_depth``: ``corpus.parse.jsonl``),
 ``not_an_object``, ``empty_text`` (missing or blank text), ``bad_field`` (a non-string title,
 text, url or id), ``unknown_source``, ``bad_encoding`` (not UTF-8), ``line_too_long``; a gzip
 file cut short gives its lines up to the cut and one ``truncated_gzip`` row (``corrupt_gzip``
-when a member does not inflate). Blank lines are skipped and counted. Short titles are *not*
+when a member does not inflate); an unexpected exception on one line is
+``error:<ExceptionType>`` for that line, and the next line is read. Blank lines are skipped and counted. Short titles are *not*
 rejected here: that is the cleaning stage's rule (paper 2.3), with its own reason.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import fsspec
 
 from corpus.document import Document
 from corpus.parse.counts import RecordCounts
+from corpus.parse.jsonl import loads_limited
 from schemas import SOURCES, RejectedRecord, make_id
 
 STAGE = "parse"
@@ -49,6 +51,7 @@ class DumpConfig:
     """Limits of the dump reader."""
 
     max_line_bytes: int = 8 * 1024 * 1024  # a longer line is rejected unparsed (line_too_long)
+    max_json_depth: int = 64  # deeper nesting is rejected unparsed (too_deep)
 
 
 def source_from_name(path: str) -> str | None:
@@ -119,7 +122,10 @@ def iter_dump_docs(path: str, *, source: str | None = None, counts: RecordCounts
         try:
             for line in _lines(f, cfg.max_line_bytes):
                 line_no, last_offset = line.number, line.offset
-                out = _parse_line(line, name, path, source, default_source, counts, cfg)
+                try:
+                    out = _parse_line(line, name, path, source, default_source, counts, cfg)
+                except Exception as e:  # noqa: BLE001 - one line's bug never loses the file
+                    out = _line_error(line, name, path, default_source, counts, e)
                 if out is not None:
                     yield out
         except EOFError as e:
@@ -128,6 +134,16 @@ def iter_dump_docs(path: str, *, source: str | None = None, counts: RecordCounts
         except (gzip.BadGzipFile, zlib.error, OSError) as e:
             yield _file_damage(name, path, default_source, counts, "corrupt_gzip",
                                f"after line {line_no}: {type(e).__name__}: {e}", last_offset)
+
+
+def _line_error(line: _Line, name: str, path: str, source: str | None, counts: RecordCounts,
+                exc: Exception) -> RejectedRecord:
+    reason = f"error:{type(exc).__name__}"
+    counts.reject(reason)
+    src = source or "unknown"
+    return RejectedRecord(id=make_id(src, f"{name}:{line.number}"), source=src, kind="record",
+                          stage=STAGE, reason=reason, detail=f"line {line.number}: {exc}",
+                          input_file=path, offset=line.offset)
 
 
 def _file_damage(name: str, path: str, source: str | None, counts: RecordCounts, reason: str,
@@ -164,9 +180,9 @@ def _parse_line(line: _Line, name: str, path: str, forced: str | None, default: 
     except UnicodeDecodeError as e:
         return reject("bad_encoding", f"not UTF-8 at byte {e.start}")
     try:
-        obj = json.loads(text_line)
+        obj = loads_limited(text_line, cfg.max_json_depth, cfg.max_line_bytes)
     except ValueError as e:
-        return reject("malformed_json", str(e))
+        return reject(getattr(e, "reason", "malformed_json"), str(e))
     if not isinstance(obj, dict):
         return reject("not_an_object", f"a JSON {type(obj).__name__}, expected an object")
     line_source = obj.get("source")
@@ -189,7 +205,6 @@ def _parse_line(line: _Line, name: str, path: str, forced: str | None, default: 
         return reject("empty_text", "no text" if text is None else "the text is blank", src, key,
                       url, title)
     counts.kept += 1
-    meta = {"dump_id": str(dump_id)} if dump_id is not None else {}
     return Document(id=make_id(src, key), source=src, text=text.replace("\r\n", "\n").strip(),
                     url=url, title=title.strip() if title else None, input_file=path,
-                    offset=line.offset, meta=meta)
+                    offset=line.offset)

@@ -15,8 +15,11 @@ in a plain file. A file cut short inside a gzip member gives the records before 
 the tail of every file so the loss is counted.)
 
 Reasons: ``malformed_record`` (a header the reader cannot parse, a non-numeric
-``Content-Length``), ``truncated_record`` (fewer bytes than declared, or the next record's header
-inside this one's declared length), ``truncated_gzip`` (the file ends inside a gzip member),
+``Content-Length``), ``truncated_record`` (fewer bytes than declared, the next record's header
+inside this one's declared length, or a ``Content-Length`` shorter than the block: the bytes after
+the declared end are not a record boundary, and the record's own URL is named, not the next
+record's; a WARC-Block-Digest that matches the declared block tells junk after a whole record
+apart), ``truncated_gzip`` (the file ends inside a gzip member),
 ``corrupt_gzip`` (a member that does not inflate), ``record_too_large`` (a block over
 ``ParseConfig.max_record_bytes``, skipped unread), ``bad_http_headers``, ``bad_content_encoding``.
 HTTP status is kept on the ``Page``; extraction decides what to do with a 404.
@@ -32,6 +35,10 @@ Ids are ``make_id(source, url)`` (schemas.records), so the same URL gets the sam
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import os
 import re
 import zlib
 from collections.abc import Iterator
@@ -53,6 +60,7 @@ _EMBEDDED_HEADER = re.compile(rb"\r\n\r\nWARC/1\.[01]\r\n(?:[\w-]+: [^\r\n]*\r\n
 _URI = re.compile(rb"WARC-Target-URI:\s*<?([^\s>]+)", re.IGNORECASE)
 _SCAN_CHUNK = 1 << 20
 _FRAMING_SLACK = 16
+_SCAN_TAIL = 64
 _CONTENT_LENGTH = re.compile(rb"\r?\nContent-Length:[ \t]*(\d+)", re.IGNORECASE)
 
 
@@ -77,6 +85,7 @@ class _Raw:
     date: str | None
     length: str | None  # the Content-Length header as written
     read: Any  # () -> bytes
+    headers: Any = None  # fastwarc's header map (its length is taken only for kept pages)
 
 
 class _Damaged(Exception):
@@ -94,7 +103,7 @@ def _fastwarc_records(f, start: int) -> Iterator[_Raw]:
         h = r.headers
         url = h.get("WARC-Target-URI")
         yield _Raw(r.stream_pos, _type_name(r.record_type), url.strip("<>") if url else None,
-                   h.get("WARC-Date"), h.get("Content-Length"), r.reader.read)
+                   h.get("WARC-Date"), h.get("Content-Length"), r.reader.read, h)
 
 
 def _type_name(t) -> str:
@@ -128,6 +137,17 @@ class _File:
         plain = self._inflate_prefix(0, 64) if self.gzip else head
         self.arc = plain.lstrip().startswith(b"filedesc://")
         self.backend = _warcio_records if self.arc else _fastwarc_records
+
+    def pread(self, pos: int, n: int) -> bytes:
+        """``n`` bytes at ``pos`` without moving the file position (a backend is reading it)."""
+        try:
+            return os.pread(self.f.fileno(), n, pos)
+        except (AttributeError, OSError, ValueError):  # no file descriptor: an fsspec file
+            here = self.f.tell()
+            try:
+                return self._read_at(pos, n)
+            finally:
+                self.f.seek(here)
 
     def _read_at(self, pos: int, n: int) -> bytes:
         self.f.seek(pos)
@@ -237,6 +257,50 @@ class _File:
         tail = self._read_at(end, 4)
         return end + len(tail) - len(tail.lstrip(b"\r\n"))
 
+    def overrun(self, pos: int, declared: int) -> str | None:
+        """Why the record at ``pos`` has bytes of its own after its declared block (a
+        Content-Length shorter than the block), or None when its framing is sound: after the
+        block come only line ends, then a record start or the end of the file (of the member)."""
+        if self.gzip:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self.f.seek(pos)
+            out = bytearray()
+            try:
+                while not d.eof:
+                    chunk = self.f.read(65536)
+                    if not chunk:
+                        break
+                    out += d.decompress(chunk)
+                    hdr_end = out.find(b"\r\n\r\n")
+                    if hdr_end >= 0 and len(out) >= hdr_end + 4 + declared + 2 * _SCAN_TAIL:
+                        break
+            except zlib.error:
+                return None  # damage of another kind, found by the reader itself
+            hdr_end = out.find(b"\r\n\r\n")
+            if hdr_end < 0:
+                return None
+            end = hdr_end + 4 + declared
+            rest = bytes(out[end:end + 2 * _SCAN_TAIL]).lstrip(b"\r\n")
+            if len(rest) <= _FRAMING_SLACK or rest.startswith(b"WARC/"):
+                return None
+            if _digest_matches(bytes(out[:hdr_end]), bytes(out[hdr_end + 4:end])):
+                return None  # the block is whole: what follows is junk of its own
+            return (f"Content-Length {declared} ends the block early: the record's gzip member "
+                    "holds more bytes after it")
+        end = self.record_end(pos)
+        if end is None or not self.has_content(end):
+            return None
+        nxt = self.next_start(end)
+        if nxt is not None and nxt - end <= _FRAMING_SLACK:
+            return None
+        head = self._read_at(pos, 65536)
+        hdr_end = head.find(b"\r\n\r\n")
+        if hdr_end >= 0 and _digest_matches(head[:hdr_end],
+                                            self._read_at(pos + hdr_end + 4, declared)):
+            return None  # the block is whole: the bytes after it are junk between records
+        return (f"Content-Length {declared} ends the block early: the bytes after it are not the "
+                "next record")
+
     def _inflate_tolerant(self, pos: int, n: int) -> bytes:
         """As much of the member at ``pos`` as inflates before any corruption (up to ``n``)."""
         data = self._read_at(pos, 65536)
@@ -303,6 +367,7 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
     rejected_at = kept_at = -1
     while pos is not None:
         last: int | None = None
+        pending: tuple[_Raw, Page] | None = None
         resync_from: int | None = None
         failure: BaseException | None = None
         records = file.backend(file.f, pos)
@@ -316,6 +381,9 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
                 break
             if raw.offset < pos:
                 continue
+            if pending is not None:  # the record before this one is whole unless it overruns
+                yield _settle(file, source, counts, pending, raw.offset)
+                pending = None
             last = raw.offset
             counts.records += 1
             try:
@@ -328,13 +396,30 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
                 yield _reject(file, source, counts, raw.offset, reason, d.detail, raw.url)
                 resync_from = raw.offset + 1
                 break
+            except Exception as exc:  # noqa: BLE001 - a bug on one record never loses the file
+                rejected_at = raw.offset
+                yield _reject(file, source, counts, raw.offset, f"error:{type(exc).__name__}",
+                              f"{type(exc).__name__}: {exc}", raw.url)
+                continue
             if isinstance(out, RejectedRecord):
                 rejected_at = raw.offset
             elif out is not None:
                 kept_at = raw.offset
+                if raw.headers is not None:
+                    pending = (raw, out)  # yielded once the next record shows where it ends
+                    continue
             if out is not None:
                 yield out
         records.close()
+        if pending is not None:
+            settled = _settle(file, source, counts, pending, None)
+            pending = None
+            yield settled
+            if isinstance(settled, RejectedRecord):
+                # the bytes after its declared end are the rest of its block: resume at the next
+                # record start, so that no other record is blamed for them
+                pos = file.next_start(last + 1)
+                continue
         if resync_from is not None:
             pos = file.next_start(resync_from)
         elif last is None:
@@ -359,6 +444,58 @@ def _read(file: _File, source: str, counts: RecordCounts, cfg: ParseConfig
                 nxt = file.next_start(end)
                 # sloppy framing (a Content-Length a few bytes off): resume at the real start
                 pos = nxt if nxt is not None and nxt - end <= _FRAMING_SLACK else end
+
+
+_DIGEST = re.compile(rb"\r\nWARC-Block-Digest:[ \t]*(sha1|sha256|md5):([A-Za-z0-9=+/]+)", re.I)
+
+
+def _digest_matches(header: bytes, block: bytes) -> bool:
+    """Whether ``block`` has the WARC-Block-Digest its header declares (base32 or hex); False
+    when there is none. Tells a whole record followed by junk from a record whose block goes on
+    past its Content-Length: the bytes alone cannot."""
+    m = _DIGEST.search(header)
+    if m is None:
+        return False
+    digest = hashlib.new(m.group(1).decode().lower(), block).digest()
+    value = m.group(2).decode()
+    return value.upper() in (base64.b32encode(digest).decode(), digest.hex().upper())
+
+
+def _settle(file: _File, source: str, counts: RecordCounts, pending: tuple[_Raw, Page],
+            next_offset: int | None) -> Page | RejectedRecord:
+    """The page of a record read whole, or a ``truncated_record`` row with its own URL when its
+    Content-Length is shorter than its block (the reader would have kept the text cut short).
+
+    A cheap test first, on every record: the next record should start right after this one's
+    header and declared block (plain files), or this one's gzip member should inflate to about
+    that many bytes (its ISIZE trailer). Only a record that fails it is inflated or read again
+    (``_File.overrun``). The file position is restored for the backend, which is mid-file."""
+    raw, page = pending
+    declared = int(raw.length)
+    if next_offset is not None and next_offset <= raw.offset:
+        return page  # several records in one gzip member: framing is the member's
+    if next_offset is not None:
+        head_len = raw.headers.write(io.BytesIO())  # the header as written, blank line included
+        if file.gzip:
+            size = int.from_bytes(file.pread(next_offset - 4, 4), "little")  # ISIZE trailer
+            extra = size - head_len - declared
+        else:
+            extra = next_offset - raw.offset - head_len - declared
+        if extra <= 4 + _FRAMING_SLACK:
+            return page
+    here = file.f.tell()
+    try:
+        why = file.overrun(raw.offset, declared)
+    finally:
+        file.f.seek(here)
+    if why is None:
+        return page
+    counts.kept -= 1
+    if mime_of(page.content_type).startswith("image/"):
+        counts.images -= 1
+    elif mime_of(page.content_type) in ("text/html", "application/xhtml+xml", ""):
+        counts.html -= 1
+    return _reject(file, source, counts, raw.offset, "truncated_record", why, page.url)
 
 
 def _reason_at(file: _File, pos: int, failure: BaseException | None) -> str:

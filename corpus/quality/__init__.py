@@ -11,8 +11,13 @@
 4. ``SpamFilter`` (``quality.spam``), when ``SpamConfig.model`` is set: fastText classifier from
    ``m6 spam train``; reason ``spam``; ``spam_score``;
 5. ``PerplexityFilter`` (``quality.perplexity``), when ``PerplexityConfig.model`` is set: kenlm
-   model from ``m6 lm train``; reasons ``perplexity_too_high``,
-   ``paragraph_perplexity_too_high``; ``perplexity``, ``perplexity_bucket``.
+   model from ``m6 lm train``; reason ``perplexity_too_high``; ``perplexity``,
+   ``perplexity_bucket``. With ``per_paragraph`` it is ``ParagraphPerplexity`` instead, a
+   transforming stage of the same name that also cuts paragraphs
+   (``paragraph_perplexity_too_high``).
+
+Every filter answers ``keep(doc) -> Verdict`` and leaves its scores in the verdict;
+``corpus.stage.apply_verdict`` stores them on a copy of a kept document.
 
 Every threshold lives in ``QualityConfig`` (``corpus/quality/config.py``). Each stage is a plain
 picklable object that loads its model or automaton in ``setup()``; none imports Beam.
@@ -32,7 +37,7 @@ from corpus.quality.config import (
     SpamConfig,
 )
 from corpus.quality.langid import LanguageFilter
-from corpus.quality.perplexity import PerplexityFilter
+from corpus.quality.perplexity import ParagraphPerplexity, PerplexityFilter, perplexity_stage
 from corpus.quality.repetition import RepetitionFilter
 from corpus.quality.resources import is_remote
 from corpus.quality.spam import SpamFilter
@@ -43,6 +48,7 @@ __all__ = [
     "BadWordsFilter",
     "LanguageConfig",
     "LanguageFilter",
+    "ParagraphPerplexity",
     "PerplexityConfig",
     "PerplexityFilter",
     "QualityConfig",
@@ -67,14 +73,14 @@ def quality_stages(cfg: QualityConfig | None = None) -> list[Stage]:
     """The quality stages in the order they must run (see the module docstring)."""
     cfg = cfg or QualityConfig()
     stages: list[Stage] = []
-    if cfg.use_language:
+    if cfg.language.enabled:
         stages.append(LanguageFilter(cfg.language))
         if cfg.language.model:
             _check_model(cfg.language.model, "quality.language.model",
                          "give a fastText language-ID model such as lid.176.bin")
-    if cfg.use_badwords:
+    if cfg.badwords.enabled:
         stages.append(BadWordsFilter(cfg.badwords))
-    if cfg.use_repetition:
+    if cfg.repetition.enabled:
         stages.append(RepetitionFilter(cfg.repetition))
     if cfg.spam.model:
         _check_model(cfg.spam.model, "quality.spam.model",
@@ -86,7 +92,7 @@ def quality_stages(cfg: QualityConfig | None = None) -> list[Stage]:
     if cfg.perplexity.model:
         _check_model(cfg.perplexity.model, "quality.perplexity.model",
                      "train one with 'm6 lm train --input TEXT --out MODEL' (make lm-model)")
-        stages.append(PerplexityFilter(cfg.perplexity))
+        stages.append(perplexity_stage(cfg.perplexity))
     else:
         log.warning("quality: no kenlm model (quality.perplexity.model), the perplexity filter "
                     "is off; 'make corpus' trains one from the sample encyclopedia")

@@ -29,8 +29,7 @@ from typing import Any, ClassVar, NamedTuple
 from corpus.document import Document
 from corpus.quality.config import BadWordsConfig
 from corpus.quality.resources import read_word_list, word_list_path
-from corpus.quality.scores import ScoringFilter
-from corpus.stage import Verdict
+from corpus.stage import Filter, Verdict
 
 
 class Match(NamedTuple):
@@ -54,11 +53,10 @@ def _cjk_length(word: str) -> int:
     return sum(1 for c in word if _is_cjk(c))
 
 
-class BadWordsFilter(ScoringFilter):
+class BadWordsFilter(Filter):
     """Filter: reason ``badwords:<list>``; stores ``quality.badword_ratio``."""
 
     name: ClassVar[str] = "quality.badwords"
-    score_field: ClassVar[str | None] = "badword_ratio"
 
     def __init__(self, cfg: BadWordsConfig | None = None):
         self.cfg = cfg or BadWordsConfig()
@@ -121,20 +119,20 @@ class BadWordsFilter(ScoringFilter):
                 last_end = m.end
         return kept
 
-    def judge(self, doc: Document) -> tuple[Verdict, dict[str, Any]]:
-        text = doc.text
+    def keep(self, record: Document) -> Verdict:
+        text = record.text
         found = self.matches(text)
         if not found:
-            return Verdict.ok(0.0), {"badword_ratio": 0.0}
+            return Verdict.ok(0.0, badword_ratio=0.0)
         chars = len("".join(text.split())) or 1
         ratio = sum(m.end - m.start for m in found) / chars
         cfg = self.cfg
         over = len(found) > cfg.max_count if cfg.policy == "count" else ratio > cfg.max_ratio
         if not over:
-            return Verdict.ok(ratio), {"badword_ratio": ratio}
+            return Verdict.ok(ratio, badword_ratio=ratio)
         per_list: Counter[str] = Counter(name for m in found for name in m.lists)
         top = min(per_list, key=lambda k: (-per_list[k], self._order.get(k, 99)))
         rule = (f"{len(found)} matches > max_count {cfg.max_count}" if cfg.policy == "count"
                 else f"ratio {ratio:.4f} > max_ratio {cfg.max_ratio}")
         words = ", ".join(dict.fromkeys(f"{m.word} ({'/'.join(m.lists)})" for m in found))
-        return Verdict.drop(f"badwords:{top}", ratio, f"{rule}: {words}"), {}
+        return Verdict.drop(f"badwords:{top}", ratio, f"{rule}: {words}")

@@ -19,6 +19,7 @@ BADWORD_POLICIES = ("count", "ratio")
 class LanguageConfig:
     """Language identification: script shares, or a fastText LID model when one is given."""
 
+    enabled: bool = True  # off: no quality.language stage (its settings are kept)
     # Languages kept ("zh", "en", ...). Without a model a document is "zh" when its CJK share
     # (CJK characters over letter tokens, as ``clean.language`` counts it) is at least
     # ``min_script_share``, "en" when its share of English words is, and "mixed" otherwise.
@@ -40,6 +41,7 @@ class LanguageConfig:
 class BadWordsConfig:
     """Word lists of dirty, naughty and bad words (LDNOOBW by default), matched in one pass."""
 
+    enabled: bool = True  # off: no quality.badwords stage (its settings are kept)
     # Lists to match: a name of a list shipped in corpus/quality/data ("zh", "en") or
     # "name=path" for your own file (one word or phrase a line, "#" comments). The reason of a
     # dropped document names the list with the most matches: "badwords:zh".
@@ -87,6 +89,7 @@ class RepetitionConfig:
       from 7 characters on real articles stay under 0.04.
     """
 
+    enabled: bool = True  # off: no quality.repetition stage (its settings are kept)
     # Duplicate lines: share of non-empty lines equal to an earlier line, and share of
     # characters in those lines (Gopher: 0.30 and 0.20). Needs at least ``min_lines`` lines.
     max_dup_line_frac: float = 0.30
@@ -198,17 +201,15 @@ class PerplexityConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class QualityConfig:
-    """The quality filters, run in this order (cheap first, kenlm last)."""
+    """The quality filters, run in this order (cheap first, kenlm last). Each filter's switch
+    is its own ``enabled``; the spam and perplexity filters run when their model is set."""
 
+    enabled: bool = True  # off: no quality filter at all (``m6 corpus --no-quality``)
     language: LanguageConfig = field(default_factory=LanguageConfig)
     badwords: BadWordsConfig = field(default_factory=BadWordsConfig)
     repetition: RepetitionConfig = field(default_factory=RepetitionConfig)
     spam: SpamConfig = field(default_factory=SpamConfig)
     perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
-    # Switch single filters off without losing their settings.
-    use_language: bool = True
-    use_badwords: bool = True
-    use_repetition: bool = True
 
 
 def _check_unit(x: float, name: str) -> None:

@@ -23,23 +23,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from corpus.clean.language import cjk_share
 from corpus.document import Document
 from corpus.quality.config import LanguageConfig
 from corpus.quality.resources import local_copy
-from corpus.quality.scores import ScoringFilter
 from corpus.quality.spam import load_fasttext
-from corpus.stage import Verdict
+from corpus.stage import Filter, Verdict
+from corpus.tokens import cjk_share
 
 LABEL_PREFIX = "__label__"
 
 
-class LanguageFilter(ScoringFilter):
+class LanguageFilter(Filter):
     """Filter: reasons ``lang:<language>`` and ``lang:uncertain``; stores ``lang``,
     ``lang_score``, ``cjk_ratio`` and ``latin_ratio``."""
 
     name: ClassVar[str] = "quality.language"
-    score_field: ClassVar[str | None] = "lang_score"
 
     def __init__(self, cfg: LanguageConfig | None = None):
         self.cfg = cfg or LanguageConfig()
@@ -71,16 +69,15 @@ class LanguageFilter(ScoringFilter):
             return "en", latin
         return "mixed", max(cjk, latin)
 
-    def judge(self, doc: Document) -> tuple[Verdict, dict[str, Any]]:
-        text = doc.text
-        cjk, latin = cjk_share(text)
+    def keep(self, record: Document) -> Verdict:
+        text = record.text
+        cjk, latin = record.script_shares()
         lang, score = self.identify(text, (cjk, latin))
         if self._model is not None and score < self.cfg.min_model_score:
             return Verdict.drop("lang:uncertain", score,
                                 f"top language {lang} at {score:.3f} < "
-                                f"{self.cfg.min_model_score}"), {}
+                                f"{self.cfg.min_model_score}")
         if lang not in self.cfg.keep:
             return Verdict.drop(f"lang:{lang}", score,
-                                f"language {lang} ({score:.3f}) not in {self.cfg.keep}"), {}
-        return Verdict.ok(score), {"lang": lang, "lang_score": score, "cjk_ratio": cjk,
-                                   "latin_ratio": latin}
+                                f"language {lang} ({score:.3f}) not in {self.cfg.keep}")
+        return Verdict.ok(score, lang=lang, lang_score=score, cjk_ratio=cjk, latin_ratio=latin)

@@ -1,4 +1,4 @@
-"""The perplexity filter: score text with a kenlm n-gram model, drop what is not fluent.
+"""The perplexity stages: score text with a kenlm n-gram model, drop what is not fluent.
 
 Paper section 2.3: "we implement a language model to evaluate their perplexities, and sentences
 with high perplexities are discarded". Perplexity and buckets follow cc_net
@@ -6,14 +6,17 @@ with high perplexities are discarded". Perplexity and buckets follow cc_net
 summed over the document, ``10 ** (-logp / units)``; head/middle/tail by the 30th and 60th
 percentiles of a reference distribution.
 
-* Document mode (default): a document over the threshold is rejected with reason
-  ``perplexity_too_high`` (score = its perplexity; detail = the threshold and where it came
-  from). A kept document gets ``quality.perplexity`` and ``quality.perplexity_bucket``.
-* Paragraph mode (``per_paragraph``): each line is scored; a line of at least
-  ``min_paragraph_units`` units over the paragraph threshold is cut and yielded as its own
-  rejected row (reason ``paragraph_perplexity_too_high``, id derived from the document's); the
-  document keeps its other lines and is scored on them. If every line is cut the document is
-  rejected whole (``perplexity_too_high``).
+* ``PerplexityFilter`` (document mode, the default) is a ``Filter``: a document over the
+  threshold is rejected with reason ``perplexity_too_high`` (score = its perplexity; detail = the
+  threshold and where it came from). A kept document gets ``quality.perplexity`` and
+  ``quality.perplexity_bucket``.
+* ``ParagraphPerplexity`` (``per_paragraph``) is a transforming ``Stage``, not a filter, since it
+  changes the text: each line is scored; a line of at least ``min_paragraph_units`` units over
+  the paragraph threshold is cut and yielded as its own rejected row (reason
+  ``paragraph_perplexity_too_high``, id derived from the document's); the document keeps its
+  other lines and is scored on them. If every line is cut the document is rejected whole
+  (``perplexity_too_high``). ``perplexity_stage(cfg)`` picks the one ``cfg`` asks for; both are
+  named ``quality.perplexity``, so rejected rows and metrics do not depend on the mode.
 * The threshold is ``max_perplexity`` if set, else ``percentile_margin`` times the
   ``max_percentile``-th percentile of the reference distribution (documents or paragraphs,
   matching the mode): the model's held-out text, or a ``m6 lm reference`` file.
@@ -45,8 +48,7 @@ from corpus.quality.lm_reference import (
 from corpus.quality.lm_text import Units
 from corpus.quality.lm_train import resolve_tokenizer
 from corpus.quality.resources import local_copy
-from corpus.quality.scores import with_scores
-from corpus.stage import Stage
+from corpus.stage import Filter, Stage, Verdict, with_scores
 from schemas import make_id
 from schemas.records import replace
 
@@ -91,15 +93,17 @@ def resolve_thresholds(cfg: PerplexityConfig, model_path: str | Path) -> Perplex
     return PerplexityThresholds(doc_max, para_max, cuts, how)
 
 
-class PerplexityFilter(Stage):
-    """Stage: reasons ``perplexity_too_high`` and ``paragraph_perplexity_too_high``."""
+class KenlmScorer:
+    """The kenlm model and thresholds both perplexity stages share (a mixin, not a stage):
+    ``setup`` loads them once per worker; pickling leaves the model behind."""
 
     name: ClassVar[str] = "quality.perplexity"
 
     def __init__(self, cfg: PerplexityConfig):
         if not cfg.model:
-            raise ValueError("PerplexityFilter needs a kenlm model (quality.perplexity.model); "
-                             "train one with 'm6 lm train --input TEXT --out MODEL'")
+            raise ValueError(f"{type(self).__name__} needs a kenlm model "
+                             "(quality.perplexity.model); train one with "
+                             "'m6 lm train --input TEXT --out MODEL'")
         self.cfg = cfg
         self._model: Any = None
 
@@ -140,23 +144,34 @@ class PerplexityFilter(Stage):
         logp, n = score_document(self._model, self._units, text)
         return perplexity(logp, n) if n else None
 
-    def process(self, record: Document) -> Iterator[Any]:
-        if self.cfg.per_paragraph:
-            yield from self._per_paragraph(record)
-            return
+
+class PerplexityFilter(KenlmScorer, Filter):
+    """Filter: reason ``perplexity_too_high``; stores ``perplexity`` and ``perplexity_bucket``."""
+
+    def __init__(self, cfg: PerplexityConfig):
+        if cfg.per_paragraph:
+            raise ValueError("per_paragraph cuts paragraphs out of the text: that is "
+                             "ParagraphPerplexity (perplexity_stage(cfg) picks it)")
+        super().__init__(cfg)
+
+    def keep(self, record: Document) -> Verdict:
         logp, n = score_document(self._model, self._units, record.text)
         if not n:
-            yield record
-            return
+            return Verdict.ok()
         ppl = 10.0 ** (-logp / n)
         limit = self._doc_max
         if limit is not None and ppl > limit:
-            yield record.reject(self.name, "perplexity_too_high", score=ppl,
-                                detail=f"perplexity {ppl:.1f} > {limit:.1f} ({self._how})")
-            return
-        yield with_scores(record, perplexity=ppl, perplexity_bucket=self.bucket(ppl))
+            return Verdict.drop("perplexity_too_high", ppl,
+                                f"perplexity {ppl:.1f} > {limit:.1f} ({self._how})")
+        return Verdict.ok(ppl, perplexity=ppl, perplexity_bucket=self.bucket(ppl))
 
-    def _per_paragraph(self, record: Document) -> Iterator[Any]:
+
+class ParagraphPerplexity(KenlmScorer, Stage):
+    """Stage: cuts paragraphs over the paragraph threshold (one rejected row each, reason
+    ``paragraph_perplexity_too_high``), rejects a document with nothing left
+    (``perplexity_too_high``), stores ``perplexity`` and ``perplexity_bucket`` of what is left."""
+
+    def process(self, record: Document) -> Iterator[Any]:
         model, units, limit = self._model, self._units, self._para_max
         kept: list[str] = []
         cut: list[tuple[int, str, float]] = []
@@ -191,6 +206,12 @@ class PerplexityFilter(Stage):
         ppl = perplexity(logp_sum, n_sum)
         doc = record.replace(text="\n".join(kept)) if cut else record
         yield with_scores(doc, perplexity=ppl, perplexity_bucket=self.bucket(ppl))
+
+
+def perplexity_stage(cfg: PerplexityConfig) -> PerplexityFilter | ParagraphPerplexity:
+    """The perplexity stage ``cfg`` asks for: ``ParagraphPerplexity`` with ``per_paragraph``,
+    else ``PerplexityFilter``."""
+    return ParagraphPerplexity(cfg) if cfg.per_paragraph else PerplexityFilter(cfg)
 
 
 def _fmt(x: float | None) -> str:

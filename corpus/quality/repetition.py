@@ -27,14 +27,13 @@ size finds both the most frequent n-gram and the repeated ones.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from corpus.document import Document
 from corpus.quality.config import RepetitionConfig
-from corpus.quality.scores import ScoringFilter
-from corpus.stage import Verdict
+from corpus.stage import Filter, Verdict
 from corpus.tokens import CJK_CLASS
 
 _TOKEN_RE = re.compile(f"[{CJK_CLASS}]|[^\\W{CJK_CLASS}]+")
@@ -130,33 +129,31 @@ def ngram_fractions(toks: list[str], top_sizes: tuple[int, ...],
     return top, dup
 
 
-class RepetitionFilter(ScoringFilter):
+class RepetitionFilter(Filter):
     """Filter: reasons ``repetition:*``; stores ``dup_line_frac`` and ``top_ngram_frac``."""
 
     name: ClassVar[str] = "quality.repetition"
-    score_field: ClassVar[str | None] = "top_ngram_frac"
 
     def __init__(self, cfg: RepetitionConfig | None = None):
         self.cfg = cfg or RepetitionConfig()
         self.cfg.check_pairs()
 
-    def judge(self, doc: Document) -> tuple[Verdict, dict[str, Any]]:
+    def keep(self, record: Document) -> Verdict:
         cfg = self.cfg
-        text = doc.text
+        text = record.text
         n_lines, dup_frac, dup_chars = duplicate_lines(text)
         if n_lines >= cfg.min_lines:
             if dup_frac > cfg.max_dup_line_frac:
                 return Verdict.drop("repetition:dup_lines", dup_frac,
                                     f"{dup_frac:.3f} of {n_lines} lines repeat an earlier line "
-                                    f"(> {cfg.max_dup_line_frac})"), {}
+                                    f"(> {cfg.max_dup_line_frac})")
             if dup_chars > cfg.max_dup_line_char_frac:
                 return Verdict.drop("repetition:dup_line_chars", dup_chars,
                                     f"{dup_chars:.3f} of the characters are in repeated lines "
-                                    f"(> {cfg.max_dup_line_char_frac})"), {}
-        scores: dict[str, Any] = {"dup_line_frac": dup_frac}
+                                    f"(> {cfg.max_dup_line_char_frac})")
         toks = tokens(text)
         if len(toks) < cfg.min_tokens:
-            return Verdict.ok(None), scores
+            return Verdict.ok(None, dup_line_frac=dup_frac)
         top, dup = ngram_fractions(toks, cfg.top_ngram_sizes, cfg.dup_ngram_sizes)
         worst, worst_rel = 0.0, -1.0
         for n, limit in zip(cfg.top_ngram_sizes, cfg.max_top_ngram_fracs):
@@ -164,7 +161,7 @@ class RepetitionFilter(ScoringFilter):
             if frac > limit:
                 return Verdict.drop(f"repetition:top_{n}gram", frac,
                                     f"the most frequent {n}-gram covers {frac:.3f} of the "
-                                    f"characters (> {limit})"), {}
+                                    f"characters (> {limit})")
             rel = frac / limit if limit else 0.0
             if rel > worst_rel:
                 worst, worst_rel = frac, rel
@@ -173,6 +170,5 @@ class RepetitionFilter(ScoringFilter):
             if frac > limit:
                 return Verdict.drop(f"repetition:dup_{n}gram", frac,
                                     f"{frac:.3f} of the characters are in repeated {n}-grams "
-                                    f"(> {limit})"), {}
-        scores["top_ngram_frac"] = worst
-        return Verdict.ok(worst), scores
+                                    f"(> {limit})")
+        return Verdict.ok(worst, dup_line_frac=dup_frac, top_ngram_frac=worst)

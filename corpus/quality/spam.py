@@ -25,8 +25,7 @@ from typing import Any, ClassVar
 from corpus.document import Document
 from corpus.quality.config import SpamConfig
 from corpus.quality.resources import local_copy
-from corpus.quality.scores import ScoringFilter
-from corpus.stage import Verdict
+from corpus.stage import Filter, Verdict
 from corpus.tokens import CJK_CLASS
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[\w./?=&%#~+-]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*"
@@ -57,11 +56,10 @@ def load_fasttext(path: str) -> Any:
         raise ValueError(f"cannot load the fastText model {path!r}: {e}") from e
 
 
-class SpamFilter(ScoringFilter):
+class SpamFilter(Filter):
     """Filter: reason ``spam``; stores ``quality.spam_score``."""
 
     name: ClassVar[str] = "quality.spam"
-    score_field: ClassVar[str | None] = "spam_score"
 
     def __init__(self, cfg: SpamConfig):
         if not cfg.model:
@@ -92,8 +90,8 @@ class SpamFilter(ScoringFilter):
                 return min(float(p), 1.0)
         return 0.0
 
-    def judge(self, doc: Document) -> tuple[Verdict, dict[str, Any]]:
-        p = self.score(doc.text)
+    def keep(self, record: Document) -> Verdict:
+        p = self.score(record.text)
         if p > self.cfg.max_score:
-            return Verdict.drop("spam", p, f"P(spam) {p:.3f} > {self.cfg.max_score}"), {}
-        return Verdict.ok(p), {"spam_score": p}
+            return Verdict.drop("spam", p, f"P(spam) {p:.3f} > {self.cfg.max_score}")
+        return Verdict.ok(p, spam_score=p)

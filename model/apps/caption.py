@@ -28,11 +28,11 @@ import numpy as np
 from model.apps.caption_metrics import caption_scores
 from model.apps.finetune import App, LoadedApp
 from model.apps.rows import RowSource, image_key
-from model.batch import Batch, Example, collate
-from model.generate import SamplingConfig, generate
-from model.image import ImageDecodeError, load_image
-from model.tasks import TASK_ID
-from model.tokenizer import M6Tokenizer
+from model.data.batch import Batch, Example, collate
+from model.data.image import ImageDecodeError, load_image
+from model.data.tasks import TASK_ID
+from model.data.tokenizer import M6Tokenizer
+from model.infer.generate import SamplingConfig, generate
 
 log = logging.getLogger(__name__)
 

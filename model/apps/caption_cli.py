@@ -16,10 +16,10 @@ import argparse
 import sys
 
 from model.apps.finetune import use_threads
-from model.generate import generate
-from model.generate_cli import add_sampling_args, sampling_from_args
-from model.image import ImageDecodeError, load_image_file
-from model.pretrained import load_pretrained
+from model.cli.generate import add_sampling_args, sampling_from_args
+from model.data.image import ImageDecodeError, load_image_file
+from model.infer.generate import generate
+from model.infer.pretrained import load_pretrained
 
 
 def main(argv: list[str]) -> int:

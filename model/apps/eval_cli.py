@@ -31,7 +31,7 @@ APPS = ("caption", "vqa", "match", "imagine", "vq", "poem")
 def _eval_poem(args) -> tuple[dict[str, Any], Path]:
     from model.apps.finetune import use_threads
     from model.apps.poem import check_poem, read_poems, write_poems
-    from model.pretrained import load_pretrained
+    from model.infer.pretrained import load_pretrained
 
     pre = load_pretrained(args.checkpoint, args.device)
     use_threads(pre.config, args.threads)

@@ -18,7 +18,7 @@ resume machinery (``DataState``) works unchanged. ``AppTrainer`` is the pretrain
 atomic checkpoints, exact resume) with the model, data and loss of the app swapped in; its
 checkpoints are ordinary M6 checkpoints whose ``trainer.json`` also holds ``"app"`` (the app's
 name and options), so ``load_app`` rebuilds the right model for inference and evaluation.
-Checkpoints of the plain-M6 apps (caption, vqa) also load with ``model.pretrained``, so
+Checkpoints of the plain-M6 apps (caption, vqa) also load with ``model.infer.pretrained``, so
 ``m6 caption`` and ``m6 generate`` take them as they are.
 """
 
@@ -36,13 +36,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.batch import Batch
-from model.checkpoint import load_weights, resolve_checkpoint, tokenizer_file, trainer_meta
-from model.config import ModelConfig, RunConfig, from_dict
-from model.loss import LossOutput
-from model.optim import build_optimizer
-from model.tokenizer import M6Tokenizer
-from model.trainer import Trainer
+from model.config import ModelConfig, RunConfig, from_dict, run_config_from_dict
+from model.data.batch import Batch
+from model.data.dataset import BatchState
+from model.data.shards import StreamState
+from model.data.tokenizer import M6Tokenizer
+from model.train.checkpoint import load_weights, resolve_checkpoint, tokenizer_file, trainer_meta
+from model.train.loss import LossOutput
+from model.train.optim import build_optimizer
+from model.train.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class App:
 
     # ------------------------------------------------------------------ model
     def build_model(self, cfg: ModelConfig) -> nn.Module:
-        from model.transformer import M6Model
+        from model.nn.transformer import M6Model
 
         return M6Model(cfg)
 
@@ -90,7 +92,7 @@ class App:
 
     # ------------------------------------------------------------------ loss
     def loss(self, model: nn.Module, batch: Batch) -> tuple[LossOutput, torch.Tensor]:
-        from model.loss import task_loss
+        from model.train.loss import task_loss
 
         out = model(batch)
         return task_loss(out.logits_BTV, batch.labels_BT, batch.task_B), out.aux_loss
@@ -117,24 +119,43 @@ def app_from_dict(d: dict[str, Any]) -> App:
 # ---------------------------------------------------------------------- batches
 
 
+@dataclass(frozen=True)
+class AppPosition:
+    """Where an application's batches are after a batch (one reader, no workers)."""
+
+    n: int = 0  # batches made (seeds the next batch's generator)
+    dropped: int = 0  # rows the application could not use
+    stream: StreamState | None = None  # the row stream's position
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "dropped": self.dropped,
+                "stream": None if self.stream is None else self.stream.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AppPosition:
+        stream = d.get("stream")
+        return cls(int(d.get("n", 0)), int(d.get("dropped", 0)),
+                   None if stream is None else StreamState.from_dict(stream))
+
+
 class AppBatches:
     """Batches of one split of ``source`` for ``app``, with a resumable position."""
 
     def __init__(self, app: App, source, tok: M6Tokenizer, *, image_size: int, batch_size: int,
                  split: str, val_fraction: float, seed: int, loop: bool,
-                 state: dict[str, Any] | None = None):
+                 state: AppPosition | None = None):
         self.app, self.source, self.tok = app, source, tok
         self.image_size, self.batch_size = image_size, batch_size
         self.split, self.val_fraction, self.seed, self.loop = split, val_fraction, seed, loop
-        self.state = state or {}
-        self.dropped = self.state.get("dropped", 0)
+        self.state = state or AppPosition()
+        self.dropped = self.state.dropped
 
     def __iter__(self) -> Iterator[Batch]:
         stream = self.source.stream(
             self.split, val_fraction=self.val_fraction, seed=self.seed, loop=self.loop,
-            shuffle=self.loop, state=self.state.get("stream"),
+            shuffle=self.loop, state=self.state.stream,
         )
-        n = self.state.get("n", 0)
+        n = self.state.n
         items: list[Any] = []
         for row in stream:
             item = self.app.prepare(row, self.tok, self.image_size)
@@ -152,10 +173,8 @@ class AppBatches:
     def _batch(self, items: list[Any], n: int, stream) -> Batch:
         rng = np.random.default_rng([self.seed, n, 0 if self.split == "train" else 1])
         batch = self.app.collate(items, self.tok, self.image_size, rng)
-        batch.state = {
-            "reader": 0, "num_workers": 1,
-            "position": {"n": n + 1, "dropped": self.dropped, "stream": stream.state()},
-        }
+        batch.state = BatchState(reader=0, num_workers=1,
+                                 position=AppPosition(n + 1, self.dropped, stream.state()))
         return batch
 
 
@@ -164,6 +183,8 @@ class AppBatches:
 
 class AppTrainer(Trainer):
     """The pretraining ``Trainer`` with an application's model, data and loss."""
+
+    position_type = AppPosition
 
     def __init__(self, cfg: RunConfig, out_dir: str | Path, tokenizer_path: str | Path, *,
                  app: App, source, val_fraction: float, pretrained: nn.Module | None = None,
@@ -180,7 +201,7 @@ class AppTrainer(Trainer):
         self.optimizer, self.scheduler = build_optimizer(self.model, cfg.train)
         self.tok = M6Tokenizer.load(tokenizer_path)
 
-    def _batches(self, split: str, state: dict[str, Any] | None) -> AppBatches:
+    def _batches(self, split: str, state: AppPosition | None) -> AppBatches:
         return AppBatches(
             self.app, self.source, self.tok, image_size=self.cfg.model.image.image_size,
             batch_size=self.cfg.data.batch_size, split=split, val_fraction=self.val_fraction,
@@ -225,7 +246,7 @@ def load_app(path: str | Path, device: str | torch.device = "cpu",
     default options when that app uses the plain M6 (caption, vqa)."""
     ckpt = resolve_checkpoint(path)
     meta = trainer_meta(ckpt)
-    cfg = from_dict(RunConfig, meta["config"])
+    cfg = run_config_from_dict(meta["config"])
     if "app" in meta:
         app = app_from_dict(meta["app"]).resolve(ckpt)
         if expect is not None and app.name != expect:

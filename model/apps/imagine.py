@@ -33,12 +33,12 @@ from model.apps.finetune import App, LoadedApp
 from model.apps.rows import RowSource, image_key
 from model.apps.vq_train import load_vq
 from model.apps.vqvae import VQVAE, reconstruction_error, vq_input
-from model.batch import IGNORE_INDEX, Batch, Example, collate
 from model.config import ModelConfig
-from model.generate import SamplingConfig, generate
-from model.image import ImageDecodeError
-from model.tasks import TASK_ID
-from model.tokenizer import M6Tokenizer
+from model.data.batch import IGNORE_INDEX, Batch, Example, collate
+from model.data.image import ImageDecodeError
+from model.data.tasks import TASK_ID
+from model.data.tokenizer import M6Tokenizer
+from model.infer.generate import SamplingConfig, generate
 
 TASK = TASK_ID["text_denoise"]  # text on the encoder side, the decoder writes: the same layout
 

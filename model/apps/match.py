@@ -29,12 +29,12 @@ from torch import nn
 from model.apps.caption import decode_row_image
 from model.apps.finetune import App, LoadedApp
 from model.apps.rows import RowSource, image_key
-from model.batch import Batch, Example, collate
 from model.config import TASKS, ModelConfig
-from model.loss import LossOutput
-from model.tasks import TASK_ID
-from model.tokenizer import M6Tokenizer
-from model.transformer import M6Model
+from model.data.batch import Batch, Example, collate
+from model.data.tasks import TASK_ID
+from model.data.tokenizer import M6Tokenizer
+from model.nn.transformer import M6Model
+from model.train.loss import LossOutput
 
 TASK = TASK_ID["mm_to_text"]  # image + text on the encoder side: the closest pretraining task
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.image import ImageDecodeError, load_image_file
+from model.data.image import ImageDecodeError, load_image_file
 
 
 def main(argv: list[str]) -> int:

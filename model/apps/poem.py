@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from model.tokenizer import M6Tokenizer
+from model.data.tokenizer import M6Tokenizer
 
 MIN_LINES, MAX_LINES, LINE_CHARS = 4, 16, (5, 7)
 _SEPARATORS = re.compile(r"[，。！？；：、,.!?;:\s]+")
@@ -226,7 +226,7 @@ def write_poems(model, tok: M6Tokenizer, *, title: str, author: str | None = Non
                 temperature: float = 1.0, repetition_penalty: float = 1.2, greedy: bool = False,
                 seed: int = 0) -> list[str]:
     """``num_samples`` poems for ``title``, each one couplet a line; all pass ``check_poem``."""
-    from model.generate import SamplingConfig, generate
+    from model.infer.generate import SamplingConfig, generate
 
     prompt = tok.encode(poem_prompt(title, author))
     budget = model.cfg.max_text_len - 1 - len(prompt)

@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     if missing:
         p.error(f"writing a poem needs {', '.join(missing)} (or use --check FILE)")
     from model.apps.finetune import use_threads
-    from model.pretrained import load_pretrained
+    from model.infer.pretrained import load_pretrained
 
     try:
         pre = load_pretrained(args.checkpoint, args.device)

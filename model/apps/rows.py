@@ -3,7 +3,7 @@
 Every application reads its data through ``open_rows(paths)``:
 
 - Parquet: the corpus's ``image_text`` shards (a corpus root, a shard folder, files or globs;
-  ``model.shards.find_shards``), streamed a row group at a time by ``model.shards.RowStream``,
+  ``model.data.shards.find_shards``), streamed a row group at a time by ``model.data.shards.RowStream``,
   so a large set is never loaded whole. Rows have ``id``, ``text`` and ``image`` (the bytes).
 - JSONL (any path ending in ``.jsonl``): one object a line, e.g.
   ``{"image": "img/1.jpg", "question": "这是什么颜色", "answer": "红色"}`` for visual question
@@ -14,7 +14,7 @@ Every application reads its data through ``open_rows(paths)``:
   stops a run.
 
 Held-out rows are chosen by image: an image is held out when the id hash of any of its rows
-(``model.shards.val_bucket(id) < val_fraction``, the rule pretraining applies to rows) says so,
+(``model.data.shards.val_bucket(id) < val_fraction``, the rule pretraining applies to rows) says so,
 and then all its rows are. So no image is on both sides (a caption model is never scored on an
 image it was fine-tuned on), and with the pretraining run's fraction -- the default of
 ``m6 finetune`` and ``m6 eval`` -- every row pretraining held out is held out here too. An image
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from model.shards import RowStream, find_shards, plan_pieces, val_bucket
+from model.data.shards import RowStream, StreamState, find_shards, plan_pieces, val_bucket
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +46,18 @@ _VAL_NAMES = {"val", "valid", "validation", "test", "heldout", "held_out"}
 
 class ListStream:
     """A ``RowStream`` look-alike over rows held in memory (JSONL): the same ``state()`` /
-    resume contract, a shuffled order per epoch drawn from ``(seed, epoch)``."""
+    resume contract (a ``StreamState`` of which only ``epoch`` and ``index`` are used, there
+    being no windows), a shuffled order per epoch drawn from ``(seed, epoch)``."""
 
     def __init__(self, rows: Sequence[dict[str, Any]], *, seed: int = 0, loop: bool = True,
-                 shuffle: bool = True, state: dict[str, int] | None = None):
+                 shuffle: bool = True, state: StreamState | None = None):
         self.rows = list(rows)
         self.seed, self.loop, self.shuffle = seed, loop, shuffle
-        self._epoch = (state or {}).get("epoch", 0)
-        self._index = (state or {}).get("index", 0)
+        self._epoch = state.epoch if state is not None else 0
+        self._index = state.index if state is not None else 0
 
-    def state(self) -> dict[str, int]:
-        return {"epoch": self._epoch, "index": self._index}
+    def state(self) -> StreamState:
+        return StreamState(epoch=self._epoch, index=self._index)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         if not self.rows:
@@ -145,7 +146,7 @@ class RowSource:
         return "parquet" if self.parquet else "jsonl"
 
     def stream(self, split: str, *, val_fraction: float, seed: int = 0, loop: bool = False,
-               shuffle: bool = False, state: dict[str, int] | None = None):
+               shuffle: bool = False, state: StreamState | None = None):
         """An iterable of row dicts of ``split`` (``train``, ``val`` or ``all``) with a
         ``state()`` method; ``loop`` repeats epochs (training), ``shuffle`` reorders them."""
         if split not in SPLITS:

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from model.shards import val_bucket
+from model.data.shards import val_bucket
 from schemas.arrow import IMAGE_TEXT_SCHEMA
 from schemas.records import ImageTextRecord, make_id
 

@@ -51,7 +51,7 @@ def _reconstruct(args) -> int:
     from model.apps.imagine import save_grid
     from model.apps.vq_train import load_vq
     from model.apps.vqvae import reconstruction_error, vq_input
-    from model.image import ImageDecodeError
+    from model.data.image import ImageDecodeError
 
     try:
         vq = load_vq(args.checkpoint)

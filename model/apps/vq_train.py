@@ -3,7 +3,7 @@
 ``train_vq`` streams the images of an image_text dataset (``model/apps/rows.py``: Parquet
 shards or JSONL; the held-out rows, chosen by id hash, are never trained on), with random
 horizontal flips, and optimises the reconstruction + commitment loss with AdamW and a warm-up +
-cosine learning rate (``model/optim.py``'s schedule). It logs one JSON line per step to
+cosine learning rate (``model/train/optim.py``'s schedule). It logs one JSON line per step to
 ``metrics.jsonl`` and shows a progress bar.
 
 A VQ checkpoint is a folder holding ``vq.safetensors`` (weights and codebook buffers) and
@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 from model.apps.rows import RowSource, image_key
 from model.apps.vqvae import VQVAE, VQConfig, reconstruction_error, vq_input
-from model.image import ImageDecodeError
-from model.optim import WarmupCosine
+from model.data.image import ImageDecodeError
+from model.train.optim import WarmupCosine
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ import numpy as np
 from model.apps.caption import decode_row_image
 from model.apps.finetune import App, LoadedApp
 from model.apps.rows import RowSource
-from model.batch import IGNORE_INDEX, Batch, Example, collate
-from model.generate import SamplingConfig, generate
-from model.tasks import TASK_ID
-from model.tokenizer import M6Tokenizer
+from model.data.batch import IGNORE_INDEX, Batch, Example, collate
+from model.data.tasks import TASK_ID
+from model.data.tokenizer import M6Tokenizer
+from model.infer.generate import SamplingConfig, generate
 
 QUESTION_MARK = "？"
 ANSWER_CUE = "回答："

@@ -14,8 +14,8 @@ import argparse
 import sys
 
 from model.apps.vqa import answer, vqa_prompt
-from model.generate_cli import add_sampling_args, sampling_from_args
-from model.image import ImageDecodeError, load_image_file
+from model.cli.generate import add_sampling_args, sampling_from_args
+from model.data.image import ImageDecodeError, load_image_file
 
 
 def main(argv: list[str]) -> int:

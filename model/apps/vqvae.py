@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.image import IMAGENET_MEAN, IMAGENET_STD, load_image
+from model.data.image import IMAGENET_MEAN, IMAGENET_STD, load_image
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +184,7 @@ class VQVAE(nn.Module):
 
 def vq_input(data: bytes, size: int) -> torch.Tensor:
     """Image bytes -> (3, size, size) in [-1, 1] (decoded, upright, short side resized and
-    centre-cropped as for the model's own input, ``model.image.load_image``)."""
+    centre-cropped as for the model's own input, ``model.data.image.load_image``)."""
     x = load_image(data, size)
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)

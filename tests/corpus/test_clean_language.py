@@ -79,3 +79,30 @@ def test_threshold_is_configurable():
     doc = Document(id="1", source="forum", text="用pip装numpy")  # 2 CJK / (2 CJK + 2 words)
     assert split(CjkShareFilter(0.5).run([doc]))[0][0].quality.cjk_ratio == 0.5
     assert split(CjkShareFilter(0.6).run([doc]))[1][0].reason == "not_chinese"
+
+
+def test_the_shares_are_measured_once_per_text(monkeypatch):
+    """clean.language measures a document's shares; quality.language reuses them when cleaning
+    left the text as it was, and measures the cleaned text again when cleaning changed it, so
+    the stored ratios are always those of the final text. ``cjk_share`` itself is wrapped to
+    count its calls; it still computes."""
+    import corpus.document
+    from corpus.clean import clean_stages
+    from corpus.quality import LanguageFilter
+    from corpus.tokens import cjk_share as real
+
+    calls = []
+    monkeypatch.setattr(corpus.document, "cjk_share", lambda t: calls.append(t) or real(t))
+    clean = "黄河发源于青藏高原巴颜喀拉山北麓，流经九个省区，最后注入渤海。"
+    # cleaning changes this one: the emoji and the kana go (after the language rule saw them)
+    dirty = "长江是中国第一长河😀，全长六千三百公里，流经十一个省区市。ありがとう"
+    docs = [Document(id=str(i), source="forum", text=t) for i, t in enumerate([clean, dirty])]
+    stages = [*clean_stages(), LanguageFilter()]
+    kept = docs
+    for stage in stages:
+        kept, rejected = split(stage.run(kept))
+        assert rejected == []
+    assert calls == [clean, docs[1].text, kept[1].text] and kept[1].text != docs[1].text
+    for doc in kept:
+        assert (doc.quality.cjk_ratio, doc.quality.latin_ratio) == real(doc.text)
+    assert kept[1].quality.cjk_ratio == 1.0 and real(dirty)[0] < 1.0

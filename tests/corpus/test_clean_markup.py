@@ -60,3 +60,12 @@ def test_a_text_that_is_not_a_string_is_rejected_not_raised():
     assert r.detail == "text is a int, not a string"
     (r,) = StripMarkup().run([Document(id="2", source="forum", text="正文", title=7)])  # type: ignore[arg-type]
     assert (r.reason, r.detail) == ("not_a_string", "title is a int, not a string")
+
+
+def test_unterminated_script_and_img_blocks_stay_linear():
+    # both once made every start scan to the end of the text (quadratic: 1.6 s and 7 s for
+    # these; bench/bench_budget.py times the growth)
+    assert strip_markup("<script " * 20_000 + "文字") == "<script " * 20_000 + "文字"
+    assert strip_markup("[img]" * 20_000 + "文字") == "文字"
+    assert strip_markup("前[img]a.jpg[/img]中[IMG]b.jpg[/img]后[img]") == "前中后"
+    assert strip_markup("<script src=x>var a = 1;</script>正文<style a=1>p{}") == "正文"

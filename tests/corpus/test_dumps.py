@@ -52,12 +52,13 @@ def test_sample_dumps(name, kept, reasons):
 
 def test_ids_come_from_url_then_dump_id():
     docs, _, _ = read(DUMPS / "community_qa.jsonl")
-    by_dump_id = {d.meta["dump_id"]: d for d in docs}
-    with_url = by_dump_id["qa-10001"]
-    assert with_url.id == make_id("community_qa", "https://wenda.example.cn/q/10001")
-    without_url = by_dump_id["qa-10004"]  # the generator drops the URL of every 7th line
+    by_id = {d.id: d for d in docs}
+    with_url = by_id[make_id("community_qa", "https://wenda.example.cn/q/10001")]
+    assert with_url.url == "https://wenda.example.cn/q/10001"
+    # the generator drops the URL of every 7th line: qa-10004 has none, so its id is from its id
+    without_url = by_id[make_id("community_qa", "id:qa-10004")]
     assert without_url.url is None
-    assert without_url.id == make_id("community_qa", "id:qa-10004")
+    assert make_id("community_qa", "id:qa-10001") not in by_id
     assert with_url.title == "为什么冬天室内容易产生静电？"
     assert with_url.text.startswith("冬天空气干燥")
 
@@ -117,7 +118,8 @@ def test_each_bad_line_is_one_row_and_neighbours_survive(tmp_path):
         good | {"id": 8},
     ])
     docs, rejected, counts = read(path)
-    assert [d.meta.get("dump_id") for d in docs] == ["7", None, "8"]
+    ids = [d.id for d in docs]  # from the dump's own id where there is one and no URL
+    assert [ids[0], ids[2]] == [make_id("forum", "id:7"), make_id("forum", "id:8")]
     assert [d.text for d in docs] == ["好的正文。", "用 answer 字段写的回答。", "好的正文。"]
     assert [r.reason for r in rejected] == ["malformed_json", "not_an_object", "bad_field",
                                             "bad_field", "empty_text", "bad_encoding"]

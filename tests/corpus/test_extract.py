@@ -16,6 +16,7 @@ from warcio.warcwriter import WARCWriter
 
 from corpus.document import Document, Page
 from corpus.extract.html import ExtractConfig, ExtractHTML
+from corpus.parse.charset import decode_html
 from corpus.parse.warc import iter_records
 from corpus.stage import split
 from schemas import RejectedRecord
@@ -34,15 +35,15 @@ BOILERPLATE = ["版权所有", "违法和不良信息举报", "关于我们", "�
                "青山的博客", "记录生活，分享见闻"]
 
 
+def _sample_pages() -> list[Page]:
+    return [rec for path in sorted((SAMPLE / "crawl").iterdir())
+            for rec in iter_records(str(path)) if isinstance(rec, Page)]
+
+
 @pytest.fixture(scope="module")
 def sample_results() -> dict[str, Document | RejectedRecord]:
     stage = ExtractHTML()
-    out = {}
-    for path in sorted((SAMPLE / "crawl").iterdir()):
-        for rec in iter_records(str(path)):
-            if isinstance(rec, Page):
-                out[rec.url] = stage.extract(rec)
-    return out
+    return {page.url: stage.extract(page) for page in _sample_pages()}
 
 
 def html_page(html: str | bytes, url: str = "https://t.example.cn/a", **kw) -> Page:
@@ -107,10 +108,12 @@ def test_legacy_encodings_come_out_right(sample_results):
     texts = {k: sample_results[u] for u, k in KIND.items()
              if k in ("gbk_no_charset", "gb2312_header_gbk_chars", "big5_meta_only")}
     assert "社区卫生服务中心在社区广场开展免费义诊活动" in texts["gbk_no_charset"].text
-    assert texts["gbk_no_charset"].meta["charset_method"] == "detected"
     assert texts["gb2312_header_gbk_chars"].title == "朱镕基题词的石碑在公园落成"
     assert "琳瑯滿目" in texts["big5_meta_only"].text
-    assert all(d.meta["decode_errors"] == 0 for d in texts.values())
+    decoded = {KIND[p.url]: decode_html(p.body, p.http_charset) for p in _sample_pages()
+               if p.url in {d.url for d in texts.values()}}
+    assert decoded["gbk_no_charset"].method == "detected"
+    assert all(d.errors == 0 for d in decoded.values()) and len(decoded) == 3
 
 
 def test_duplicates_and_spam_pass_extraction_for_later_stages(sample_results):
@@ -291,4 +294,5 @@ def test_bad_input_lands_in_rejected_with_the_right_reason(tmp_path):
                                     + ["https://legacy.example.cn/gbk"])
     assert all(by_url[f"https://good.example.cn/{i}"].title == f"好文章{i}" for i in range(5))
     legacy = by_url["https://legacy.example.cn/gbk"]
-    assert legacy.meta["charset"] == "gb18030" and "长江流域气候温暖湿润" in legacy.text
+    assert "长江流域气候温暖湿润" in legacy.text
+    assert decode_html(gbk[1], None).charset == "gb18030"

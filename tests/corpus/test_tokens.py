@@ -35,3 +35,12 @@ def test_script_counts_split_the_classes():
 def test_is_cjk_and_count_cjk():
     assert is_cjk("中") and is_cjk("豈") and not is_cjk("あ") and not is_cjk("A")
     assert count_cjk("中文English混排") == 4
+
+
+def test_a_text_row_counts_its_tokens_here():
+    """The ``text`` row's ``n_tokens`` (Table 1's token column) is counted by ``corpus``, not by
+    the pipeline wiring: 黄河 2 + 2008 1 + Yellow River 2 = 5."""
+    from corpus.document import Document
+
+    row = Document(id="d", source="forum", text="黄河，2008 Yellow River！").to_text_record()
+    assert (row.n_tokens, row.n_chars) == (5, 21)

@@ -92,8 +92,8 @@ def corpus_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tokenizer_path(corpus_dir, tmp_path_factory) -> Path:
-    from model.shards import find_shards
-    from model.tokenizer import iter_texts, train_tokenizer
+    from model.data.shards import find_shards
+    from model.data.tokenizer import iter_texts, train_tokenizer
 
     tok = train_tokenizer(iter_texts(find_shards([corpus_dir], "text")), 3000)
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"

@@ -1,4 +1,5 @@
-"""Tests of model/config.py and model/presets.py: every preset serialises and comes back equal."""
+"""Tests of model/config.py and model/presets.py: every preset serialises and comes back equal;
+config.json is versioned and files from before the version (no key) still load."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import json
 
 import pytest
 
-from model.config import ModelConfig, RunConfig, from_dict, load_json, save_json, to_dict
+from model.config import (
+    CONFIG_VERSION,
+    ModelConfig,
+    RunConfig,
+    from_dict,
+    load_json,
+    load_run_config,
+    run_config_from_dict,
+    save_json,
+    save_run_config,
+    to_dict,
+)
 from model.presets import PRESETS, get_preset
 
 
@@ -30,3 +42,23 @@ def test_unknown_fields_and_presets_are_errors():
         get_preset("huge")
     with pytest.raises(ValueError, match="not divisible"):
         ModelConfig(d_model=100, n_heads=16)
+
+
+def test_config_json_carries_a_version_and_older_files_still_load(tmp_path):
+    cfg = get_preset("tiny_moe")
+    save_run_config(cfg, tmp_path / "config.json")
+    data = json.loads((tmp_path / "config.json").read_text())
+    assert list(data)[0] == "version" and data["version"] == CONFIG_VERSION == 2
+    assert load_run_config(tmp_path / "config.json") == cfg
+    # version 1: the same shape without the key, as runs before versioning wrote it
+    old = to_dict(cfg)
+    assert "version" not in old
+    assert run_config_from_dict(old) == cfg
+    assert run_config_from_dict({**old, "version": 1}) == cfg
+    with pytest.raises(ValueError, match="version 3 is newer than this m6 reads"):
+        run_config_from_dict({**old, "version": 3})
+    with pytest.raises(ValueError, match="positive integer"):
+        run_config_from_dict({**old, "version": "2"})
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match="bad.json: not valid JSON"):
+        load_run_config(tmp_path / "bad.json")

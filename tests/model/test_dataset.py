@@ -1,4 +1,4 @@
-"""Tests of model/dataset.py: batch layout, mixing, bad images, exact resume with workers."""
+"""Tests of model/data/dataset.py: batch layout, mixing, bad images, exact resume with workers."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.batch import IGNORE_INDEX
 from model.config import DataConfig, ImageConfig, TaskConfig
-from model.dataset import DataState, PretrainData, make_loader
-from model.tasks import TASK_ID
-from model.tokenizer import M6Tokenizer
+from model.data.batch import IGNORE_INDEX
+from model.data.dataset import DataState, PretrainData, make_loader
+from model.data.tasks import TASK_ID
+from model.data.tokenizer import M6Tokenizer
 
 
 def _data(corpus_dir, **kw) -> DataConfig:
@@ -57,9 +57,9 @@ def test_mix_ratio_and_bad_images_are_skipped(corpus_dir, tokenizer_path):
     image_share = float((tasks >= TASK_ID["image_to_text"]).float().mean())
     # 75% of draws are image_text, but one image in sixteen is a truncated JPEG that is skipped
     assert 0.6 <= image_share <= 0.8
-    state = batches[-1].state["position"]
-    assert state["skipped"] > 0
-    assert state["n"] == 25 * 8 + state["skipped"]
+    state = batches[-1].state.position
+    assert state.skipped > 0
+    assert state.n == 25 * 8 + state.skipped
 
 
 def test_missing_kind_is_dropped_and_no_shards_is_an_error(corpus_dir, tokenizer_path, tmp_path):

@@ -1,4 +1,4 @@
-"""Tests of model/generate.py: the KV cache gives the same tokens as full recomputation, and the
+"""Tests of model/infer/generate.py: the KV cache gives the same tokens as full recomputation, and the
 sampling rules do what they say."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from model.config import ImageConfig, ModelConfig
-from model.generate import SamplingConfig, generate, next_tokens
-from model.transformer import M6Model
+from model.infer.generate import SamplingConfig, generate, next_tokens
+from model.nn.transformer import M6Model
 
 CFG = ModelConfig(vocab_size=60, d_model=32, n_layers=2, n_heads=4, d_ff=64, max_text_len=40,
                   image=ImageConfig(image_size=32, patch_size=16, cnn_channels=(8,)))
@@ -52,7 +52,7 @@ def test_cached_equals_uncached_sampling_with_seed():
 
 
 def test_cache_logits_match_full_forward_logits():
-    from model.batch import Batch
+    from model.data.batch import Batch
 
     model = _model()
     ids = torch.tensor([[2, 10, 11, 12, 13, 14]])

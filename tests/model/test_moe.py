@@ -1,4 +1,4 @@
-"""Tests of model/moe.py, model/router.py and model/experts.py in one process: equivalence with a
+"""Tests of model/nn/moe.py, model/nn/router.py and model/nn/experts.py in one process: equivalence with a
 dense FFN, agreement with a per-token reference, exact capacity drops, empty experts, the
 auxiliary losses, float32 routing under autocast, and dispatch memory."""
 
@@ -12,10 +12,10 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from model.experts import Experts, experts_from_dense, grouped_matmul
-from model.moe import MoE, plan_dispatch
 from model.moe_config import MoEConfig, moe_layer_params
-from model.router import balance_loss, z_loss
+from model.nn.experts import Experts, experts_from_dense, grouped_matmul
+from model.nn.moe import MoE, plan_dispatch
+from model.nn.router import balance_loss, z_loss
 
 D, FF = 16, 32
 
@@ -241,7 +241,7 @@ def _small_model_cfg(moe: MoEConfig | None):
 
 
 def _batch(b: int = 2):
-    from model.batch import Batch
+    from model.data.batch import Batch
 
     g = torch.Generator().manual_seed(5)
     target = torch.randint(1, 100, (b, 6), generator=g)
@@ -253,7 +253,7 @@ def _batch(b: int = 2):
 
 
 def test_m6_model_with_one_expert_everywhere_equals_the_dense_model():
-    from model.transformer import M6Model
+    from model.nn.transformer import M6Model
 
     torch.manual_seed(0)
     dense = M6Model(_small_model_cfg(None)).eval()
@@ -275,8 +275,8 @@ def test_m6_model_with_one_expert_everywhere_equals_the_dense_model():
 
 
 def test_m6_model_places_moe_layers_and_initialises_experts_like_the_ffn():
-    from model.ffn import FeedForward
-    from model.transformer import M6Model
+    from model.nn.ffn import FeedForward
+    from model.nn.transformer import M6Model
 
     torch.manual_seed(0)
     model = M6Model(_small_model_cfg(MoEConfig(num_experts=4, top_k=2))).train()

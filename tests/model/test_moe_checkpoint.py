@@ -1,5 +1,5 @@
-"""Tests of model/moe_checkpoint.py in one process, and of the training checkpoint of an MoE
-model (model/checkpoint.py writes MoE weights in the canonical per-expert form). The 2-rank
+"""Tests of model/train/moe_checkpoint.py in one process, and of the training checkpoint of an MoE
+model (model/train/checkpoint.py writes MoE weights in the canonical per-expert form). The 2-rank
 round trips are in test_moe_parallel.py."""
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from model.checkpoint import load_weights, save_checkpoint
-from model.moe import MoE
-from model.moe_checkpoint import (
+from model.moe_config import MoEConfig
+from model.nn.moe import MoE
+from model.presets import tiny_moe
+from model.train.checkpoint import load_weights, save_checkpoint
+from model.train.moe_checkpoint import (
     ExpertCheckpointError,
     canonical_state_dict,
     load_sharded,
     save_sharded,
 )
-from model.moe_config import MoEConfig
-from model.optim import build_optimizer
-from model.presets import tiny_moe
+from model.train.optim import build_optimizer
 
 
 class TwoLayers(torch.nn.Module):
@@ -67,7 +67,7 @@ def test_round_trip_and_loud_failures(tmp_path):
 
 
 def test_training_checkpoint_of_an_moe_model_is_canonical_and_loads_strictly(tmp_path):
-    from model.transformer import M6Model
+    from model.nn.transformer import M6Model
 
     cfg = tiny_moe()
     torch.manual_seed(0)

@@ -2,8 +2,8 @@
 process running the same layer with the same weights.
 
 One spawn of 2 ranks runs every scenario (to pay the start-up once): each rank builds the model
-from the same seed, shards its experts (model/expert_parallel.py), runs forward and backward on
-its own micro-batch, syncs gradients (model/expert_grads.py) and saves what it computed. The
+from the same seed, shards its experts (model/distributed/expert_parallel.py), runs forward and backward on
+its own micro-batch, syncs gradients (model/distributed/expert_grads.py) and saves what it computed. The
 test process then recomputes everything in one process and compares. Tolerances: float32
 all-to-all 1e-5 absolute/relative (only summation order differs); bfloat16 all-to-all 2e-2
 (bf16 has 8 bits of mantissa; two casts each way).
@@ -25,11 +25,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
-from model.expert_grads import clip_grad_norms, expert_parameters, sync_gradients
-from model.expert_parallel import comm_seconds, shard_experts
-from model.moe import MoE
-from model.moe_checkpoint import ExpertCheckpointError, load_sharded, save_sharded, shard_path
+from model.distributed.expert_grads import clip_grad_norms, expert_parameters, sync_gradients
+from model.distributed.expert_parallel import comm_seconds, shard_experts
 from model.moe_config import MoEConfig
+from model.nn.moe import MoE
+from model.train.moe_checkpoint import ExpertCheckpointError, load_sharded, save_sharded, shard_path
 
 pytestmark = pytest.mark.slow
 WORLD = 2
@@ -83,8 +83,8 @@ def batch(name: str, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
 def build_m6():
     from dataclasses import replace
 
+    from model.nn.transformer import M6Model
     from model.presets import tiny
-    from model.transformer import M6Model
 
     cfg = tiny().model
     cfg = replace(cfg, vocab_size=64, d_model=16, n_layers=2, n_heads=2, d_ff=32, dropout=0.0,
@@ -95,7 +95,7 @@ def build_m6():
 
 
 def m6_batch(rank: int):
-    from model.batch import Batch
+    from model.data.batch import Batch
 
     g = torch.Generator().manual_seed(50 + rank)
     target = torch.randint(1, 64, (2, 5 + rank), generator=g)

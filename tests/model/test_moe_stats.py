@@ -1,5 +1,6 @@
-"""Tests of model/moe_stats.py: the per-layer and whole-model MoE diagnostics, by task and
-modality, with padding left out, on forced routings whose counts are known exactly."""
+"""Tests of model/nn/moe_stats.py and MoE.pop_metrics: the per-layer MoE diagnostics, by task
+and modality or by labels set by hand, with padding left out, on forced routings whose counts
+are known exactly."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import pytest
 import torch
 
 from model.config import SEGMENT_IMAGE, SEGMENT_MASKED, SEGMENT_TARGET, TASKS
-from model.ffn import TokenInfo
-from model.moe import MoE
 from model.moe_config import MoEConfig
-from model.moe_stats import collect_moe_stats, layer_metrics, set_token_groups
+from model.nn.ffn import TokenInfo
+from model.nn.moe import MoE, moe_layers, set_token_groups
+from model.nn.moe_stats import balance
 
 D, FF = 16, 32
 
@@ -42,7 +43,7 @@ def test_padding_is_not_routed_and_takes_no_capacity():
     assert moe.cfg.capacity(4) == 1
     assert out[0, :5].abs().sum(-1).tolist()[:4] == [0.0] * 4
     assert out[0, 4].abs().sum() > 0 and out[0, 5:].abs().sum() == 0
-    m = layer_metrics(moe)
+    m = moe.pop_metrics()
     assert m["tokens_per_expert"] == [4, 0, 0, 0]
     assert m["dropped_frac"] == pytest.approx(3 / 4)
     assert m["load_max_over_mean"] == pytest.approx(4.0)
@@ -58,7 +59,7 @@ def test_layer_metrics_by_task_and_modality():
     valid = torch.tensor([[True, True, True, True], [True, True, True, False]])
     task = torch.tensor([TASKS.index("image_to_text"), TASKS.index("lm")])
     moe(x, TokenInfo(seg, valid, task))
-    m = layer_metrics(moe)
+    m = moe.pop_metrics()
     assert m["tokens_per_expert"] == [5, 2, 0, 0]
     # capacity 4: expert 0 takes the 2 patches and the first 2 lm tokens; the third is dropped
     assert m["dropped_frac"] == pytest.approx(1 / 7)
@@ -71,21 +72,32 @@ def test_layer_metrics_by_task_and_modality():
     # within a group that all goes to one expert with p ~ 1, Switch's loss is E * 1 * 1 = 4
     assert m["group/image_to_text/image/balance_loss"] == pytest.approx(4.0, rel=1e-6)
     # the counters were reset by the read
-    assert layer_metrics(moe) == {}
+    assert moe.pop_metrics() == {}
 
 
-def test_collect_moe_stats_over_layers_and_explicit_groups():
+def test_explicit_groups_over_layers():
     model = torch.nn.Sequential(_forced_moe(1.0), _forced_moe(1.0))
+    assert moe_layers(model) == [model[0], model[1]]
     x = _x([1, 1, 1, -1])
     set_token_groups(model, torch.tensor([0, 0, 1, 1]), ["a", "b"])
     for moe in model:
         moe(x)
-    stats = collect_moe_stats(model)
-    # capacity ceil(4 / 4) = 1 in each layer: expert 0 keeps 1 of 3, expert 1 keeps its 1
-    assert stats["moe/dropped_frac"] == pytest.approx(2 / 4)
-    assert stats["moe/group/a/dropped_frac"] == pytest.approx(1 / 2)
-    assert stats["moe/group/b/dropped_frac"] == pytest.approx(1 / 2)
-    assert stats["moe/balance_loss"] == pytest.approx(4 * (0.75 * 0.75 + 0.25 * 0.25), rel=1e-6)
-    assert collect_moe_stats(model) == {}
+    for moe in model:
+        m = moe.pop_metrics()
+        # capacity ceil(4 / 4) = 1: expert 0 keeps 1 of its 3, expert 1 keeps its 1
+        assert m["dropped_frac"] == pytest.approx(2 / 4)
+        assert m["group/a/dropped_frac"] == pytest.approx(1 / 2)
+        assert m["group/b/dropped_frac"] == pytest.approx(1 / 2)
+        assert m["group/a/tokens"] == 2.0 and m["group/b/tokens"] == 2.0
+        assert m["balance_loss"] == pytest.approx(4 * (0.75 * 0.75 + 0.25 * 0.25), rel=1e-6)
+        assert moe.pop_metrics() == {}
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
         set_token_groups(model, torch.tensor([0, 2]), ["a", "b"])
+
+
+def test_balance_is_switch_loss_from_counts():
+    # 4 tokens, top-1: 3 to expert 0, 1 to expert 1; mean probabilities 0.5 / 0.5 / 0 / 0
+    routed = torch.tensor([3, 1, 0, 0])
+    prob_sums = torch.tensor([2.0, 2.0, 0.0, 0.0])
+    assert balance(routed, prob_sums, tokens=4, k=1) == pytest.approx(4 * (0.75 * 0.5 + 0.25 * 0.5))
+    assert balance(routed, prob_sums, tokens=0, k=1) == 0.0

@@ -1,5 +1,5 @@
-"""Training on 2 processes (gloo, CPU) against one process: model/parallel.py,
-model/dist_trainer.py, model/dist_checkpoint.py, and `m6 pretrain` under torchrun.
+"""Training on 2 processes (gloo, CPU) against one process: model/distributed/parallel.py,
+model/distributed/trainer.py, model/distributed/checkpoint.py, and `m6 pretrain` under torchrun.
 
 Equivalence: 2 ranks with per-rank batch B read readers 0 and 1 of the shards; one process with
 ``--workers 2 --grad-accum 2`` reads the same two readers and averages the same two gradients.
@@ -32,16 +32,16 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from model.batch import Batch
 from model.config import RunConfig
-from model.dist_trainer import DistributedTrainer
-from model.metrics import read_metrics
+from model.data.batch import Batch
+from model.data.tokenizer import M6Tokenizer
+from model.distributed.parallel import DistEnv, ParallelPlan, plan_for, with_blank_images
+from model.distributed.trainer import DistributedTrainer
 from model.moe_config import MoEConfig
-from model.parallel import DistEnv, ParallelPlan, plan_for, with_blank_images
+from model.nn.transformer import M6Model
 from model.presets import get_preset
-from model.tokenizer import M6Tokenizer
-from model.trainer import Trainer
-from model.transformer import M6Model
+from model.train.metrics import read_metrics
+from model.train.trainer import Trainer
 
 from .conftest import micro_config
 

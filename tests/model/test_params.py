@@ -1,4 +1,4 @@
-"""Tests of model/params.py and m6 params: Table 4 sizes, counted without allocating weights."""
+"""Tests of model/nn/params.py and m6 params: Table 4 sizes, counted without allocating weights."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import replace
 import psutil
 import pytest
 
-from model.params import PAPER_PARAMS, build_on_meta, count_parameters
-from model.params_cli import main as params_main
+from model.cli.params import main as params_main
+from model.nn.params import PAPER_PARAMS, build_on_meta, count_parameters
+from model.nn.transformer import M6Model
 from model.presets import get_preset
-from model.transformer import M6Model
 
 
 @pytest.mark.parametrize("preset", ["base", "m6_10b"])

@@ -1,4 +1,4 @@
-"""Tests of model/image.py and model/patch_encoder.py."""
+"""Tests of model/data/image.py and model/nn/patch_encoder.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from model.config import ImageConfig
-from model.image import ImageDecodeError, load_image, patchify
-from model.patch_encoder import PatchEncoder
+from model.data.image import ImageDecodeError, load_image, patchify
+from model.nn.patch_encoder import PatchEncoder
 
 IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "images"
 

@@ -1,14 +1,15 @@
-"""Tests of model/shards.py: disjoint readers, the id-hash split, windowed shuffle, exact resume."""
+"""Tests of model/data/shards.py: disjoint readers, the id-hash split, windowed shuffle, exact resume."""
 
 from __future__ import annotations
 
 import itertools
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from model.shards import RowStream, find_shards, plan_pieces, val_bucket
+from model.data.shards import RowStream, StreamState, find_shards, plan_pieces, val_bucket
 from schemas.arrow import REJECTED_SCHEMA
 
 
@@ -78,9 +79,24 @@ def test_resume_from_state_continues_exactly(corpus_dir, stop):
     s = RowStream(pieces, **kw)
     it = iter(s)
     head = [next(it)["id"] for _ in range(stop)]
-    state = s.state()
+    state = StreamState.from_dict(json.loads(json.dumps(s.state().to_dict())))  # as stored
     tail = [r["id"] for r in itertools.islice(RowStream(pieces, state=state, **kw), 800 - stop)]
     assert head + tail == whole
+
+
+def test_resume_at_the_end_of_a_one_window_epoch_goes_on_to_the_next(corpus_dir):
+    pieces = plan_pieces(find_shards([corpus_dir], "text"))[:1]  # 64 rows: one window per epoch
+    kw = dict(columns=["text"], seed=5, window=1024)
+    whole = [r["id"] for r in itertools.islice(RowStream(pieces, **kw), 100)]
+    s = RowStream(pieces, **kw)
+    head = [r["id"] for r in itertools.islice(s, 64)]
+    assert s.state() == StreamState(epoch=0, window=0, cursor=0, index=64)
+    tail = [r["id"] for r in itertools.islice(RowStream(pieces, state=s.state(), **kw), 36)]
+    assert head + tail == whole
+    assert StreamState.from_dict({"epoch": 2}) == StreamState(epoch=2)
+    with pytest.raises(ValueError, match=r"unknown fields \['row'\]"):
+        StreamState.from_dict({"epoch": 2, "row": 5})
+    assert len(set(head)) == 64 and set(tail) <= set(head) and tail != head[:36]  # epoch 1
 
 
 def test_a_reader_with_no_rows_fails_with_advice(corpus_dir):

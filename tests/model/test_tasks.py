@@ -1,4 +1,4 @@
-"""Tests of model/tasks.py: span masking and the four tasks of Figure 3."""
+"""Tests of model/data/tasks.py: span masking and the four tasks of Figure 3."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from model.config import TaskConfig
-from model.tasks import TASK_ID, TaskMaker, span_mask
+from model.data.tasks import TASK_ID, TaskMaker, span_mask
 
 MASK = 5
 

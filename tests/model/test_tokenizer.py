@@ -1,4 +1,4 @@
-"""Tests of model/tokenizer.py and model/tokenizer_cli.py on the real fixture corpus."""
+"""Tests of model/data/tokenizer.py and model/cli/tokenizer.py on the real fixture corpus."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import pytest
 from tokenizers import Tokenizer
 
-from model.tokenizer import SPECIAL_TOKENS, M6Tokenizer, train_tokenizer
-from model.tokenizer_cli import main as tokenizer_main
+from model.cli.tokenizer import main as tokenizer_main
+from model.data.tokenizer import SPECIAL_TOKENS, M6Tokenizer, train_tokenizer
 
 
 def test_special_tokens_have_fixed_ids(tokenizer_path):

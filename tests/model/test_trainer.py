@@ -1,4 +1,4 @@
-"""Tests of model/trainer.py, model/checkpoint.py and model/optim.py: exact resume, atomic
+"""Tests of model/train/trainer.py, model/train/checkpoint.py and model/train/optim.py: exact resume, atomic
 checkpoints, metrics, the schedule, gradient accumulation."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.checkpoint import latest_checkpoint, load_training_state
-from model.metrics import read_metrics
-from model.optim import WarmupCosine
-from model.tokenizer import M6Tokenizer
-from model.trainer import Trainer
+from model.data.tokenizer import M6Tokenizer
+from model.train.checkpoint import latest_checkpoint, load_training_state
+from model.train.metrics import read_metrics
+from model.train.optim import WarmupCosine
+from model.train.trainer import Trainer
 
 from .conftest import micro_config
 

@@ -1,4 +1,4 @@
-"""Tests of model/transformer.py and model/masks.py: the prefix-bidirectional, target-causal
+"""Tests of model/nn/transformer.py and model/nn/masks.py: the prefix-bidirectional, target-causal
 mask (paper section 3.2), tied output layer, packing, activation checkpointing, bf16."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.batch import Batch, Example, collate
 from model.config import SEGMENT_IMAGE, SEGMENT_MASKED, SEGMENT_TARGET, ImageConfig, ModelConfig
-from model.loss import task_loss
-from model.masks import attention_mask
-from model.transformer import M6Model
+from model.data.batch import Batch, Example, collate
+from model.nn.masks import attention_mask
+from model.nn.transformer import M6Model
+from model.train.loss import task_loss
 
 CFG = ModelConfig(vocab_size=50, d_model=32, n_layers=3, n_heads=4, d_ff=64, max_text_len=16,
                   image=ImageConfig(image_size=32, patch_size=16, cnn_channels=(8,)))
@@ -138,3 +138,31 @@ def test_text_longer_than_the_position_table_is_refused():
     model = _model()
     with pytest.raises(ValueError, match="max_text_len"):
         model(_batch([_example(0, n=20)]))
+
+
+@torch.no_grad()
+def test_weights_are_initialised_by_module_type():
+    model = _model()
+    std, residual_std = CFG.init_std, CFG.init_std / (2 * CFG.n_layers) ** 0.5
+    for block in model.blocks:
+        assert torch.equal(block.ln1.weight, torch.ones(CFG.d_model))
+        assert torch.equal(block.ln2.bias, torch.zeros(CFG.d_model))
+        assert torch.equal(block.attn.qkv.bias, torch.zeros(3 * CFG.d_model))
+        assert torch.equal(block.ffn.fc1.bias, torch.zeros(CFG.d_ff))
+    # the residual projections of all layers drawn with the smaller std, the others with std
+    out = torch.cat([torch.cat([b.attn.out.weight.flatten(), b.ffn.fc2.weight.flatten()])
+                     for b in model.blocks])
+    qkv = torch.cat([b.attn.qkv.weight.flatten() for b in model.blocks])
+    assert float(out.std()) == pytest.approx(residual_std, rel=0.05)
+    assert float(qkv.std()) == pytest.approx(std, rel=0.05)
+    assert float(model.tok_emb.weight.std()) == pytest.approx(std, rel=0.05)
+    # a seed gives the same weights every time
+    again = _model()
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
+
+
+def test_a_module_type_without_an_init_rule_is_refused():
+    model = _model()
+    model.blocks[0].extra = torch.nn.PReLU()  # a parameter of a type the init does not know
+    with pytest.raises(TypeError, match="no initialisation rule for PReLU"):
+        model.reset_parameters()

@@ -116,7 +116,7 @@ def test_same_survivors_on_the_multiprocessing_direct_runner():
 
 def write_text_shard(folder: Path, docs: list[Document]) -> None:
     (folder / "text").mkdir(parents=True)
-    rows = [d.to_text_record(n_tokens=len(d.text)).to_row() for d in docs]
+    rows = [d.to_text_record().to_row() for d in docs]
     pq.write_table(pa.Table.from_pylist(rows, schema=TEXT_SCHEMA),
                    folder / "text" / "part-00000-of-00001-000.parquet")
 

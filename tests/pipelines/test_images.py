@@ -211,3 +211,13 @@ def test_m6_inspect_shows_and_writes_images(offline, tmp_path, capsys):
     im = Image.open(out)
     im.load()
     assert im.format == "JPEG" and im.size == (row0["width"], row0["height"])
+
+
+def test_image_pairs_takes_its_own_config_only():
+    """The image path is given ``CorpusConfig.images``, never the whole config to search."""
+    from corpus.config import CorpusConfig
+
+    cfg = ImageConfig(download=True)
+    assert ImagePairs(cfg).cfg is cfg and ImagePairs().cfg == ImageConfig()
+    with pytest.raises(TypeError, match="takes an ImageConfig .*not a CorpusConfig"):
+        ImagePairs(CorpusConfig())

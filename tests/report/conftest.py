@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from report.browser import BrowserUnavailable, ensure_chromium
+from tests.support.chromium import BrowserUnavailable, ensure_chromium
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def chromium() -> str:
 def moe_run(sample_corpus, tmp_path_factory) -> Path:
     """A real pretraining run of the MoE preset on the sample corpus: 6 steps, validation at 0,
     3 and 6, so metrics.jsonl has train, val and MoE records."""
-    from model.train_cli import main as pretrain_main
+    from model.cli.pretrain import main as pretrain_main
 
     out = tmp_path_factory.mktemp("report_run")
     args = ["--preset", "tiny_moe", "--data", str(sample_corpus), "--output", str(out),

@@ -1,4 +1,4 @@
-"""Tests of report/browser.py on small real pages: what headless Chromium logs, throws, requests,
+"""Tests of tests/support/browser.py on small real pages: what headless Chromium logs, throws, requests,
 measures and draws is what the page does, and nothing the page did not do is reported.
 
 The report-like page places everything at integer positions, so the expected rects, colours and
@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
 import tempfile
+from pathlib import Path
 
 import psutil
 import pytest
 from PIL import Image
 
-from report.browser import (
-    BrowserError,
+from tests.support.browser import BrowserError, load_page, region_stats
+from tests.support.chromium import (
     BrowserUnavailable,
     cjk_fonts,
     ensure_chromium,
     find_chromium,
-    load_page,
-    region_stats,
 )
 
 QUADRANTS = [(200, 30, 30), (30, 160, 60), (40, 70, 200), (240, 200, 40)]  # thumbnail colours
@@ -197,16 +197,19 @@ def test_an_expression_that_throws_is_an_error(chromium, tmp_path):
 
 
 def test_a_timeout_still_kills_chromium_and_removes_its_profile(chromium, tmp_path, monkeypatch):
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(profiles))  # where the throwaway profile goes
+    # Where the throwaway profile goes: Playwright's driver makes it in its TMPDIR. A short path,
+    # since Chromium puts unix sockets there (at most 107 bytes) and pytest's tmp_path is long.
+    profiles = Path(tempfile.mkdtemp(prefix="m6p", dir="/tmp"))
+    monkeypatch.setenv("TMPDIR", str(profiles))
     page = _page(tmp_path, "<p>waits forever</p>")
     # Earlier tests in the session may have left helpers of their own (a spawned trainer, a Beam
     # worker pool): only what this load started must be gone.
     before = {c.pid for c in psutil.Process().children(recursive=True)}
-    with pytest.raises(BrowserError, match="timed out"):
-        load_page(page, evaluate={"never": "new Promise(() => {})"}, timeout=2, chromium=chromium)
-    assert list(profiles.iterdir()) == []
+    with pytest.raises(BrowserError, match=r"evaluate\['never'\] timed out"):
+        load_page(page, evaluate={"never": "new Promise(() => {})"}, timeout=4, chromium=chromium)
+    left = list(profiles.iterdir())
+    shutil.rmtree(profiles)
+    assert left == []
     assert [c for c in psutil.Process().children(recursive=True) if c.pid not in before] == []
 
 

@@ -166,7 +166,8 @@ def test_without_stats_json_table_1_is_computed_from_the_shards(sample_corpus, t
     (copy / "stats.json").unlink()
     figs = collect(str(copy))
     assert figs.stats_recomputed
-    assert figs.stats == _stats(sample_corpus)
+    # the readers' input counts are not in the shards: everything else is recomputed from them
+    assert figs.stats == {k: v for k, v in _stats(sample_corpus).items() if k != "inputs"}
 
 
 @pytest.mark.parametrize("content", [

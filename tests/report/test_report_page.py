@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from report.browser import cjk_fonts, load_page, region_stats
 from report.cli import main as report_main
 from schemas.arrow import IMAGE_TEXT_SCHEMA, REJECTED_SCHEMA, TEXT_SCHEMA
+from tests.support.browser import load_page, region_stats
+from tests.support.chromium import cjk_fonts
 
 IMAGE = Path(__file__).resolve().parents[1] / "fixtures" / "images" / "flower.jpg"
 PWN = "window.__pwned = (window.__pwned || 0) + 1"

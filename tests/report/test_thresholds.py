@@ -7,7 +7,7 @@ import json
 import pytest
 
 from corpus.config import CorpusConfig
-from corpus.quality.perplexity import PerplexityFilter
+from corpus.quality.perplexity import PerplexityFilter, perplexity_stage
 from report.thresholds import thresholds
 
 
@@ -45,7 +45,7 @@ def test_a_model_that_cannot_be_read_here_leaves_the_line_out_and_says_why(confi
     assert th.perplexity == [] and "elsewhere.bin.json" in th.perplexity_note
     moved["quality"]["perplexity"]["model"] = "gs://bucket/lm.bin"
     assert "remote" in thresholds(moved).perplexity_note
-    moved["run"]["quality"] = False
+    moved["quality"]["enabled"] = False
     assert "off" in thresholds(moved).perplexity_note
 
 
@@ -68,9 +68,24 @@ def test_a_config_json_of_another_shape_draws_no_thresholds_and_says_why(foreign
 def test_per_paragraph_mode_draws_the_paragraph_threshold_too(config):
     per_para = json.loads(json.dumps(config))
     per_para["quality"]["perplexity"]["per_paragraph"] = True
-    stage = PerplexityFilter(CorpusConfig.from_dict(per_para).quality.perplexity)
+    stage = perplexity_stage(CorpusConfig.from_dict(per_para).quality.perplexity)
     stage.setup()
     doc_max, para_max = stage.thresholds
     labels = {t.label: t.value for t in thresholds(per_para).perplexity}
     assert labels[f"max {doc_max:,.0f}"] == doc_max
     assert labels[f"paragraph max {para_max:,.0f}"] == para_max != doc_max
+
+
+def test_a_version_1_config_json_still_draws(config):
+    """config.json of runs made before the switches moved (``run.quality`` then) still loads."""
+    from pathlib import Path
+
+    old = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "config" /
+                      "corpus_config_v1.json").read_text())
+    assert old["run"]["quality"] is False
+    with pytest.warns(FutureWarning) as caught:
+        th = thresholds(old)
+    assert len(caught) == 6 and any("'run.quality' is now 'quality.enabled'" in str(w.message)
+                                    for w in caught)
+    assert th.perplexity_note == "the perplexity filter was off in this run"
+    assert [t.value for t in th.length["text"]] == [15]

@@ -15,7 +15,7 @@ import pytest
 from corpus.document import Document
 from corpus.quality.config import PerplexityConfig
 from corpus.quality.lm_reference import load_metadata, value_at
-from corpus.quality.perplexity import PerplexityFilter
+from corpus.quality.perplexity import ParagraphPerplexity, PerplexityFilter
 from corpus.quality.resources import local_copy
 from corpus.stage import split
 from schemas import RejectedRecord
@@ -121,7 +121,7 @@ def test_no_threshold_scores_only(lm_model, heldout_reviews):
 
 
 def test_per_paragraph_cuts_only_the_bad_paragraph(lm_model, encyclopedia, shuffle):
-    s = PerplexityFilter(PerplexityConfig(model=str(lm_model), per_paragraph=True))
+    s = ParagraphPerplexity(PerplexityConfig(model=str(lm_model), per_paragraph=True))
     good = encyclopedia[0].split("\n")[:2]
     rng = random.Random(1)
     bad = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(50))  # mojibake
@@ -211,3 +211,18 @@ def test_model_on_a_remote_filesystem_is_copied_to_a_local_cache(lm_model, tmp_p
     assert remote.thresholds == pytest.approx(local.thresholds)
     cached = Path(local_copy(url, (".json",)))
     assert cached.read_bytes() == lm_model.read_bytes() and Path(f"{cached}.json").exists()
+
+
+def test_the_config_picks_the_mode(lm_model):
+    """Paragraph mode changes the text, so it is its own stage; asking the filter for it is an
+    error that names the stage to use."""
+    from corpus.quality.perplexity import perplexity_stage
+    from corpus.stage import Filter
+
+    cfg = PerplexityConfig(model=str(lm_model))
+    para = dataclasses.replace(cfg, per_paragraph=True)
+    assert type(perplexity_stage(cfg)) is PerplexityFilter
+    assert type(perplexity_stage(para)) is ParagraphPerplexity
+    assert not isinstance(perplexity_stage(para), Filter)
+    with pytest.raises(ValueError, match="ParagraphPerplexity"):
+        PerplexityFilter(para)

@@ -9,7 +9,13 @@ import pytest
 from corpus.config import CorpusConfig, apply_overrides
 from corpus.document import Document
 from corpus.quality import QualityConfig, quality_stages
-from corpus.quality.config import PerplexityConfig, SpamConfig
+from corpus.quality.config import (
+    BadWordsConfig,
+    LanguageConfig,
+    PerplexityConfig,
+    RepetitionConfig,
+    SpamConfig,
+)
 from corpus.stage import split
 from schemas import RejectedRecord
 
@@ -27,7 +33,9 @@ def test_order_and_optional_models(full_cfg, caplog):
     assert [s.name for s in quality_stages()] == [
         "quality.language", "quality.badwords", "quality.repetition"]
     assert "no kenlm model" in caplog.text and "no spam model" in caplog.text
-    off = QualityConfig(use_language=False, use_badwords=False, use_repetition=False)
+    off = QualityConfig(language=LanguageConfig(enabled=False),
+                        badwords=BadWordsConfig(enabled=False),
+                        repetition=RepetitionConfig(enabled=False))
     assert quality_stages(off) == []
 
 
@@ -44,11 +52,11 @@ def test_config_lives_in_the_corpus_config():
     cfg = apply_overrides(CorpusConfig(), [
         "quality.perplexity.model=m.bin", "quality.perplexity.max_percentile=95",
         "quality.badwords.lists=zh", "quality.repetition.dup_ngram_sizes=8,9",
-        "quality.repetition.max_dup_ngram_fracs=0.2,0.1", "quality.use_language=false"])
+        "quality.repetition.max_dup_ngram_fracs=0.2,0.1", "quality.language.enabled=false"])
     q = cfg.quality
     assert (q.perplexity.model, q.perplexity.max_percentile) == ("m.bin", 95.0)
     assert q.badwords.lists == ("zh",) and q.repetition.dup_ngram_sizes == (8, 9)
-    assert q.use_language is False
+    assert q.language.enabled is False
     assert CorpusConfig.from_json(cfg.to_json()) == cfg
     half = apply_overrides(CorpusConfig(), ["quality.repetition.dup_ngram_sizes=8"])
     with pytest.raises(ValueError, match="same length"):

@@ -26,8 +26,8 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def pretrained_ckpt(corpus_dir, tokenizer_path, tmp_path_factory) -> Path:
     """A run folder with a micro M6 pretrained for 2 steps (a normal M6 checkpoint)."""
-    from model.tokenizer import M6Tokenizer
-    from model.trainer import Trainer
+    from model.data.tokenizer import M6Tokenizer
+    from model.train.trainer import Trainer
 
     out = tmp_path_factory.mktemp("pretrain")
     vocab = M6Tokenizer.load(tokenizer_path).vocab_size

@@ -13,9 +13,9 @@ from model.apps.caption_metrics import caption_scores
 from model.apps.eval_cli import main as eval_main
 from model.apps.finetune import trainer_meta
 from model.apps.finetune_cli import main as finetune_main
-from model.checkpoint import resolve_checkpoint
-from model.metrics import read_metrics
-from model.tokenizer import M6Tokenizer
+from model.data.tokenizer import M6Tokenizer
+from model.train.checkpoint import resolve_checkpoint
+from model.train.metrics import read_metrics
 
 from ..conftest import FIXTURES
 

@@ -10,10 +10,11 @@ import torch
 
 from model.apps.caption import CaptionApp
 from model.apps.finetune import AppBatches, app_class, load_app
-from model.apps.finetune_cli import build_parser, build_trainer
+from model.apps.finetune_cli import build_parser, build_trainer, finetune_config
 from model.apps.rows import open_rows
-from model.pretrained import load_pretrained
-from model.tokenizer import M6Tokenizer
+from model.data.tokenizer import M6Tokenizer
+from model.infer.pretrained import load_pretrained
+from model.presets import get_preset
 
 from ..conftest import FIXTURES
 
@@ -58,7 +59,7 @@ def test_batches_apply_the_length_rule(tokenizer_path, tmp_path):
     assert batch.target_ids_BT.shape[0] == 2  # rows 2 and 4: 14 characters, 11 words
     assert batch.labels_BT[0, :14].tolist() == tok.encode(rows[1][0])
     assert batches.dropped == 3  # too short, too long, an image that does not decode
-    assert batch.state["position"]["dropped"] == 3
+    assert batch.state.position.dropped == 3
 
 
 def test_apps_by_name_and_plain_checkpoints(pretrained_ckpt):
@@ -68,3 +69,23 @@ def test_apps_by_name_and_plain_checkpoints(pretrained_ckpt):
     assert load_app(pretrained_ckpt, expect="caption").app.name == "caption"  # zero-shot
     with pytest.raises(ValueError, match="m6 finetune imagine"):
         load_app(pretrained_ckpt, expect="imagine")
+
+
+def test_finetune_config_from_pretrained_then_file_then_flags_then_set(tmp_path):
+    pcfg = get_preset("tiny")
+    app = CaptionApp(max_text_tokens=pcfg.tasks.max_text_tokens)
+    base = ["caption", "--checkpoint", "ckpt", "--data", "rows.jsonl", "--output", "out"]
+    cfg = finetune_config(build_parser().parse_args(base), pcfg, app)
+    # derived from the pretraining run: 300 steps, half its learning rate, warm-up a tenth
+    assert (cfg.train.steps, cfg.train.lr, cfg.train.warmup_steps, cfg.train.val_every,
+            cfg.train.ckpt_every) == (300, pcfg.train.lr / 2, 30, 60, 300)
+    assert cfg.name == "tiny-caption" and cfg.data.paths == ("rows.jsonl",)
+    assert cfg.data.num_workers == 0 and cfg.model == app.model_config(pcfg.model)
+    part = tmp_path / "part.json"
+    part.write_text(json.dumps({"train": {"lr": 0.5, "warmup_steps": 7, "weight_decay": 0.0}}))
+    args = build_parser().parse_args([*base, "--steps", "50", "--config", str(part),
+                                      "--warmup", "3", "--set", "train.seed=9"])
+    cfg = finetune_config(args, pcfg, app)
+    assert cfg.train.lr == 0.5 and cfg.train.weight_decay == 0.0  # the file
+    assert cfg.train.warmup_steps == 3 and cfg.train.steps == 50  # the flags beat the file
+    assert cfg.train.val_every == 10 and cfg.train.seed == 9  # derived from --steps; --set

@@ -14,7 +14,7 @@ from model.apps.finetune_cli import main as finetune_main
 from model.apps.match import MatchApp, MatchModel, match_probability, negative_partner, roc_auc
 from model.apps.match_cli import main as match_main
 from model.config import ImageConfig, ModelConfig
-from model.tokenizer import M6Tokenizer
+from model.data.tokenizer import M6Tokenizer
 
 from ..conftest import FIXTURES
 

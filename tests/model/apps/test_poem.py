@@ -20,8 +20,8 @@ from model.apps.poem import (
 )
 from model.apps.poem_cli import main as poem_main
 from model.config import ImageConfig, ModelConfig
-from model.tokenizer import M6Tokenizer
-from model.transformer import M6Model
+from model.data.tokenizer import M6Tokenizer
+from model.nn.transformer import M6Model
 
 from ..conftest import FIXTURES
 
@@ -155,7 +155,7 @@ def test_every_generated_poem_passes(poem_model, chars):
 def test_a_model_that_wants_to_break_the_format_cannot(poem_model, favourite):
     """Whatever the model prefers -- stopping at once, ending every line early, word pieces and
     symbols -- the mask leaves only legal tokens, so the poems still pass."""
-    from model.generate import SamplingConfig, generate
+    from model.infer.generate import SamplingConfig, generate
 
     model, tok = poem_model
     prompt = tok.encode(poem_prompt("春日"))

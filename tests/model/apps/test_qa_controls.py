@@ -1,15 +1,15 @@
 """Question answering in forum style (section 4.4): ``m6 generate``'s length and repetition
-controls and the stop at [EOS] (``model.generate.apply_controls`` and the ``logits_hook``)."""
+controls and the stop at [EOS] (``model.infer.generate.apply_controls`` and the ``logits_hook``)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from model.cli.generate import main as generate_main
 from model.config import ImageConfig, ModelConfig
-from model.generate import SamplingConfig, apply_controls, generate
-from model.generate_cli import main as generate_main
-from model.transformer import M6Model
+from model.infer.generate import SamplingConfig, apply_controls, generate
+from model.nn.transformer import M6Model
 
 EOS = 3
 CFG = ModelConfig(vocab_size=40, d_model=32, n_layers=2, n_heads=2, d_ff=64, max_text_len=64,

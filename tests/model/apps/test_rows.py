@@ -7,7 +7,7 @@ import json
 import pytest
 
 from model.apps.rows import ListStream, image_key, open_rows
-from model.shards import val_bucket
+from model.data.shards import StreamState, val_bucket
 
 
 def test_jsonl_rows_skip_bad_lines_and_missing_images(vqa_jsonl, caplog):
@@ -55,7 +55,7 @@ def test_list_stream_resumes_exactly():
     part = ListStream(rows, seed=3)
     it = iter(part)
     head = [next(it)["id"] for _ in range(4)]
-    resumed = ListStream(rows, seed=3, state=json.loads(json.dumps(part.state())))
+    resumed = ListStream(rows, seed=3, state=StreamState.from_dict(json.loads(json.dumps(part.state().to_dict()))))
     it = iter(resumed)
     assert head + [next(it)["id"] for _ in range(6)] == first
     assert sorted(first[:7]) == sorted(r["id"] for r in rows)  # each row once per epoch

@@ -21,8 +21,8 @@ from model.apps.rows import open_rows
 from model.apps.vq_cli import main as vq_main
 from model.apps.vq_train import VQTrainConfig, evaluate_vq, heldout_images, load_vq, train_vq
 from model.apps.vqvae import VQVAE, VQConfig
-from model.batch import IGNORE_INDEX
-from model.pretrained import load_pretrained
+from model.data.batch import IGNORE_INDEX
+from model.infer.pretrained import load_pretrained
 
 SMALL = VQConfig(image_size=32, downsample=8, hidden=32, codebook_size=32, code_dim=16,
                  restart_after=5)

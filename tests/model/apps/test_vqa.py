@@ -14,8 +14,8 @@ from model.apps.finetune_cli import main as finetune_main
 from model.apps.rows import open_rows
 from model.apps.vqa import VQAApp, answer_correct, normalize_answer, vqa_prompt
 from model.apps.vqa_cli import main as vqa_main
-from model.batch import IGNORE_INDEX
-from model.tokenizer import M6Tokenizer
+from model.data.batch import IGNORE_INDEX
+from model.data.tokenizer import M6Tokenizer
 
 from ..conftest import FIXTURES
 

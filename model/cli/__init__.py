@@ -1,0 +1,2 @@
+"""The model's commands behind ``m6``: ``pretrain``, ``generate``, ``params`` and
+``tokenizer``; each module holds one command's arguments and ``main``."""
