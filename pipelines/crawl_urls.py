@@ -167,32 +167,44 @@ def parser() -> argparse.ArgumentParser:
         prog="m6 crawl urls",
         description="Crawl URL lists and sitemaps politely into WARC files (robots.txt, one "
                     "connection and --delay per host, a fetch log, resumable).",
-        epilog="Flags not listed here are passed to Beam. Rerun the same command to resume.")
-    ap.add_argument("--input", "-i", action="append", required=True,
+        epilog="Every setting is a field of CrawlConfig (corpus/crawl/config.py); --print-config "
+               "shows them all. Flags not listed here are passed to Beam. Rerun the same "
+               "command to resume.")
+    ap.add_argument("--input", "-i", action="append", default=[],
                     help="URL list (one URL a line), sitemap.xml or sitemap index, gzipped or "
-                         "not; a file or a glob; repeatable")
-    ap.add_argument("--output", "-o", required=True, help="crawl folder (created; a rerun into "
-                    "it fetches only what is not done yet)")
+                         "not; a file or a glob; repeatable (required, no default)")
+    ap.add_argument("--output", "-o", help="crawl folder, created; a rerun into it fetches only "
+                    "what is not done yet (required, no default)")
     ap.add_argument("--user-agent", default=None,
-                    help="User-Agent with a real contact (default: an m6 placeholder you must "
-                         "change for any real crawl)")
+                    help="User-Agent with your project's page and a contact (default: an m6 "
+                         "placeholder that must be changed for any real crawl)")
     ap.add_argument("--delay", type=float, default=None,
-                    help=f"seconds between two requests to one host (default "
-                         f"{d.fetch.per_host_delay_s}; a larger robots Crawl-delay wins)")
+                    help=f"seconds between two requests to one host; a larger robots "
+                         f"Crawl-delay wins (default: {d.fetch.per_host_delay_s})")
     ap.add_argument("--depth", type=int, default=None,
-                    help="link levels to follow within the seeds' registered domains (default 0)")
-    ap.add_argument("--max-pages-per-host", type=int, default=None)
-    ap.add_argument("--max-bytes", type=int, default=None, help="bytes per page (too_large above)")
+                    help=f"link levels to follow within the seeds' registered domains "
+                         f"(default: {d.depth})")
+    ap.add_argument("--max-pages-per-host", type=int, default=None,
+                    help=f"requests for pages per host over all runs into the folder "
+                         f"(default: {d.max_pages_per_host})")
+    ap.add_argument("--max-bytes", type=int, default=None,
+                    help=f"bytes per page, too_large above (default: {d.fetch.max_bytes})")
     ap.add_argument("--source", default=None,
-                    help=f"the 'source' m6 corpus gives these pages (default {d.source})")
+                    help=f"the 'source' m6 corpus gives these pages (default: {d.source})")
     ap.add_argument("--allow-address", action="append", default=[], metavar="ADDRESS_OR_CIDR",
-                    help="let the crawl reach this non-public address or network; repeatable")
+                    help="let the crawl reach this non-public address or network; repeatable "
+                         "(default: only public addresses)")
     ap.add_argument("--set", dest="overrides", action="append", default=[],
-                    metavar="PART.FIELD=V", help="any setting, e.g. --set fetch.retries=2")
-    ap.add_argument("--runner", default="DirectRunner")
+                    metavar="PART.FIELD=V",
+                    help="any setting, e.g. --set fetch.retries=2; repeatable (default: none)")
+    ap.add_argument("--runner", default="DirectRunner", help="Beam runner (default: %(default)s)")
     ap.add_argument("--workers", type=int, default=1,
-                    help="DirectRunner worker processes (1 = in-process)")
-    ap.add_argument("--quiet", "-q", action="store_true")
+                    help="DirectRunner worker processes, 1 = in-process; each owns the hosts of "
+                         "its bucket (default: %(default)s)")
+    ap.add_argument("--print-config", action="store_true",
+                    help="print the resolved settings as JSON and exit (default: off)")
+    ap.add_argument("--quiet", "-q", action="store_true",
+                    help="only warnings and the summary (default: progress is logged)")
     return ap
 
 
@@ -262,6 +274,11 @@ def main(argv: list[str]) -> int:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
         cfg = resolve_config(args)
+        if args.print_config:
+            print(cfg.to_json())
+            return 0
+        if not args.input or not args.output:
+            raise ValueError("--input and --output are required")
         t0 = time.time()
         manifest = crawl(cfg, args.input, args.output, args.runner, args.workers, beam_args)
     except (FileNotFoundError, ValueError) as e:

@@ -217,3 +217,14 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert err[0].startswith("m6 crawl urls: --input") and "names no file" in err[0]
     assert err[1] == ("m6 crawl urls: --allow-address 'intranet' is not an IP address or CIDR "
                       "network (e.g. 10.0.0.0/8, 127.0.0.1, ::1)")
+
+
+def test_print_config_shows_the_resolved_settings(capsys):
+    assert crawl_main(["--print-config", "--delay", "2", "--depth", "1",
+                       "--allow-address", "10.0.0.0/8", "--set", "fetch.retries=3"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert (cfg["depth"], cfg["source"], cfg["fetch"]["per_host_delay_s"],
+            cfg["fetch"]["allow_addresses"], cfg["fetch"]["retries"]) == (
+        1, "webpage", 2.0, ["10.0.0.0/8"], 3)
+    assert crawl_main([]) == 2
+    assert capsys.readouterr().err.strip() == "m6 crawl urls: --input and --output are required"
