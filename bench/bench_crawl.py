@@ -14,8 +14,9 @@ robots.txt) costs one slot too, so the bound for the whole crawl is
 measured rate, the bound, and their ratio (1.0 = the crawl is limited by politeness alone, not by
 the crawler). Runner start-up (about a second in-process) is included, and printed apart.
 
-Measured on the 2-core build machine under load from other jobs: see the README, "Getting the
-crawl".
+The delay counts from the end of each request (``HostGate.done``), so between the first and the
+last request the rate is at most ``hosts / (delay + request time)``: a little under hosts / delay.
+Measured on the 2-core build machine: see the README, "Getting the crawl".
 """
 
 from __future__ import annotations
