@@ -214,3 +214,36 @@ def test_warc_files_are_warc_1_1(tmp_path):
     with open(tmp_path / "warc" / "v.warc.gz", "rb") as f:
         versions = {r.rec_headers.protocol for r in ArchiveIterator(f)}
     assert versions == {"WARC/1.1"}
+
+
+def test_one_host_with_a_page_cap_robots_rules_and_a_redirect(tmp_path):
+    """HostCrawler alone (no Beam) against the local shop site: robots.txt first, the cap on
+    pages, a same-host redirect followed in turn, every outcome a row pointing into the WARC."""
+    import dataclasses
+
+    from corpus.crawl.config import CrawlConfig
+    from corpus.crawl.host import HostCrawler
+    from corpus.fetch.client import Fetcher
+    from tests.corpus.crawl.sites import Sites
+
+    sites = Sites(names=("shop",), crawl_delay=None)
+    try:
+        base = CrawlConfig()
+        cfg = dataclasses.replace(base, fetch=dataclasses.replace(
+            base.fetch, per_host_delay_s=0.05, allow_addresses=("127.0.0.1",), retries=0))
+        warc = WarcOutput(tmp_path, "h.warc.gz")
+        crawler = HostCrawler(cfg, tmp_path, Fetcher(cfg.fetch), warc, frozenset(), "run")
+        host = sites.url("shop", "")
+        items = [Item(host + p) for p in ("/chain/1", "/private/secret", "/p1", "/missing")]
+        rows = crawler.crawl(host, items, HostState(budget=3))
+        warc.close()
+    finally:
+        sites.close()
+    got = [(r["url"][len(host):], r["status"], r["hops"]) for r in rows]
+    # sorted by URL: /chain/1 -> /chain/0 -> /final (3 pages, the cap); the rest wait their turn
+    assert got == [("/chain/1", "redirect", 0), ("/chain/0", "redirect", 1),
+                   ("/final", "ok", 2), ("/missing", "page_cap", 0), ("/p1", "page_cap", 0),
+                   ("/private/secret", "robots_disallowed", 0)]
+    assert sites.requested() == ["/robots.txt", "/chain/1", "/chain/0", "/final"]
+    assert [r["warc_file"] for r in rows[:3]] == ["warc/h.warc.gz"] * 3
+    assert rows[2]["warc_offset"] > rows[1]["warc_offset"] > rows[0]["warc_offset"] > 0
