@@ -53,7 +53,8 @@ class Item:
 
 @dataclass(frozen=True)
 class HostState:
-    """What earlier rounds and runs left for a host: pages still allowed, last request time."""
+    """What earlier rounds and runs left for a host: pages still allowed, and when its last
+    request had ended (wall clock), from which the next waits the delay."""
 
     budget: int
     last_request_at: float | None = None

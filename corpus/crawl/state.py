@@ -71,8 +71,8 @@ def plan_round(seeds: list[Item], log: pa.Table, cfg_depth: int, max_pages_per_h
                run_id: str) -> RoundPlan:
     """The URLs still to crawl, each with the smallest depth it was found at, and the state of
     each of their hosts."""
-    rows = log.select(["url", "host", "status", "fetched_at", "location", "depth", "hops",
-                       "links", "run_id", "attempts"]).to_pylist()
+    rows = log.select(["url", "host", "status", "fetched_at", "elapsed_s", "location", "depth",
+                       "hops", "links", "run_id", "attempts"]).to_pylist()
     done: set[str] = set()
     pages: Counter[str] = Counter()
     last: dict[str, float] = {}
@@ -90,8 +90,9 @@ def plan_round(seeds: list[Item], log: pa.Table, cfg_depth: int, max_pages_per_h
             done.add(r["url"])
         if r["status"] not in NOT_REQUESTED:
             pages[r["host"]] += 1
-        if r["attempts"]:
-            last[r["host"]] = max(last.get(r["host"], 0.0), r["fetched_at"] or 0.0)
+        if r["attempts"]:  # when its last request had surely ended (start + whole fetch time)
+            end = (r["fetched_at"] or 0.0) + (r["elapsed_s"] or 0.0)
+            last[r["host"]] = max(last.get(r["host"], 0.0), end)
         if r["status"] == "redirect" and r["location"]:
             want(Item(r["location"], r["depth"] or 0, (r["hops"] or 0) + 1))
         if (r["depth"] or 0) < cfg_depth:
