@@ -4,7 +4,8 @@ Both crawl routes (``m6 crawl urls`` and ``m6 crawl cc``) write this schema, so 
 ``m6 inspect DIR/log`` or one DuckDB query audits either: what was asked for, what came back
 (``status`` is ``ok``, ``redirect``, ``http_<code>`` or an error class such as
 ``robots_disallowed``, ``robots_unavailable``, ``timeout``, ``too_large``, ``blocked_address``,
-``range_mismatch``), how many bytes, how many attempts, when, and where the record lies (WARC
+``range_mismatch``; ``robots_txt`` for a robots.txt request), how many bytes, how many
+attempts, when, and where the record lies (WARC
 file name relative to the crawl folder, byte offset and length of its gzip member).
 
 A log part is the commit mark of the work it describes: it is written under a temporary name and

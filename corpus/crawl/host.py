@@ -13,7 +13,9 @@ same host is fetched next, in this host's turn (robots.txt and the egress policy
 a target on another host is left in the log for the driver, which hands it to that host's owner
 in the next round. ``hops`` counts the redirects that led to a URL; beyond the fetch config's
 ``max_redirects`` the URL is logged ``too_many_redirects`` without a request, and a loop back to
-a URL already fetched this round is logged ``redirect_loop``.
+a URL already fetched this round is logged ``redirect_loop``. The robots.txt request itself is
+a row too (status ``robots_txt``, ``detail`` says what it meant: ``available``, ``allow_all``,
+``unreachable``).
 """
 
 from __future__ import annotations
@@ -107,10 +109,20 @@ class HostCrawler:
             gate.not_before(key, state.last_request_at + delay - time.time())
         rows: list[dict[str, Any]] = []
         robots, robots_fetch = self.robots(host)
+        if robots_fetch is not None and robots_fetch.status not in ("blocked_address",
+                                                                    "blocked_scheme"):
+            # the robots.txt request is logged too: an audit sees every request, and the next
+            # round spaces its first request from this one
+            r = robots_fetch
+            rows.append(self._row(Item(host + "/robots.txt"), host, "robots_txt",
+                                  http_status=r.http_status, attempts=r.attempts,
+                                  fetched_at=r.requested_at or time.time() - r.elapsed_s,
+                                  elapsed_s=r.elapsed_s, bytes=len(r.body or b""),
+                                  detail=f"{robots.verdict.kind}: {r.status}"))
         blocked = robots.verdict.blocking_status
         if blocked is not None:
             detail = robots.verdict.detail
-            return [self._row(i, host, blocked, detail=detail) for i in items]
+            return rows + [self._row(i, host, blocked, detail=detail) for i in items]
         crawl_delay = robots.crawl_delay()
         if crawl_delay > delay:
             delay = min(crawl_delay, self.cfg.max_crawl_delay_s)

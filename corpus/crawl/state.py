@@ -36,7 +36,7 @@ RETRY_ON_RERUN = frozenset({
     "http_408", "http_429", "http_500", "http_502", "http_503", "http_504",
 })
 # statuses that are not a page request: they do not use the host's page budget
-NOT_REQUESTED = frozenset({"robots_disallowed", "robots_unavailable", "page_cap",
+NOT_REQUESTED = frozenset({"robots_txt", "robots_disallowed", "robots_unavailable", "page_cap",
                            "too_many_redirects", "redirect_loop", "blocked_address",
                            "blocked_scheme"})
 

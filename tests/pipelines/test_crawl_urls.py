@@ -79,7 +79,16 @@ def test_every_url_gets_its_outcome(sites, crawled):
         f"{shop}/missing": "http_404", f"{shop}/error": "http_500", f"{shop}/drip": "timeout",
         f"{shop}/huge": "too_large", f"{shop}/data.json": "ok",
         f"{sites.url('down', '/a')}": "robots_unavailable",
+        # each host's robots.txt request (127.0.0.2's was refused before it was made)
+        f"{shop}/robots.txt": "robots_txt", f"{blog}/robots.txt": "robots_txt",
+        f"{sites.url('down', '/robots.txt')}": "robots_txt",
     }
+    rows = pq.ParquetDataset(crawled / "log").read().to_pylist()
+    robots = {r["url"]: (r["http_status"], r["detail"]) for r in rows
+              if r["status"] == "robots_txt"}
+    assert robots == {f"{shop}/robots.txt": (200, "available: ok"),
+                      f"{blog}/robots.txt": (404, "allow_all: http_404"),
+                      f"{sites.url('down', '/robots.txt')}": (500, "unreachable: http_500")}
     got = responses(crawled)
     assert got[f"{shop}/chain/3"] == 301 and got[f"{shop}/final"] == 200
     assert f"{shop}/huge" not in got and f"{shop}/missing" not in got

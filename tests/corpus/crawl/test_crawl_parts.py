@@ -241,9 +241,11 @@ def test_one_host_with_a_page_cap_robots_rules_and_a_redirect(tmp_path):
         sites.close()
     got = [(r["url"][len(host):], r["status"], r["hops"]) for r in rows]
     # sorted by URL: /chain/1 -> /chain/0 -> /final (3 pages, the cap); the rest wait their turn
-    assert got == [("/chain/1", "redirect", 0), ("/chain/0", "redirect", 1),
+    assert got == [("/robots.txt", "robots_txt", 0),
+                   ("/chain/1", "redirect", 0), ("/chain/0", "redirect", 1),
                    ("/final", "ok", 2), ("/missing", "page_cap", 0), ("/p1", "page_cap", 0),
                    ("/private/secret", "robots_disallowed", 0)]
     assert sites.requested() == ["/robots.txt", "/chain/1", "/chain/0", "/final"]
-    assert [r["warc_file"] for r in rows[:3]] == ["warc/h.warc.gz"] * 3
-    assert rows[2]["warc_offset"] > rows[1]["warc_offset"] > rows[0]["warc_offset"] > 0
+    assert rows[0]["warc_file"] is None  # robots.txt is logged, not stored
+    assert [r["warc_file"] for r in rows[1:4]] == ["warc/h.warc.gz"] * 3
+    assert rows[3]["warc_offset"] > rows[2]["warc_offset"] > rows[1]["warc_offset"] > 0
