@@ -15,13 +15,20 @@ WORKERS   ?= 1
 BEAM_ARGS ?=
 CORPUS_ARGS ?=
 REPORT    ?= 1
+# make crawl: the crawl folder is never the corpus folder (m6 corpus reads it as INPUT)
+URLS         ?=
+CRAWL_OUTPUT ?= out/crawl
+CRAWL_ARGS   ?=
 
-.PHONY: help install kenlm quality-models corpus pretrain test test-fast bench lint clean
+.PHONY: help install kenlm quality-models corpus crawl pretrain test test-fast bench lint clean
 
 help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
 	@echo "              (INPUT=<glob|folder> OUTPUT=<dir> RUNNER=<Beam runner> WORKERS=N BEAM_ARGS=...)"
 	@echo "              and writes OUTPUT/report.html (REPORT=0 turns the report off)"
+	@echo "make crawl    URLS=<file|glob> crawl URL lists / sitemaps politely into $(CRAWL_OUTPUT)"
+	@echo "              (CRAWL_OUTPUT=<dir> CRAWL_ARGS='--user-agent ... --delay 1 --depth 1');"
+	@echo "              then: make corpus INPUT=$(CRAWL_OUTPUT)"
 	@echo "make test     run the test suite"
 	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS= NPROC=)"
 	@echo "make bench    print the benchmarks (ratios against baselines run beside them)"
@@ -60,6 +67,13 @@ quality-models: $(LM_MODEL) $(SPAM_MODEL)
 
 corpus: install quality-models
 	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(QUALITY_ARGS) $(if $(filter 0 no false,$(REPORT)),--no-report) $(CORPUS_ARGS) $(BEAM_ARGS)
+
+# make crawl URLS=FILE [CRAWL_OUTPUT=out/crawl] [CRAWL_ARGS=...]: `m6 crawl urls` (README, "Getting
+# the crawl"); rerun the same command to resume. `make corpus INPUT=out/crawl` builds the corpus.
+crawl: install
+	@test -n "$(URLS)" || { echo "make crawl: give URLS=<file|glob> (URL lists, sitemaps)" >&2; exit 2; }
+	@test "$(abspath $(CRAWL_OUTPUT))" != "$(abspath $(OUTPUT))" || { echo "make crawl: CRAWL_OUTPUT must not be the corpus folder $(OUTPUT)" >&2; exit 2; }
+	$(M6) crawl urls $(foreach u,$(URLS),--input '$(u)') --output $(CRAWL_OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CRAWL_ARGS) $(BEAM_ARGS)
 
 # make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N] [NPROC=1]: NPROC>1
 # runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/distributed/parallel.py);

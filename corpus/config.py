@@ -15,7 +15,8 @@ Each part's on/off switch lives in that part: ``dedup.enabled``, ``quality.enabl
 ``run`` (``run.dedup``, ``run.quality``, ``run.images``) and the filter switches as
 ``quality.use_language`` etc.; those names are still read, in files and in ``--set``, with a
 ``FutureWarning`` naming the new one, until version ``MOVED_UNTIL``. A file of a newer version
-than this code knows is an error, not a guess.
+than this code knows is an error, not a guess. ``images.fetch`` moved to the top-level ``fetch``
+(one fetch configuration for the image download and ``m6 crawl``) and is read the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from corpus.budget import BudgetConfig
 from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
 from corpus.extract.html import ExtractConfig
+from corpus.fetch.config import FetchConfig
 from corpus.images.config import ImageConfig
 from corpus.parse.dumps import DumpConfig
 from corpus.parse.warc import ParseConfig
@@ -48,6 +50,7 @@ MOVED = {
     "quality.use_language": "quality.language.enabled",
     "quality.use_badwords": "quality.badwords.enabled",
     "quality.use_repetition": "quality.repetition.enabled",
+    "images.fetch": "fetch",  # one fetch configuration for image download and `m6 crawl`
 }
 MOVED_UNTIL = 3  # the version from which the old names of MOVED are no longer read
 _MOVED_NOTE = f"the old name is read until config version {MOVED_UNTIL}"
@@ -74,6 +77,8 @@ class CorpusConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    # how URLs found in data are downloaded (images; the same settings as `m6 crawl`)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

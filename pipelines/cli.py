@@ -78,6 +78,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-report", action="store_true",
                     help="do not write <output>/report.html, the HTML report of 'm6 report' "
                          "(default: the report is written)")
+    ap.add_argument("--allow-address", action="append", default=[], metavar="ADDRESS_OR_CIDR",
+                    help="let image downloads reach this non-public address or network "
+                         "(e.g. 10.1.0.0/16, 127.0.0.1); repeatable; same as --set "
+                         "fetch.allow_addresses=A,B (default: only public addresses)")
     ap.add_argument("--print-config", action="store_true",
                     help="print the resolved configuration as JSON and exit, building nothing "
                          "(default: off)")
@@ -94,6 +98,9 @@ def resolve_config(args: argparse.Namespace) -> CorpusConfig:
         (args.no_dedup, "dedup"), (args.no_quality, "quality"), (args.no_images, "images"))
         if flag]
     cfg = apply_overrides(cfg, [*args.overrides, *shortcuts])
+    if args.allow_address:  # added to what --config and --set opened
+        cfg = dataclasses.replace(cfg, fetch=dataclasses.replace(cfg.fetch, allow_addresses=tuple(
+            dict.fromkeys((*cfg.fetch.allow_addresses, *args.allow_address)))))
     if args.dedup_against:  # a tuple as given: a path may hold a comma
         cfg = dataclasses.replace(cfg, run=dataclasses.replace(
             cfg.run, dedup_against=tuple(args.dedup_against)))

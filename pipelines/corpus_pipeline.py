@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 
 from corpus.config import CorpusConfig
+from corpus.crawl.source import crawl_sources
 from corpus.inputs import InputPlan
 from corpus.parse.counts import fold_counts
 from corpus.readers import (
@@ -62,7 +63,8 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     rejected = []
 
     crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
-        ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True),
+        ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True,
+                      sources=crawl_sources(plan.crawl)),
         budget=cfg.budget)
     rejected.append(crawl.rejected)
     html_pages = crawl.main | "HtmlPages" >> beam.Filter(is_html_page)
@@ -96,8 +98,8 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
         from pipelines.images import ImagePairs
 
         listings = _files(p, "Listing", plan.listings)
-        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(cfg.images,
-                                                                                 rows=False)
+        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(
+            cfg.images, rows=False, fetch=cfg.fetch)
         rejected.append(rej)
         if cfg.dedup.enabled:
             from pipelines.dedup import DedupImages

@@ -1,4 +1,7 @@
-"""Settings of the image download stage (``corpus.fetch``): one frozen dataclass.
+"""How m6 fetches URLs that come from data: one frozen dataclass for the image download of
+``m6 corpus`` (``CorpusConfig.fetch``, formerly ``images.fetch``) and for ``m6 crawl``
+(``CrawlConfig.fetch``), so user agent, per-host delay, timeouts, byte caps and the egress
+policy's ``allow_addresses`` are set once, the same way, for both (issue 14.3).
 
 The defaults follow what img2dataset users run with (a polite user agent, a few seconds of
 timeout, a couple of retries, a byte cap well above any useful image) and what a crawl operator
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corpus.fetch.egress import parse_allow
+
 
 @dataclass(frozen=True, kw_only=True)
 class FetchConfig:
-    """How the download stage fetches image URLs that are not in the crawl."""
+    """How URLs from data are fetched: images missing from the crawl, crawled pages."""
 
     threads: int = 16  # concurrent downloads per worker (I/O bound, so threads)
     connect_timeout_s: float = 5.0  # TCP + TLS handshake
@@ -30,6 +35,9 @@ class FetchConfig:
     require_image_type: bool = True  # a Content-Type other than image/* -> status not_image
     honour_noai: bool = True  # X-Robots-Tag noai / noimageai / noindex -> status opted_out
     batch_size: int = 64  # URLs handed to one worker's thread pool at a time (Beam batching)
+    # Addresses or CIDR networks the egress policy opens although they are not public
+    # (``--allow-address``, corpus/fetch/egress.py): intranets, local test servers.
+    allow_addresses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.threads < 1:
@@ -41,3 +49,6 @@ class FetchConfig:
                 raise ValueError(f"fetch.{name} must be > 0, got {getattr(self, name)}")
         if self.max_bytes < 1:
             raise ValueError(f"fetch.max_bytes must be >= 1, got {self.max_bytes}")
+        if self.per_host_delay_s < 0:
+            raise ValueError(f"fetch.per_host_delay_s must be >= 0, got {self.per_host_delay_s}")
+        parse_allow(self.allow_addresses)  # a bad entry fails here, naming it

@@ -78,15 +78,16 @@ def test_a_version_1_config_json_still_loads_with_a_warning_per_moved_key():
             part = part[name]
         part[leaf] = value
     expected["version"] = 2
-    # settings added after version 1 (budget, parse, images.listing_roots, ...) get defaults
-    assert json.loads(cfg.to_json()) == _merged(json.loads(CorpusConfig().to_json()), expected)
+    # parts and fields added since version 1 (budget, parse, dumps, fetch.allow_addresses, ...)
+    # are absent from the old file and take their defaults
+    assert json.loads(cfg.to_json()) == _overlay(json.loads(CorpusConfig().to_json()), expected)
 
 
-def _merged(defaults: dict, given: dict) -> dict:
+def _overlay(defaults: dict, values: dict) -> dict:
     out = dict(defaults)
-    for key, value in given.items():
-        both = isinstance(value, dict) and isinstance(defaults.get(key), dict)
-        out[key] = _merged(defaults[key], value) if both else value
+    for key, value in values.items():
+        nested = isinstance(value, dict) and isinstance(defaults.get(key), dict)
+        out[key] = _overlay(defaults[key], value) if nested else value
     return out
 
 

@@ -24,7 +24,7 @@ def printed_config(capsys, *argv: str) -> tuple[dict, str]:
 
 def test_every_option_shows_its_help_and_default():
     actions = [a for a in parser()._actions if not isinstance(a, argparse._HelpAction)]
-    assert len(actions) == 13
+    assert len(actions) == 14
     for action in actions:
         assert action.help and "default" in action.help, action.option_strings
     text = parser().format_help()
@@ -48,11 +48,21 @@ def test_an_old_config_json_and_moved_set_names_still_work_and_say_so(capsys):
     assert (cfg["dedup"]["enabled"], cfg["quality"]["enabled"], cfg["images"]["enabled"]) == (
         False, False, False)
     lines = err.splitlines()
-    assert len(lines) == 7 and all(line.startswith("m6 corpus: deprecated: ") for line in lines)
+    assert len(lines) == 8 and all(line.startswith("m6 corpus: deprecated: ") for line in lines)
+    assert (f"m6 corpus: deprecated: {V1}: 'images.fetch' is now 'fetch'; the old name is "
+            "read until config version 3") in lines
     assert (f"m6 corpus: deprecated: {V1}: 'run.dedup' is now 'dedup.enabled'; the old name is "
             "read until config version 3") in lines
     assert ("m6 corpus: deprecated: --set: 'run.images' is now 'images.enabled'; the old name "
             "is read until config version 3") in lines
+
+
+def test_allow_address_adds_to_the_fetch_config(capsys):
+    cfg, _ = printed_config(capsys, "--set", "fetch.allow_addresses=10.0.0.0/8",
+                            "--allow-address", "127.0.0.1", "--allow-address", "10.0.0.0/8")
+    assert cfg["fetch"]["allow_addresses"] == ["10.0.0.0/8", "127.0.0.1"]
+    assert main(["--print-config", "--allow-address", "intranet"]) == 2
+    assert capsys.readouterr().err.startswith("m6 corpus: --allow-address 'intranet' is not")
 
 
 def test_bad_settings_and_missing_inputs_are_one_line_errors(capsys, tmp_path):
