@@ -2,7 +2,8 @@
 
 ``ReadCrawlFile`` reads one WARC/ARC file (``corpus.parse.warc``) and yields a ``Page`` for every
 response record (HTML and images) and a ``RejectedRecord`` for every record it could not read;
-``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s.
+``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s;
+``ReadWetFile`` reads one Common Crawl WET file (``corpus.parse.wet``) into ``Document``s.
 A file that cannot be opened at all becomes one rejected row naming the file; the job goes on.
 Each file logs a line when it is done (records kept and rejected, seconds), so a long run shows
 its progress file by file on every runner.
@@ -69,6 +70,23 @@ class ReadDumpFile(Stage):
 
         try:
             yield from _with_progress(path, iter_dump_docs(path))
+        except OSError as exc:
+            yield _unreadable(path, self.name, exc)
+
+
+class ReadWetFile(Stage):
+    """Path of a Common Crawl WET file -> Documents (extracted text) and rejected records."""
+
+    name: ClassVar[str] = "read_wet"
+
+    def __init__(self, source: str = "common_crawl"):
+        self.source = source
+
+    def process(self, path: str) -> Iterator[Any]:
+        from corpus.parse.wet import iter_wet_docs
+
+        try:
+            yield from _with_progress(path, iter_wet_docs(path, source=self.source))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
 

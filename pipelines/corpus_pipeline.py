@@ -3,6 +3,7 @@
 The wiring follows DESIGN.md's data flow; each box is a named composite step:
 
     ReadCrawl -> Extract ─┐
+    ReadWet (CC WET text) ┤
     ReadDumps ────────────┴-> Clean -> Quality -> Dedup -> Write_text
     (pages' images, WARC image records, listings) -> Images -> DedupImages -> Write_image_text
     every rejected row ─────────────────────────────────> Write_rejected
@@ -23,7 +24,7 @@ import apache_beam as beam
 
 from corpus.config import CorpusConfig
 from corpus.inputs import InputPlan
-from corpus.readers import ReadCrawlFile, ReadDumpFile, is_html_page, is_image_page
+from corpus.readers import ReadCrawlFile, ReadDumpFile, ReadWetFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
 from corpus.tokens import count_tokens
 from pipelines.sink import KINDS, WriteShards, finalize
@@ -66,7 +67,13 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(ReadDumpFile())
     rejected.append(dumps.rejected)
 
-    docs = (web_docs, dumps.main) | "AllDocs" >> beam.Flatten()
+    doc_inputs = [web_docs, dumps.main]
+    if plan.wet:  # only then, so the graph of a run without WET files is unchanged
+        wet = _files(p, "Wet", plan.wet) | "ReadWet" >> ApplyStage(
+            ReadWetFile(source=cfg.run.crawl_source))
+        rejected.append(wet.rejected)
+        doc_inputs.append(wet.main)
+    docs = tuple(doc_inputs) | "AllDocs" >> beam.Flatten()
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg))
     rejected.append(rej)
     if cfg.run.quality:
