@@ -60,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-images", action="store_true", help="skip image-text pairs")
     ap.add_argument("--no-report", action="store_true",
                     help="do not write <output>/report.html (the HTML report, 'm6 report')")
+    ap.add_argument("--allow-address", action="append", default=[], metavar="ADDRESS_OR_CIDR",
+                    help="let image downloads reach this non-public address or network "
+                         "(e.g. 10.1.0.0/16, 127.0.0.1); repeatable. Without it, URLs found in "
+                         "data may only reach public addresses")
     ap.add_argument("--quiet", "-q", action="store_true", help="only warnings and the summary")
     return ap
 
@@ -67,6 +71,9 @@ def parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace) -> CorpusConfig:
     cfg = (CorpusConfig.from_json(args.config.read_text()) if args.config else CorpusConfig())
     cfg = apply_overrides(cfg, args.overrides)
+    if args.allow_address:
+        cfg = apply_overrides(cfg, ["images.fetch.allow_addresses=" + ",".join(
+            dict.fromkeys((*cfg.images.fetch.allow_addresses, *args.allow_address)))])
     run = {}
     if args.dedup_against:
         run["dedup_against"] = tuple(args.dedup_against)

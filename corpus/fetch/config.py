@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corpus.fetch.egress import parse_allow
+
 
 @dataclass(frozen=True, kw_only=True)
 class FetchConfig:
@@ -30,6 +32,9 @@ class FetchConfig:
     require_image_type: bool = True  # a Content-Type other than image/* -> status not_image
     honour_noai: bool = True  # X-Robots-Tag noai / noimageai / noindex -> status opted_out
     batch_size: int = 64  # URLs handed to one worker's thread pool at a time (Beam batching)
+    # Addresses or CIDR networks the egress policy opens although they are not public
+    # (``--allow-address``, corpus/fetch/egress.py): intranets, local test servers.
+    allow_addresses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.threads < 1:
@@ -41,3 +46,6 @@ class FetchConfig:
                 raise ValueError(f"fetch.{name} must be > 0, got {getattr(self, name)}")
         if self.max_bytes < 1:
             raise ValueError(f"fetch.max_bytes must be >= 1, got {self.max_bytes}")
+        if self.per_host_delay_s < 0:
+            raise ValueError(f"fetch.per_host_delay_s must be >= 0, got {self.per_host_delay_s}")
+        parse_allow(self.allow_addresses)  # a bad entry fails here, naming it

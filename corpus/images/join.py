@@ -43,6 +43,8 @@ def url_key(url: str) -> str:
         port = parts.port
     except ValueError:
         port = None
+    if ":" in host:  # an IPv6 literal keeps its brackets, or the port reads as part of it
+        host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 

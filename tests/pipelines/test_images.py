@@ -21,6 +21,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
 from corpus.document import Document, ImageRef, Page
+from corpus.fetch.config import FetchConfig
 from corpus.images.config import ImageConfig
 from corpus.shards import ShardConfig
 from pipelines.images import ImagePairs
@@ -171,7 +172,7 @@ def test_downloads_fill_the_gaps_when_switched_on(tmp_path):
         gone = {"image": f"http://127.0.0.1:{port}/gone.jpg", "text": "服务器上没有的图片"}
         path = tmp_path / "shop.jsonl"
         path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in (item, gone)))
-        cfg = ImageConfig(download=True)
+        cfg = ImageConfig(download=True, fetch=FetchConfig(allow_addresses=("127.0.0.1",)))
         with beam.Pipeline(runner=FnApiRunner()) as p:
             rows, rejected = (
                 p | "Docs" >> beam.Create([Document(id="x", source="forum", text="t")]),

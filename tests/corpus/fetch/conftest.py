@@ -4,7 +4,9 @@ Routes: ``/img/<fixture>`` (Pillow's test images), ``/hold/<n>`` (an image after
 ``/slow`` (no answer for 1.5 s), ``/drip`` (one byte every 0.05 s), ``/missing`` (404),
 ``/redirect``, ``/redirect-abs``, ``/loop-a`` <-> ``/loop-b``, ``/chain/<n>`` (n redirects),
 ``/big`` (declares 50 MB), ``/big-stream`` (2 MB without a length), ``/html``, ``/noai``
-(``X-Robots-Tag: noai``), ``/flaky/<key>`` (503 twice, then the image), ``/down`` (always 503).
+(``X-Robots-Tag: noai``), ``/flaky/<key>`` (503 twice, then the image), ``/down`` (always 503),
+``/to/<host>`` (a redirect to the same port on another host or address), ``/to-file`` (a
+redirect to ``file:///etc/passwd``), ``/range`` (honours a ``Range`` header with 206).
 Every request is logged with its time and headers; the most requests open at once are counted.
 """
 
@@ -57,7 +59,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path
         srv = self.server
         if path.startswith("/img/"):
-            self._send(200, (FIX / path[5:]).read_bytes())
+            self._send(200, (FIX / path[5:].split("?")[0]).read_bytes())
         elif path.startswith("/hold/"):  # a normal image that takes 0.2 s (concurrency test)
             time.sleep(0.2)
             self._send(200, FLOWER)
@@ -114,6 +116,16 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(503, b"busy", "text/plain", headers={"Retry-After": "0"})
             else:
                 self._send(200, FLOWER)
+        elif path.startswith("/to/"):
+            self._send(302, headers={"Location": f"http://{path[4:]}:{srv.server_port}"
+                                                 "/img/flower.jpg"})
+        elif path == "/to-file":
+            self._send(302, headers={"Location": "file:///etc/passwd"})
+        elif path == "/range":
+            first, last = self.headers.get("Range", "bytes=0-").split("=")[1].split("-")
+            part = FLOWER[int(first):int(last) + 1 if last else None]
+            self._send(206, part, headers={
+                "Content-Range": f"bytes {first}-{int(first) + len(part) - 1}/{len(FLOWER)}"})
         elif path == "/down":
             self._send(503, b"busy", "text/plain")
         else:

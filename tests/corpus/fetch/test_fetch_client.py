@@ -29,7 +29,8 @@ def base(srv) -> str:
 
 FAST = FetchConfig(connect_timeout_s=1.0, read_timeout_s=1.0, total_timeout_s=3.0, retries=2,
                    backoff_s=0.01, backoff_max_s=0.05, max_bytes=1_000_000, per_host_delay_s=0.0,
-                   threads=4, user_agent="m6-test/1.0")
+                   threads=4, user_agent="m6-test/1.0", allow_addresses=("127.0.0.1",))
+LOCAL = ("127.0.0.1",)  # the test server's address, opened in the egress policy
 
 
 def fetch(srv, path: str, cfg: FetchConfig = FAST):
@@ -69,14 +70,14 @@ def test_too_many_redirects(server):
 
 def test_slow_response_is_a_read_timeout_and_is_retried(server):
     cfg = FetchConfig(connect_timeout_s=1.0, read_timeout_s=0.2, total_timeout_s=3.0,
-                      retries=1, backoff_s=0.01, per_host_delay_s=0.0)
+                      retries=1, backoff_s=0.01, per_host_delay_s=0.0, allow_addresses=LOCAL)
     r = fetch(server, "/slow", cfg)
     assert (r.status, r.detail, r.attempts) == ("timeout", "read timeout", 2)
 
 
 def test_dripping_body_hits_the_total_deadline(server):
     cfg = FetchConfig(connect_timeout_s=1.0, read_timeout_s=0.5, total_timeout_s=0.6,
-                      retries=0, per_host_delay_s=0.0)
+                      retries=0, per_host_delay_s=0.0, allow_addresses=LOCAL)
     start = time.monotonic()
     r = fetch(server, "/drip", cfg)
     assert (r.status, r.detail) == ("timeout", "total deadline")
@@ -89,7 +90,8 @@ def test_declared_oversize_is_not_read(server):
 
 
 def test_streamed_oversize_stops_at_max_bytes(server):
-    cfg = FetchConfig(max_bytes=100_000, retries=0, per_host_delay_s=0.0, read_timeout_s=1.0)
+    cfg = FetchConfig(max_bytes=100_000, retries=0, per_host_delay_s=0.0, read_timeout_s=1.0,
+                      allow_addresses=LOCAL)
     r = fetch(server, "/big-stream", cfg)
     assert r.status == "too_large" and r.body is None and "100000" in r.detail
 
@@ -101,7 +103,7 @@ def test_html_is_not_an_image(server):
 
 def test_noai_opt_out_is_honoured(server):
     assert fetch(server, "/noai").status == "opted_out"
-    off = FetchConfig(honour_noai=False, per_host_delay_s=0.0)
+    off = FetchConfig(honour_noai=False, per_host_delay_s=0.0, allow_addresses=LOCAL)
     assert fetch(server, "/noai", off).status == "ok"
 
 
@@ -124,11 +126,17 @@ def test_connection_refused():
     assert r.status == "connection_error" and r.attempts == 3
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/a.jpg", "http:///nohost.jpg",
-                                 "data:image/png;base64,AAAA", "http://x.cn:99999/a.jpg"])
+@pytest.mark.parametrize("url", ["http:///nohost.jpg", "http://x.cn:99999/a.jpg"])
 def test_invalid_urls(url):
     r = Fetcher(FAST).fetch(url)
     assert r.status == "invalid_url" and r.attempts == 1
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.jpg", "data:image/png;base64,AAAA",
+                                 "file:///etc/passwd", "gopher://127.0.0.1:70/x"])
+def test_other_schemes_are_blocked(url):
+    r = Fetcher(FAST).fetch(url)
+    assert r.status == "blocked_scheme" and r.attempts == 1 and r.body is None
 
 
 def test_request_target_encodes_non_ascii():
@@ -149,7 +157,7 @@ def test_fetch_many_keeps_order_and_runs_concurrently(server):
 
 
 def test_per_host_delay_spaces_requests(server):
-    cfg = FetchConfig(per_host_delay_s=0.2, threads=4, retries=0)
+    cfg = FetchConfig(per_host_delay_s=0.2, threads=4, retries=0, allow_addresses=LOCAL)
     paths = [f"/img/hopper.jpg?polite={i}" for i in range(3)]
     list(Fetcher(cfg).fetch_many(base(server) + p for p in paths))
     times = sorted(t for p, t, _ in server.log if p in paths)

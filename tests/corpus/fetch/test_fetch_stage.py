@@ -15,7 +15,8 @@ from corpus.stage import split
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "images"
 CFG = FetchConfig(connect_timeout_s=1.0, read_timeout_s=1.0, total_timeout_s=3.0, retries=1,
-                  backoff_s=0.01, per_host_delay_s=0.0, max_bytes=1_000_000)
+                  backoff_s=0.01, per_host_delay_s=0.0, max_bytes=1_000_000,
+                  allow_addresses=("127.0.0.1",))
 
 
 def job(url: str, origin: str | None = "download", pages: int = 1) -> ImageJob:
