@@ -117,7 +117,8 @@ def test_the_request_rate_is_the_workers_share_of_the_job_cap(local_cc, cc_serve
         assert fetcher.fetch(CRAWL0, r["warc_record_offset"], r["warc_record_length"],
                              r["url"]).ok
     times = [t for t, *_ in cc_server.requests]
-    # the gate spaces the sends 0.05 s apart from the first; arrival times jitter by a few ms
-    assert times[-1] - times[0] >= 5 * 0.05 - 0.01
+    # the gate spaces the sends 0.05 s apart from the first (the first arrival may lag its
+    # slot by a connection set-up); unpaced, six local requests take about 0.02 s
+    assert times[-1] - times[0] >= 5 * 0.05 - 0.03
     with pytest.raises(ValueError, match="max_requests_per_second"):
         RangeFetchConfig(max_requests_per_second=0)
