@@ -42,6 +42,7 @@ from corpus.crawl.cc_output import (
     CONFIG,
     OutputDir,
     read_selection,
+    record_key,
     write_batch,
     write_manifest,
     write_selection,
@@ -180,7 +181,7 @@ def _check_same_selection(out: OutputDir, cfg: CcCrawlConfig) -> bool:
     if text is None:
         return False
     old = json.loads(text)
-    new = cfg.to_dict()
+    new = json.loads(json.dumps(cfg.to_dict()))  # tuples as JSON lists, like the old one
     for part in ("index", "select"):
         if old.get(part) != new[part]:
             raise ValueError(f"{out.url} holds a crawl with other '{part}' settings "
@@ -211,8 +212,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     if args.dry_run:
         return {"dry_run": True, "summary": summary}
     done = out.done()
-    todo = [r for r in table.to_pylist()
-            if (r["warc_filename"], r["warc_record_offset"]) not in done]
+    todo = [r for r in table.to_pylist() if record_key(r) not in done]
     for r in todo:  # Beam's coders do not need the timestamp; keep rows plain
         r.pop("fetch_time", None)
     log.info("%d selected, %d done in earlier runs, %d to fetch", table.num_rows,

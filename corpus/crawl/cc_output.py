@@ -113,13 +113,22 @@ class OutputDir:
                     tables.append(pq.read_table(f, schema=LOG_SCHEMA))
         return pa.concat_tables(tables) if tables else LOG_SCHEMA.empty_table()
 
-    def done(self) -> set[tuple[str, int]]:
-        """``(warc_filename, offset)`` of every record whose fetch has a final status."""
+    def done(self) -> set[tuple[str, str, int]]:
+        """``record_key`` of every index row whose fetch has a final status."""
         log = self.log_table()
-        return {(w, o) for w, o, s in zip(log.column("warc_filename").to_pylist(),
-                                          log.column("warc_record_offset").to_pylist(),
-                                          log.column("status").to_pylist())
+        return {k for k, s in zip(_keys(log), log.column("status").to_pylist())
                 if s not in RETRYABLE}
+
+
+def record_key(row: dict) -> tuple[str, str, int]:
+    """What identifies one selected index row: its URL and where it points (two rows of a stale
+    index may point at the same bytes, and only one of them can be right)."""
+    return row["url"], row["warc_filename"], row["warc_record_offset"]
+
+
+def _keys(table: pa.Table) -> list[tuple[str, str, int]]:
+    return list(zip(table.column("url").to_pylist(), table.column("warc_filename").to_pylist(),
+                    table.column("warc_record_offset").to_pylist()))
 
 
 def batch_stem(warc_filename: str, offsets: Iterable[int]) -> str:
@@ -188,9 +197,8 @@ def write_manifest(out: OutputDir, selected: int) -> dict:
     # one status per record: ok over any other final status over a retryable one (a record
     # tried in several runs has several rows)
     rank = {"ok": 2}
-    latest: dict[tuple[str, int], str] = {}
-    for key, s in zip(zip(log.column("warc_filename").to_pylist(),
-                          log.column("warc_record_offset").to_pylist()), statuses):
+    latest: dict[tuple[str, str, int], str] = {}
+    for key, s in zip(_keys(log), statuses):
         old = latest.get(key)
         if old is None or rank.get(s, s not in RETRYABLE) > rank.get(old, old not in RETRYABLE):
             latest[key] = s
