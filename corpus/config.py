@@ -12,18 +12,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
 from corpus.extract.html import ExtractConfig
+from corpus.fetch.config import FetchConfig
 from corpus.images.config import ImageConfig
 from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
-from schemas.config import apply_overrides, from_dict
+from schemas.config import apply_overrides as _apply_overrides
+from schemas.config import from_dict
 
 __all__ = ["CorpusConfig", "RunConfig", "apply_overrides"]
+
+log = logging.getLogger("m6.config")
+
+# images.fetch became the top-level fetch (one fetch configuration for the image download and
+# `m6 crawl`); the old key is read for one version, with a warning.
+_OLD_FETCH = "images.fetch"
+_DEPRECATED = (f"'{_OLD_FETCH}' is deprecated and will be removed in the next version: use "
+               "'fetch' (one fetch configuration for image download and 'm6 crawl')")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +57,8 @@ class CorpusConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    # how URLs found in data are downloaded (images; the same settings as `m6 crawl`)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -55,8 +68,26 @@ class CorpusConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CorpusConfig:
+        images = data.get("images")
+        if isinstance(images, dict) and "fetch" in images:
+            log.warning(_DEPRECATED)
+            images = dict(images)
+            old = images.pop("fetch") or {}
+            data = {**data, "images": images, "fetch": {**old, **(data.get("fetch") or {})}}
         return from_dict(cls, data)
 
     @classmethod
     def from_json(cls, text: str) -> CorpusConfig:
         return cls.from_dict(json.loads(text))
+
+
+def apply_overrides(cfg: Any, overrides: list[str]) -> Any:
+    """``schemas.config.apply_overrides``, reading the deprecated ``images.fetch.X=V`` as
+    ``fetch.X=V`` (with a warning) for one version."""
+    moved = []
+    for item in overrides:
+        if item.strip().startswith(_OLD_FETCH + "."):
+            log.warning(_DEPRECATED)
+            item = item.strip()[len("images."):]
+        moved.append(item)
+    return _apply_overrides(cfg, moved)

@@ -14,7 +14,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("pipelines.cli", "build the corpus with Beam (text, image_text, rejected shards)"),
-    "crawl": ("pipelines.crawl_cli", "get the crawl: m6 crawl cc (Common Crawl by index + range)"),
+    "crawl": ("pipelines.crawl_cli", "get the crawl: URL lists politely (urls), Common Crawl (cc)"),
     "inspect": ("corpus.inspect", "look inside Parquet shards: schema, counts, rows, stats"),
     "report": ("report.cli", "one HTML page about a corpus (and training) run: charts, samples"),
     "lm": ("corpus.quality.lm_cli", "train a kenlm language model (m6 lm train)"),

@@ -72,8 +72,8 @@ def resolve_config(args: argparse.Namespace) -> CorpusConfig:
     cfg = (CorpusConfig.from_json(args.config.read_text()) if args.config else CorpusConfig())
     cfg = apply_overrides(cfg, args.overrides)
     if args.allow_address:
-        cfg = apply_overrides(cfg, ["images.fetch.allow_addresses=" + ",".join(
-            dict.fromkeys((*cfg.images.fetch.allow_addresses, *args.allow_address)))])
+        cfg = apply_overrides(cfg, ["fetch.allow_addresses=" + ",".join(
+            dict.fromkeys((*cfg.fetch.allow_addresses, *args.allow_address)))])
     run = {}
     if args.dedup_against:
         run["dedup_against"] = tuple(args.dedup_against)

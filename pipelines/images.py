@@ -16,7 +16,9 @@ The join is a ``CoGroupByKey`` on ``corpus.images.join.url_key`` (no side input,
 with the crawl and runs the same on every runner). An image is decoded once however many pairs
 share it. Downloading is off by default (``make corpus`` runs offline); with
 ``--set images.download=true`` image URLs absent from the crawl are fetched in batches of
-``images.fetch.batch_size`` by each worker's thread pool.
+``fetch.batch_size`` by each worker's thread pool, under the run's one fetch configuration
+(``CorpusConfig.fetch``, shared with ``m6 crawl``; the egress policy of ``corpus/fetch/egress.py``
+refuses non-public addresses unless ``--allow-address`` opens them).
 
 Usage from the corpus pipeline::
 
@@ -34,6 +36,7 @@ from typing import Any
 import apache_beam as beam
 
 from corpus.document import Page
+from corpus.fetch.config import FetchConfig
 from corpus.fetch.stage import FetchImages
 from corpus.images.config import ImageConfig
 from corpus.images.join import IMAGES, PAIRS, JoinImages, needs_download, page_key, pair_key
@@ -77,9 +80,13 @@ def to_row(record: Any) -> dict[str, Any]:
 class ImagePairs(beam.PTransform):
     """``(docs, image_pages, listing_paths)`` -> ``(image_text rows, rejected records)``."""
 
-    def __init__(self, cfg: Any = None, label: str | None = None, *, rows: bool = True):
+    def __init__(self, cfg: Any = None, label: str | None = None, *, rows: bool = True,
+                 fetch: FetchConfig | None = None):
         super().__init__(label)
         self.cfg = image_config(cfg)
+        # the run's fetch settings: CorpusConfig.fetch, or given with an ImageConfig
+        self.fetch = fetch or (cfg.fetch if isinstance(getattr(cfg, "fetch", None), FetchConfig)
+                               else FetchConfig())
         self.rows = rows  # False: ImageTextRecord objects (e.g. for pipelines.dedup.DedupImages)
 
     def expand(self, inputs):
@@ -106,8 +113,8 @@ class ImagePairs(beam.PTransform):
             fetched = (
                 ready
                 | "ToDownload" >> beam.Filter(needs_download)
-                | "Batch" >> Batches(cfg.fetch.batch_size, min_size=1, key=job_key)
-                | "Download" >> ApplyStage(FetchImages(cfg.fetch, cfg.max_pages_per_image))
+                | "Batch" >> Batches(self.fetch.batch_size, min_size=1, key=job_key)
+                | "Download" >> ApplyStage(FetchImages(self.fetch, cfg.max_pages_per_image))
             )
             rejected.append(fetched.rejected)
             kept = ready | "NoDownload" >> beam.Filter(is_not_download)

@@ -1,4 +1,7 @@
-"""Settings of the image download stage (``corpus.fetch``): one frozen dataclass.
+"""How m6 fetches URLs that come from data: one frozen dataclass for the image download of
+``m6 corpus`` (``CorpusConfig.fetch``, formerly ``images.fetch``) and for ``m6 crawl``
+(``CrawlConfig.fetch``), so user agent, per-host delay, timeouts, byte caps and the egress
+policy's ``allow_addresses`` are set once, the same way, for both (issue 14.3).
 
 The defaults follow what img2dataset users run with (a polite user agent, a few seconds of
 timeout, a couple of retries, a byte cap well above any useful image) and what a crawl operator
@@ -16,7 +19,7 @@ from corpus.fetch.egress import parse_allow
 
 @dataclass(frozen=True, kw_only=True)
 class FetchConfig:
-    """How the download stage fetches image URLs that are not in the crawl."""
+    """How URLs from data are fetched: images missing from the crawl, crawled pages."""
 
     threads: int = 16  # concurrent downloads per worker (I/O bound, so threads)
     connect_timeout_s: float = 5.0  # TCP + TLS handshake

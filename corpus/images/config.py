@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corpus.fetch.config import FetchConfig
 
 # Words of an image URL's path (maximal runs of letters and digits, lowercased) that mark site
 # chrome rather than content. Each group is a rejection reason. Kept short and specific: a word
@@ -108,7 +107,6 @@ class ImageConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     filters: ImageFilterConfig = field(default_factory=ImageFilterConfig)
     normalise: NormaliseConfig = field(default_factory=NormaliseConfig)
-    fetch: FetchConfig = field(default_factory=FetchConfig)
     # Download images referenced by pages but absent from the crawl. Off by default: `make corpus`
     # runs offline, and a crawl usually holds the images it wants. Listing URLs are downloaded
     # only when this is on, too; listing files on disk are always read.

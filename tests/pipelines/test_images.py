@@ -172,13 +172,14 @@ def test_downloads_fill_the_gaps_when_switched_on(tmp_path):
         gone = {"image": f"http://127.0.0.1:{port}/gone.jpg", "text": "服务器上没有的图片"}
         path = tmp_path / "shop.jsonl"
         path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in (item, gone)))
-        cfg = ImageConfig(download=True, fetch=FetchConfig(allow_addresses=("127.0.0.1",)))
+        cfg = ImageConfig(download=True)
+        fetch = FetchConfig(allow_addresses=("127.0.0.1",))
         with beam.Pipeline(runner=FnApiRunner()) as p:
             rows, rejected = (
                 p | "Docs" >> beam.Create([Document(id="x", source="forum", text="t")]),
                 p | "Pages" >> beam.Create([image_page("hopper.jpg", 0)]),
                 p | "Listings" >> beam.Create([str(path)]),
-            ) | ImagePairs(cfg)
+            ) | ImagePairs(cfg, fetch=fetch)
             assert_that(rows | beam.Map(lambda r: (r["text"], r["orig_width"],
                                                    r["orig_sha256"][:8])),
                         equal_to([("下载来的鲜花商品图片", 300, _sha8(FIX / "flower2.jpg"))]),

@@ -46,22 +46,31 @@ def test_unpickled_image_stage_processes():
 
 def test_image_config_round_trips_through_json():
     cfg = CorpusConfig()
-    cfg = dataclasses.replace(cfg, images=dataclasses.replace(
-        cfg.images, download=True, fetch=FetchConfig(threads=3, user_agent="ua/1")))
+    cfg = dataclasses.replace(cfg, images=dataclasses.replace(cfg.images, download=True),
+                              fetch=FetchConfig(threads=3, user_agent="ua/1"))
     back = CorpusConfig.from_json(cfg.to_json())
-    assert back.images == cfg.images
+    assert (back.images, back.fetch) == (cfg.images, cfg.fetch)
     assert json.loads(cfg.to_json())["images"]["filters"]["min_pixels"] == 5000
 
 
 def test_overrides_reach_nested_image_settings():
     cfg = apply_overrides(CorpusConfig(), [
         "images.download=true", "images.filters.min_pixels=10000",
-        "images.normalise.format=WEBP", "images.fetch.per_host_delay_s=2",
+        "images.normalise.format=WEBP", "fetch.per_host_delay_s=2",
         "images.filters.content_classifier=my.pkg:make"])
     im: ImageConfig = cfg.images
     assert (im.download, im.filters.min_pixels, im.normalise.format) == (True, 10000, "WEBP")
-    assert im.fetch.per_host_delay_s == 2.0
+    assert cfg.fetch.per_host_delay_s == 2.0
     assert im.filters.content_classifier == "my.pkg:make"
+
+
+def test_the_old_images_fetch_key_still_works_with_a_warning(caplog):
+    cfg = apply_overrides(CorpusConfig(), ["images.fetch.per_host_delay_s=3"])
+    assert cfg.fetch.per_host_delay_s == 3.0
+    old = json.loads(CorpusConfig().to_json())
+    old["images"]["fetch"] = old.pop("fetch") | {"user_agent": "old/1"}
+    assert CorpusConfig.from_dict(old).fetch.user_agent == "old/1"
+    assert sum("'images.fetch' is deprecated" in r.message for r in caplog.records) == 2
 
 
 def test_fetch_config_refuses_nonsense():
