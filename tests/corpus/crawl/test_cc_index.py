@@ -20,7 +20,7 @@ from corpus.crawl.cc_index import (
     summarize,
     url_fraction,
 )
-from tests.corpus.crawl.conftest import CRAWLS, INDEX_SCHEMA
+from tests.corpus.crawl.conftest import CRAWLS, INDEX_SCHEMA, start_server
 
 
 def _expected(local_cc) -> dict[str, dict]:
@@ -154,6 +154,24 @@ def test_a_paths_gz_list_is_read_relative_to_the_base_url(local_cc, tmp_path):
     assert all(p.startswith(base + "/index/crawl=") for p in named)
     sel = select([str(listing)], SelectConfig(), base)
     assert sel.table.num_rows == 38
+
+
+def test_the_index_is_read_over_http_from_a_paths_list(local_cc, tmp_path):
+    """As from Common Crawl's HTTPS endpoint: the paths list and the Parquet files over HTTP
+    (fsspec's HTTP filesystem, ranged reads of the Parquet footers and row groups)."""
+    root = local_cc.index.parent
+    files = sorted(str(p.relative_to(root)) for p in local_cc.index.rglob("*.parquet"))
+    listing = root / "cc-index-table.paths.gz"
+    listing.write_bytes(gzip.compress(("\n".join(files) + "\n").encode()))
+    srv = start_server(root)
+    try:
+        sel = select([srv.base_url + "cc-index-table.paths.gz"], SelectConfig(), srv.base_url)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert (sel.table.num_rows, sel.files) == (38, 2)
+    assert {p.split("?")[0] for _, p, _, _ in srv.requests} == {
+        "/cc-index-table.paths.gz", *(f"/{f}" for f in files if "subset=warc" in f)}
 
 
 def test_unreadable_indexes_are_one_line_errors(tmp_path):
