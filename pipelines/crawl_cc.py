@@ -92,10 +92,25 @@ def _batches(item, size: int):
         yield warc_filename, rows[i:i + size]
 
 
-def build(p: beam.Pipeline, todo: list[dict], cfg: RangeFetchConfig, output: str,
+def todo_rows(output: str):
+    """The selected rows of ``output`` that earlier runs have not done, read where the pipeline
+    runs (the selection can hold millions of rows: they are not put into the pipeline graph)."""
+    out = OutputDir(output)
+    done = out.done()
+    table = read_selection(out)
+    for batch in table.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            if record_key(row) not in done:
+                row.pop("fetch_time", None)  # not needed to fetch; keeps rows plain
+                yield row
+
+
+def build(p: beam.Pipeline, cfg: RangeFetchConfig, output: str,
           batch_records: int) -> beam.PCollection:
-    """Add the fetch to ``p``: rows keyed by WARC file, grouped, batched, fetched."""
-    return (p | "Todo" >> beam.Create(todo)
+    """Add the fetch to ``p``: the rows not yet done keyed by WARC file, grouped, batched,
+    spread over the workers, fetched."""
+    return (p | "Output" >> beam.Create([output])
+            | "Todo" >> beam.FlatMap(todo_rows)
             | "KeyByWarc" >> beam.Map(lambda r: (r["warc_filename"], r))
             | "GroupByWarc" >> beam.GroupByKey()
             | "Batch" >> beam.FlatMap(_batches, batch_records)
@@ -212,19 +227,18 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     if args.dry_run:
         return {"dry_run": True, "summary": summary}
     done = out.done()
-    todo = [r for r in table.to_pylist() if record_key(r) not in done]
-    for r in todo:  # Beam's coders do not need the timestamp; keep rows plain
-        r.pop("fetch_time", None)
+    todo = sum(record_key(r) not in done for r in table.select(
+        ["url", "warc_filename", "warc_record_offset"]).to_pylist())
     log.info("%d selected, %d done in earlier runs, %d to fetch", table.num_rows,
-             table.num_rows - len(todo), len(todo))
+             table.num_rows - todo, todo)
     t0 = time.time()
     if todo:
         runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
         p = beam.Pipeline(runner=runner, options=options)
-        build(p, todo, cfg.fetch, out.url, args.batch_records)
+        build(p, cfg.fetch, out.url, args.batch_records)
         p.run().wait_until_finish()
     manifest = write_manifest(out, table.num_rows)
-    return {"dry_run": False, "summary": summary, "manifest": manifest, "fetched": len(todo),
+    return {"dry_run": False, "summary": summary, "manifest": manifest, "fetched": todo,
             "elapsed_s": time.time() - t0, "output": out.url}
 
 
