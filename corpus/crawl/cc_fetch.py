@@ -15,7 +15,8 @@ e.g. ``http_404``, ``http_416``, or ``http_503`` when retries ran out); ``range_
 the server sent the whole file, which is not read); ``truncated_body`` (fewer bytes than asked);
 ``range_mismatch``; ``timeout``; ``connection_error``; ``dns_error``; ``not_found`` (a missing
 local or bucket file); ``too_large`` (a length over ``max_record_bytes``, not fetched);
-``blocked_address`` (the egress policy, ``corpus.fetch.egress``: an index row is data, and its
+``bad_range`` (a negative offset or an empty length), ``bad_warc_filename`` (a name that would
+leave the base URL: ``..``, absolute, a scheme or query), ``blocked_address`` (the egress policy, ``corpus.fetch.egress``: an index row is data, and its
 WARC file name could point a request anywhere once joined to a base URL). 429, 5xx, timeouts, connection errors and truncated bodies
 are retried with exponential backoff and up to 50% jitter, waiting at least a server's
 ``Retry-After`` (capped at ``backoff_max_s``), as Common Crawl asks of clients that get 503 "Slow
@@ -67,6 +68,21 @@ class RangeResult:
 def record_url(base_url: str, warc_filename: str) -> str:
     """Where a WARC file of the index lives under ``base_url``."""
     return base_url.rstrip("/") + "/" + warc_filename.lstrip("/")
+
+
+def bad_warc_filename(name: str) -> str | None:
+    """Why an index row's ``warc_filename`` may not be joined to the base URL, or None. The
+    index is data: a name that climbs out of the base (``..``), is absolute, carries a scheme,
+    a query or a fragment, or control characters would make the request go elsewhere."""
+    if not name or len(name) > 1024:
+        return "empty or longer than 1024 characters"
+    if name.startswith(("/", "\\")) or "://" in name or "\\" in name:
+        return "absolute, or with a scheme or a backslash"
+    if any(part in ("..", ".") for part in name.split("/")):
+        return "a '.' or '..' path segment"
+    if any(c in name for c in "?#%") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return "a query, fragment, percent-escape or control character"
+    return None
 
 
 def verify_member(member: bytes, url: str) -> str | None:
@@ -189,6 +205,9 @@ class RangeFetcher:
         if length > cfg.max_record_bytes or length < 1 or offset < 0:
             return RangeResult("too_large" if length > cfg.max_record_bytes else "bad_range",
                                detail=f"offset {offset}, length {length}")
+        problem = bad_warc_filename(warc_filename)
+        if problem is not None:
+            return RangeResult("bad_warc_filename", detail=f"{warc_filename[:200]!r}: {problem}")
         where = record_url(cfg.base_url, warc_filename)
         result = RangeResult("error")
         for attempt in range(cfg.retries + 1):

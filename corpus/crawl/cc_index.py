@@ -166,7 +166,8 @@ def _filter(batch: pa.RecordBatch, cfg: SelectConfig, allow: frozenset[str] | No
     if exclude:
         names = pa.array(sorted(exclude), pa.string())
         mask = pc.and_(mask, pc.invert(pc.or_(pc.is_in(domain, names), pc.is_in(host, names))))
-    mask = pc.and_(mask, pc.is_valid(batch.column("warc_filename")))
+    for name in ("url", "warc_filename", "warc_record_offset", "warc_record_length"):
+        mask = pc.and_(mask, pc.is_valid(batch.column(name)))  # a row without them is no request
     return batch.filter(mask)
 
 

@@ -98,6 +98,19 @@ def test_requests_go_through_the_egress_policy(local_cc, cc_server):
     assert cc_server.requests == []
 
 
+def test_warc_file_names_that_leave_the_base_are_refused_unrequested(local_cc, tmp_path):
+    r = _html_rows(local_cc)[0]
+    secret = tmp_path / "secret.warc.gz"
+    secret.write_bytes(local_cc.source_bytes(CRAWL0, r["warc_record_offset"],
+                                             r["warc_record_length"]))
+    fetcher = RangeFetcher(RangeFetchConfig(base_url=str(local_cc.data)))
+    for name in ("../" * 6 + str(secret).lstrip("/"), str(secret), "file://" + str(secret),
+                 "crawl-data/./x.warc.gz", "crawl-data/x.warc.gz?a=1", "crawl-data/%2e%2e/x",
+                 "crawl-data/x\n.warc.gz", ""):
+        res = fetcher.fetch(name, 0, r["warc_record_length"], r["url"])
+        assert (res.status, res.attempts, res.body) == ("bad_warc_filename", 0, None), name
+
+
 def test_a_local_folder_is_a_base_url_too(local_cc):
     r = _html_rows(local_cc)[0]
     fetcher = RangeFetcher(RangeFetchConfig(base_url=str(local_cc.data)))
