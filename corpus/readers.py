@@ -48,14 +48,16 @@ class ReadCrawlFile(Stage):
 
     name: ClassVar[str] = "read_crawl"
 
-    def __init__(self, source: str = "common_crawl"):
+    def __init__(self, source: str = "common_crawl", sources: dict[str, str] | None = None):
         self.source = source
+        self.sources = dict(sources or {})  # per file, e.g. an m6 crawl folder's own source
 
     def process(self, path: str) -> Iterator[Any]:
         from corpus.parse.warc import iter_records
 
+        source = self.sources.get(path, self.source)
         try:
-            yield from _with_progress(path, iter_records(path, source=self.source))
+            yield from _with_progress(path, iter_records(path, source=source))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 
 from corpus.config import CorpusConfig
+from corpus.crawl.source import crawl_sources
 from corpus.inputs import InputPlan
 from corpus.readers import ReadCrawlFile, ReadDumpFile, ReadWetFile, is_html_page, is_image_page
 from corpus.shards import num_buckets
@@ -56,7 +57,7 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     rejected = []
 
     crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
-        ReadCrawlFile(source=cfg.run.crawl_source))
+        ReadCrawlFile(source=cfg.run.crawl_source, sources=crawl_sources(plan.crawl)))
     rejected.append(crawl.rejected)
     html_pages = crawl.main | "HtmlPages" >> beam.Filter(is_html_page)
     image_pages = crawl.main | "ImagePages" >> beam.Filter(is_image_page)

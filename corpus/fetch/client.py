@@ -78,6 +78,7 @@ class FetchResult:
     request_target: str | None = None  # the request line's path?query
     peer: str | None = None  # the IP address connected to
     location: str | None = None  # absolute target of a redirect (status "redirect")
+    requested_at: float | None = None  # wall clock when the last request's connect began
 
     @property
     def ok(self) -> bool:
@@ -240,6 +241,7 @@ class Fetcher:
             **extra,
         }
         phase = "connect"
+        requested_at = time.time()
         try:
             conn.connect()
             phase = "read"
@@ -253,7 +255,7 @@ class Fetcher:
                     "http_version": "HTTP/1.0" if resp.version == 10 else "HTTP/1.1",
                     "request_headers": [("Host", _host_header(host, port, scheme)),
                                         *sent.items()],
-                    "request_target": target, "peer": conn.peer}
+                    "request_target": target, "peer": conn.peer, "requested_at": requested_at}
             ok_codes = (200, 206) if any(k.lower() == "range" for k in extra) else (200,)
             if code in REDIRECT_CODES:
                 location = resp.getheader("Location")

@@ -6,7 +6,11 @@ by a slow host, and requests to one host are spaced by at least ``delay`` howeve
 at once (the slot is reserved before sleeping, so two threads never get the same slot). This is
 the per-host delay that crawler etiquette asks for (Heritrix's ``minDelayMs``, Scrapy's
 ``DOWNLOAD_DELAY`` per slot); it holds within a worker, and across workers only as
-``delay * workers``.
+``delay * workers`` (``m6 crawl`` therefore gives each host to one worker).
+
+A crawler sets a host's own delay once its robots.txt ``Crawl-delay`` is known (``set_delay``:
+the next slot moves to the last start plus the new delay) and carries a host's last request over
+from an earlier round or run (``not_before``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ class HostGate:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
 
     def reserve(self, host: str) -> float:
         """Reserve the next slot of ``host``; returns the seconds to wait before using it."""
@@ -31,8 +37,25 @@ class HostGate:
         with self._lock:
             now = self._clock()
             slot = max(now, self._next.get(host, now))
-            self._next[host] = slot + self.delay_s
+            self._next[host] = slot + self._delay.get(host, self.delay_s)
+            self._last[host] = slot
             return slot - now
+
+    def set_delay(self, host: str, delay_s: float) -> None:
+        """Space ``host``'s requests by ``delay_s`` from now on, counted from its last start."""
+        host = host.lower()
+        with self._lock:
+            self._delay[host] = delay_s
+            if host in self._last:
+                self._next[host] = max(self._next.get(host, 0.0), self._last[host] + delay_s)
+
+    def not_before(self, host: str, seconds_from_now: float) -> None:
+        """No request to ``host`` earlier than ``seconds_from_now`` (an earlier round's last
+        request plus the delay)."""
+        host = host.lower()
+        with self._lock:
+            now = self._clock()
+            self._next[host] = max(self._next.get(host, now), now + seconds_from_now)
 
     def wait(self, host: str, deadline: float | None = None) -> bool:
         """Block until ``host`` may be contacted. False if that is past ``deadline`` (monotonic);

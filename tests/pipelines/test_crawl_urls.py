@@ -1,0 +1,170 @@
+"""``m6 crawl urls`` end to end against local web sites (tests/corpus/crawl/sites.py): robots.txt
+rules and Crawl-delay, redirect chains and loops, a redirect to a refused address and to another
+site, 404/500, a slow drip, a huge page, JSON, a robots.txt that answers 500; two worker
+processes; a run killed mid-way and rerun; the crawl read by ``m6 corpus``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from pipelines.crawl_urls import main as crawl_main
+from tests.corpus.crawl.sites import Sites
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["--allow-address", "127.0.0.1", "--delay", "0.2", "--max-bytes", "1000000",
+        "--user-agent", "m6-test/1.0 (+https://example.org/tests)", "--quiet",
+        "--set", "fetch.total_timeout_s=1", "--set", "fetch.read_timeout_s=0.5",
+        "--set", "fetch.retries=0"]
+
+
+def responses(folder: Path) -> dict[str, int]:
+    """``{url: http status}`` of every response record in the crawl's WARC files."""
+    out = {}
+    for path in sorted((folder / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as f:
+            for rec in ArchiveIterator(f):
+                if rec.rec_type == "response":
+                    out[rec.rec_headers.get_header("WARC-Target-URI")] = int(
+                        rec.http_headers.get_statuscode())
+    return out
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    """The last logged status of each URL."""
+    rows = pq.ParquetDataset(folder / "log").read().to_pylist()
+    return {r["url"]: r["status"] for r in sorted(rows, key=lambda r: r["fetched_at"])}
+
+
+@pytest.fixture(scope="module")
+def sites():
+    s = Sites(crawl_delay=0.25, drip_s=0.02)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def crawled(sites, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("crawl")
+    seeds = tmp / "seeds.txt"
+    seeds.write_text(f"{sites.url('shop', '/')}\n{sites.url('down', '/a')}\n"
+                     f"{sites.url('blog', '/post/1')}\nnot a url\n{sites.url('shop', '/')}#dup\n")
+    out = tmp / "crawl"
+    assert crawl_main(["--input", str(seeds), "--output", str(out), "--depth", "1",
+                       "--workers", "2", *FAST]) == 0
+    return out
+
+
+@pytest.mark.slow
+def test_every_url_gets_its_outcome(sites, crawled):
+    shop, blog = sites.url("shop", ""), sites.url("blog", "")
+    port = sites.port("shop")
+    assert statuses(crawled) == {
+        f"{shop}/": "ok", f"{shop}/p1": "ok", f"{shop}/p2?a=1&b=2": "ok",
+        f"{shop}/private/secret": "robots_disallowed", f"{shop}/private/ok": "ok",
+        f"{shop}/chain/3": "redirect", f"{shop}/chain/2": "redirect",
+        f"{shop}/chain/1": "redirect", f"{shop}/chain/0": "redirect", f"{shop}/final": "ok",
+        f"{shop}/loop-a": "redirect_loop", f"{shop}/loop-b": "redirect",  # a->b->a: a again
+        f"{shop}/to-forbidden": "redirect", f"http://127.0.0.2:{port}/p1": "blocked_address",
+        f"{shop}/to-blog": "redirect", f"{blog}/landing": "ok", f"{blog}/post/1": "ok",
+        f"{shop}/missing": "http_404", f"{shop}/error": "http_500", f"{shop}/drip": "timeout",
+        f"{shop}/huge": "too_large", f"{shop}/data.json": "ok",
+        f"{sites.url('down', '/a')}": "robots_unavailable",
+    }
+    got = responses(crawled)
+    assert got[f"{shop}/chain/3"] == 301 and got[f"{shop}/final"] == 200
+    assert f"{shop}/huge" not in got and f"{shop}/missing" not in got
+    manifest = json.loads((crawled / "manifest.json").read_text())
+    assert (manifest["kind"], manifest["source"], manifest["records"]) == (
+        "m6 crawl", "webpage", len(got))
+    config = json.loads((crawled / "config.json").read_text())
+    assert config["crawl"]["fetch"]["allow_addresses"] == ["127.0.0.1"]
+    assert config["crawl"]["fetch"]["per_host_delay_s"] == 0.2
+
+
+@pytest.mark.slow
+def test_nothing_disallowed_or_refused_was_requested(sites, crawled):
+    shop = sites.requested("shop")
+    assert not [p for p in shop if p.startswith("/private/secret")]
+    assert "/private/ok" in shop
+    assert sites.requested("down") == ["/robots.txt"]  # robots.txt 500: nothing else asked
+    assert shop.count("/robots.txt") == 1  # once per host, cached for round 2
+    assert not [p for p in shop if p.endswith("#dup") or p == "/p2?b=2&a=1"]  # normalised
+    assert shop.count("/loop-a") == 1 and shop.count("/loop-b") == 1
+
+
+@pytest.mark.slow
+def test_per_host_delay_held_across_two_workers(sites, crawled):
+    for site, floor in (("shop", 0.25), ("blog", 0.2)):  # shop: its Crawl-delay is larger
+        times = sorted(sites.times(site))
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert len(times) >= 3 and min(gaps) >= floor - 0.01, (site, gaps)
+    sent = [h for s, _, _, h in sites.log if s == "shop"]
+    assert {h["User-Agent"] for h in sent} == {"m6-test/1.0 (+https://example.org/tests)"}
+
+
+@pytest.mark.slow
+def test_a_rerun_fetches_nothing_more_and_corpus_reads_the_crawl(sites, crawled, tmp_path):
+    before = len(sites.log)
+    seeds = crawled.parent / "seeds.txt"
+    assert crawl_main(["--input", str(seeds), "--output", str(crawled), "--depth", "1",
+                       *FAST]) == 0
+    new = [p for _, p, _, _ in sites.log[before:]]
+    # only what failed for a passing reason is tried again: the host whose robots.txt answered
+    # 500, the page that timed out, the page that answered 500
+    assert sorted(new) == ["/drip", "/error", "/robots.txt"]
+    from pipelines.cli import main as corpus_main
+
+    out = tmp_path / "corpus"
+    assert corpus_main(["--input", str(crawled), "--output", str(out), "--quiet",
+                        "--no-quality", "--no-report"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert "webpage" in json.dumps(stats) and "common_crawl" not in json.dumps(stats)
+
+
+def _run_crawl(seeds: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "m6.cli", "crawl", "urls", "--input",
+                             str(seeds), "--output", str(out), "--depth", "1", *FAST],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.slow
+def test_killed_and_rerun_gives_the_same_records(tmp_path):
+    sites = Sites(names=("a", "b", "c"), crawl_delay=None, pages=6)
+    try:
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("".join(f"{sites.url(s, '/')}\n" for s in ("a", "b", "c")))
+        whole = tmp_path / "whole"
+        assert _run_crawl(seeds, whole).wait(timeout=120) == 0
+        # the same crawl, killed once round 1 (the linked pages) has begun to be fetched
+        cut = tmp_path / "cut"
+        start = len(sites.log)
+        proc = _run_crawl(seeds, cut)
+        deadline = time.monotonic() + 60
+        while len([p for _, p, _, _ in sites.log[start:] if p.startswith("/p/")]) < 4:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert not (cut / "manifest.json").exists()
+        for path in (cut / "warc").glob("*.warc.gz"):  # whatever is there is whole
+            with open(path, "rb") as f:
+                assert sum(1 for _ in ArchiveIterator(f)) >= 4
+        assert _run_crawl(seeds, cut).wait(timeout=120) == 0
+        assert sorted(responses(cut)) == sorted(responses(whole))
+        assert len(responses(whole)) == 3 * 7
+        assert json.loads((cut / "manifest.json").read_text())["records"] == 21
+        assert not (cut / "_tmp").exists()
+    finally:
+        sites.close()
