@@ -56,9 +56,10 @@ log = logging.getLogger("m6.crawl.cc")
 class FetchBatch(beam.DoFn):
     """``(warc_filename, rows)`` -> the batch fetched, written (WARC + log), and a summary."""
 
-    def __init__(self, cfg: RangeFetchConfig, output: str):
+    def __init__(self, cfg: RangeFetchConfig, output: str, run_id: str | None = None):
         self.cfg = cfg
         self.output = output
+        self.run_id = run_id
 
     def setup(self):
         self.fetcher = RangeFetcher(self.cfg)
@@ -76,7 +77,7 @@ class FetchBatch(beam.DoFn):
         with ThreadPoolExecutor(max_workers=min(self.cfg.concurrency, len(rows)),
                                 thread_name_prefix="m6-range") as pool:
             results = list(pool.map(one, rows))
-        log_rows = write_batch(self.out, warc_filename, rows, results)
+        log_rows = write_batch(self.out, warc_filename, rows, results, self.run_id)
         ok = sum(r.ok for r in results)
         for r in log_rows:
             Metrics.counter("crawl_cc", r["status"]).inc()
@@ -105,8 +106,8 @@ def todo_rows(output: str):
                 yield row
 
 
-def build(p: beam.Pipeline, cfg: RangeFetchConfig, output: str,
-          batch_records: int) -> beam.PCollection:
+def build(p: beam.Pipeline, cfg: RangeFetchConfig, output: str, batch_records: int,
+          run_id: str | None = None) -> beam.PCollection:
     """Add the fetch to ``p``: the rows not yet done keyed by WARC file, grouped, batched,
     spread over the workers, fetched."""
     return (p | "Output" >> beam.Create([output])
@@ -115,7 +116,7 @@ def build(p: beam.Pipeline, cfg: RangeFetchConfig, output: str,
             | "GroupByWarc" >> beam.GroupByKey()
             | "Batch" >> beam.FlatMap(_batches, batch_records)
             | "Spread" >> beam.Reshuffle()
-            | "Fetch" >> beam.ParDo(FetchBatch(cfg, output)))
+            | "Fetch" >> beam.ParDo(FetchBatch(cfg, output, run_id)))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -227,15 +228,15 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     if args.dry_run:
         return {"dry_run": True, "summary": summary}
     done = out.done()
-    todo = sum(record_key(r) not in done for r in table.select(
-        ["url", "warc_filename", "warc_record_offset"]).to_pylist())
+    todo = sum(record_key(r) not in done for r in table.select(["url"]).to_pylist())
     log.info("%d selected, %d done in earlier runs, %d to fetch", table.num_rows,
              table.num_rows - todo, todo)
     t0 = time.time()
     if todo:
         runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
         p = beam.Pipeline(runner=runner, options=options)
-        build(p, cfg.fetch, out.url, args.batch_records)
+        run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())  # tells runs apart in the log
+        build(p, cfg.fetch, out.url, args.batch_records, run_id)
         p.run().wait_until_finish()
     manifest = write_manifest(out, table.num_rows)
     return {"dry_run": False, "summary": summary, "manifest": manifest, "fetched": todo,

@@ -59,6 +59,7 @@ class RangeResult:
     elapsed_s: float = 0.0
     detail: str | None = None
     retry_after_s: float | None = None
+    started_at: float | None = None  # wall-clock seconds since the epoch, first attempt
 
     @property
     def ok(self) -> bool:
@@ -201,13 +202,14 @@ class RangeFetcher:
     def fetch(self, warc_filename: str, offset: int, length: int, url: str) -> RangeResult:
         """Fetch the record an index row points at, with retries, and verify it."""
         cfg = self.cfg
-        t0 = time.monotonic()
+        t0, started = time.monotonic(), time.time()
         if length > cfg.max_record_bytes or length < 1 or offset < 0:
             return RangeResult("too_large" if length > cfg.max_record_bytes else "bad_range",
-                               detail=f"offset {offset}, length {length}")
+                               detail=f"offset {offset}, length {length}", started_at=started)
         problem = bad_warc_filename(warc_filename)
         if problem is not None:
-            return RangeResult("bad_warc_filename", detail=f"{warc_filename[:200]!r}: {problem}")
+            return RangeResult("bad_warc_filename", detail=f"{warc_filename[:200]!r}: {problem}",
+                               started_at=started)
         where = record_url(cfg.base_url, warc_filename)
         result = RangeResult("error")
         for attempt in range(cfg.retries + 1):
@@ -226,4 +228,5 @@ class RangeFetcher:
                 result = RangeResult("range_mismatch", http_status=result.http_status,
                                      attempts=result.attempts, detail=problem)
         result.elapsed_s = time.monotonic() - t0
+        result.started_at = started
         return result

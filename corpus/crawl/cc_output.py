@@ -5,7 +5,8 @@ Layout of ``DIR``::
     config.json             the resolved settings (written first)
     selection/part-00000.parquet   the selected index rows (``m6 inspect`` them before fetching)
     warc/<source>-<digest>.warc.gz the fetched records, gzip members as the source had them
-    log/<source>-<digest>.parquet  one row per record tried: status, bytes, attempts, time, ...
+    log/<source>-<digest>.parquet  one row per record tried: the fetch log of both crawl routes
+                            (``corpus.crawl.fetch_log``) plus the record's index entry
     manifest.json           written last: files, record counts, statuses
 
 A batch is the records of one source WARC file fetched in one run. Its WARC file is written under
@@ -23,36 +24,28 @@ retryable status (``http_503``, ``timeout``, ...) after all retries are tried ag
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.crawl.cc_fetch import RETRYABLE, RangeResult
+from corpus.crawl.fetch_log import FETCH_LOG_SCHEMA
 
-LOG_SCHEMA = pa.schema([
-    ("url", pa.string()),
-    ("host", pa.string()),
-    ("status", pa.string()),
-    ("http_status", pa.int32()),
-    ("bytes", pa.int64()),
-    ("attempts", pa.int32()),
-    ("elapsed_s", pa.float64()),
-    ("fetched_at", pa.timestamp("us", tz="UTC")),
-    ("crawl", pa.string()),
-    ("warc_filename", pa.string()),
-    ("warc_record_offset", pa.int64()),
-    ("warc_record_length", pa.int64()),
-    ("output_file", pa.string()),  # relative to DIR; null unless status is ok
-    ("output_offset", pa.int64()),
-    ("detail", pa.string()),
-])
+# The fetch log both crawl routes write (``corpus.crawl.fetch_log``), plus where each record came
+# from: one query over DIR/log audits either route, and a cc row also names its index entry.
+LOG_SCHEMA = pa.schema([*FETCH_LOG_SCHEMA,
+                        pa.field("crawl", pa.string()),
+                        pa.field("source_warc", pa.string()),  # the index row's warc_filename
+                        pa.field("source_offset", pa.int64()),  # its warc_record_offset
+                        pa.field("source_length", pa.int64())])  # its warc_record_length
 CONFIG, MANIFEST, SELECTION, WARC, LOG = "config.json", "manifest.json", "selection", "warc", "log"
+MANIFEST_KIND = "m6 crawl"  # with "source", how m6 corpus tells a crawl folder's source
 _TMP = ".tmp-"
 
 
@@ -113,22 +106,23 @@ class OutputDir:
                     tables.append(pq.read_table(f, schema=LOG_SCHEMA))
         return pa.concat_tables(tables) if tables else LOG_SCHEMA.empty_table()
 
-    def done(self) -> set[tuple[str, str, int]]:
-        """``record_key`` of every index row whose fetch has a final status."""
+    def done(self) -> set[str]:
+        """``record_key`` of every selected row whose fetch has a final status."""
         log = self.log_table()
-        return {k for k, s in zip(_keys(log), log.column("status").to_pylist())
+        return {u for u, s in zip(log.column("url").to_pylist(), log.column("status").to_pylist())
                 if s not in RETRYABLE}
 
 
-def record_key(row: dict) -> tuple[str, str, int]:
-    """What identifies one selected index row: its URL and where it points (two rows of a stale
-    index may point at the same bytes, and only one of them can be right)."""
-    return row["url"], row["warc_filename"], row["warc_record_offset"]
+def record_key(row: dict) -> str:
+    """What identifies a selected row: its URL (a selection holds each URL once; two rows of a
+    stale index may point at the same bytes, and only one of them can be right)."""
+    return row["url"]
 
 
-def _keys(table: pa.Table) -> list[tuple[str, str, int]]:
-    return list(zip(table.column("url").to_pylist(), table.column("warc_filename").to_pylist(),
-                    table.column("warc_record_offset").to_pylist()))
+def _host(url: str) -> str:
+    """``scheme://host[:port]``, the fetch log's ``host`` (as ``m6 crawl urls`` writes it)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 
 
 def batch_stem(warc_filename: str, offsets: Iterable[int]) -> str:
@@ -143,24 +137,24 @@ def batch_stem(warc_filename: str, offsets: Iterable[int]) -> str:
 
 
 def write_batch(out: OutputDir, warc_filename: str, rows: list[dict],
-                results: list[RangeResult]) -> list[dict]:
+                results: list[RangeResult], run_id: str | None = None) -> list[dict]:
     """Write the fetched members of one batch (rows sorted by offset, results beside them) as
     one WARC file, then its log. Returns the log rows."""
     stem = batch_stem(warc_filename, (r["warc_record_offset"] for r in rows))
     warc_rel = f"{WARC}/{stem}.warc.gz"
-    now = dt.datetime.now(dt.timezone.utc)
     members, log_rows, pos = [], [], 0
     for row, res in zip(rows, results):
         ok = res.ok
-        log_rows.append({
-            "url": row["url"], "host": row.get("url_host_name"), "status": res.status,
-            "http_status": res.http_status, "bytes": len(res.body) if ok else 0,
-            "attempts": res.attempts, "elapsed_s": round(res.elapsed_s, 6), "fetched_at": now,
-            "crawl": row.get("crawl"), "warc_filename": warc_filename,
-            "warc_record_offset": row["warc_record_offset"],
-            "warc_record_length": row["warc_record_length"],
-            "output_file": warc_rel if ok else None, "output_offset": pos if ok else None,
-            "detail": res.detail,
+        size = len(res.body) if ok else 0
+        log_rows.append({name: None for name in LOG_SCHEMA.names} | {
+            "url": row["url"], "host": _host(row["url"]), "status": res.status,
+            "http_status": res.http_status, "bytes": size, "attempts": res.attempts,
+            "fetched_at": res.started_at, "elapsed_s": round(res.elapsed_s, 6),
+            "warc_file": warc_rel if ok else None, "warc_offset": pos if ok else None,
+            "warc_length": size if ok else None, "detail": res.detail, "run_id": run_id,
+            "crawl": row.get("crawl"), "source_warc": warc_filename,
+            "source_offset": row["warc_record_offset"],
+            "source_length": row["warc_record_length"],
         })
         if ok:
             members.append(res.body)
@@ -197,15 +191,15 @@ def write_manifest(out: OutputDir, selected: int) -> dict:
     # one status per record: ok over any other final status over a retryable one (a record
     # tried in several runs has several rows)
     rank = {"ok": 2}
-    latest: dict[tuple[str, str, int], str] = {}
-    for key, s in zip(_keys(log), statuses):
+    latest: dict[str, str] = {}
+    for key, s in zip(log.column("url").to_pylist(), statuses):
         old = latest.get(key)
         if old is None or rank.get(s, s not in RETRYABLE) > rank.get(old, old not in RETRYABLE):
             latest[key] = s
     files = sorted(f"{WARC}/{n}" for n in out._ls(WARC) if n.endswith(".warc.gz"))
     counts = Counter(latest.values())
     manifest = {
-        "format": "m6.crawl.cc", "version": 1,
+        "kind": MANIFEST_KIND, "route": "cc", "source": "common_crawl", "version": 1,
         "selected": selected,
         "records": counts.get("ok", 0),
         "bytes": int(sum(b for b, s in zip(log.column("bytes").to_pylist(), statuses)

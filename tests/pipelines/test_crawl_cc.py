@@ -134,11 +134,21 @@ def test_fetch_log_rerun_and_corpus(cc, server, tmp_path, capsys):
     assert log[stale[0]]["status"] == log[stale[1]]["status"] == "range_mismatch"
     assert "not a gzip member" in log[stale[0]]["detail"]
     assert "WARC-Target-URI" in log[stale[1]]["detail"]
-    ok = log[good[5]]
-    assert (ok["host"], ok["http_status"], ok["bytes"]) == (
-        rows[good[5]]["url_host_name"], 206, rows[good[5]]["warc_record_length"])
-    data = (out / ok["output_file"]).read_bytes()
-    assert data[ok["output_offset"]:ok["output_offset"] + ok["bytes"]] == fetched[good[5]]
+    ok, src = log[good[5]], rows[good[5]]
+    assert (ok["host"], ok["http_status"], ok["bytes"], ok["warc_length"]) == (
+        "https://" + src["url_host_name"], 206, src["warc_record_length"],
+        src["warc_record_length"])
+    assert (ok["source_warc"], ok["source_offset"], ok["source_length"], ok["crawl"]) == (
+        src["warc_filename"], src["warc_record_offset"], src["warc_record_length"], src["crawl"])
+    assert ok["fetched_at"] > 1.7e9 and ok["run_id"]
+    data = (out / ok["warc_file"]).read_bytes()
+    assert data[ok["warc_offset"]:ok["warc_offset"] + ok["warc_length"]] == fetched[good[5]]
+    assert log[cut["url"]]["warc_file"] is None
+    # the log has the columns of m6 crawl urls' log, and the cc columns after them
+    from corpus.crawl.fetch_log import FETCH_LOG_SCHEMA
+
+    names = pq.read_schema(next((out / "log").glob("*.parquet"))).names
+    assert names[:len(FETCH_LOG_SCHEMA)] == FETCH_LOG_SCHEMA.names
 
     # a rerun fetches only the record that is not done (its server has recovered)
     server.cut.clear()
@@ -148,6 +158,7 @@ def test_fetch_log_rerun_and_corpus(cc, server, tmp_path, capsys):
         ("/" + cut["warc_filename"], f"bytes={cut['warc_record_offset']}-"
          f"{cut['warc_record_offset'] + cut['warc_record_length'] - 1}")]
     manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["kind"], manifest["source"]) == ("m6 crawl", "common_crawl")
     assert manifest["statuses"] == {"ok": 36, "range_mismatch": 2}
     assert manifest["not_done"] == 0
     assert set(_fetched(out)) == set(good)
