@@ -167,12 +167,14 @@ def test_fetch_log_rerun_and_corpus(cc, server, tmp_path, capsys):
     assert crawl_main(_argv(cc, server, out, index, "--languages", "eng")) == 2
     assert "other 'select' settings" in capsys.readouterr().err
 
-    # m6 corpus reads the crawl folder as it is: source common_crawl
+    # m6 corpus reads the crawl folder as it is: source common_crawl, from its manifest, even
+    # when the run's default source for WARC files is another
     from pipelines.cli import main as corpus_main
 
     corpus = tmp_path / "corpus"
     assert corpus_main(["--input", str(out), "--output", str(corpus), "--quiet", "--no-quality",
-                        "--no-images", "--no-report", "--no-dedup"]) == 0
+                        "--no-images", "--no-report", "--no-dedup",
+                        "--set", "run.crawl_source=webpage"]) == 0
     text = pq.read_table(corpus / "text").to_pylist()
     assert text and {r["source"] for r in text} == {"common_crawl"}
     assert {r["url"] for r in text} <= set(good)
