@@ -190,31 +190,34 @@ def resolve_config(args: argparse.Namespace) -> CcCrawlConfig:
     return apply_overrides(cfg, args.overrides)
 
 
-def _check_same_selection(out: OutputDir, cfg: CcCrawlConfig) -> bool:
-    """True when DIR already holds a selection made with these settings (it is reused); an
-    error when DIR holds a crawl selected otherwise (its records would be mixed with ours)."""
+def _reusable_selection(out: OutputDir, cfg: CcCrawlConfig) -> bool:
+    """True when DIR holds a selection made with these settings (it is reused). Other settings
+    are an error once records have been fetched (they would be mixed with ours); before that
+    (a dry run with another --limit, say) the selection is simply made again."""
     text = out.read_text(CONFIG)
-    if text is None:
+    if text is None or read_selection(out) is None:
         return False
     old = json.loads(text)
     new = json.loads(json.dumps(cfg.to_dict()))  # tuples as JSON lists, like the old one
-    for part in ("index", "select"):
-        if old.get(part) != new[part]:
-            raise ValueError(f"{out.url} holds a crawl with other '{part}' settings "
-                             f"({old.get(part)!r}); use a new --output, or the same settings "
-                             "to resume it")
-    return read_selection(out) is not None
+    changed = [part for part in ("index", "select") if old.get(part) != new[part]]
+    if not changed:
+        return True
+    if out.log_table().num_rows:
+        raise ValueError(f"{out.url} holds a crawl with other '{changed[0]}' settings "
+                         f"({old.get(changed[0])!r}); use a new --output, or the same settings "
+                         "to resume it")
+    log.info("%s settings changed and nothing was fetched yet: selecting again",
+             " and ".join(changed))
+    return False
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     cfg = resolve_config(args)
     out = OutputDir(args.output)
-    reuse = _check_same_selection(out, cfg)
+    reuse = _reusable_selection(out, cfg)
     removed = out.clean_partial()
     if removed:
         log.info("removed %d files a killed run left: %s", len(removed), ", ".join(removed[:5]))
-    # the resolved settings first: the fetch part may differ from an earlier run's
-    out.write_bytes(CONFIG, (json.dumps(cfg.to_dict(), indent=2) + "\n").encode())
     if reuse:
         table = read_selection(out)
         log.info("selection: %d records (reused from %s/selection)", table.num_rows, out.url)
@@ -223,6 +226,10 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         table = sel.table
         log.info("selection: %d records from %d index files (%d rows scanned) in %.1f s",
                  table.num_rows, sel.files, sel.scanned_rows, sel.seconds)
+    # the resolved settings (the fetch part may differ from an earlier run's), then the
+    # selection they made; a failed selection leaves DIR as it was
+    out.write_bytes(CONFIG, (json.dumps(cfg.to_dict(), indent=2) + "\n").encode())
+    if not reuse:
         write_selection(out, table)
     summary = summarize(table)
     if args.dry_run:
@@ -254,7 +261,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         info = run(args, beam_args)
-    except (FileNotFoundError, ValueError) as e:
+    except (OSError, ValueError, ImportError) as e:
+        # a missing or unreadable index, other settings in DIR, s3:// without s3fs installed
         print(f"m6 crawl cc: {e}", file=sys.stderr)
         return 2
     print(format_summary(info["summary"]))

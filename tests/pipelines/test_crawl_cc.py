@@ -87,6 +87,14 @@ def _stale_index(cc, tmp_path: Path) -> tuple[Path, list[str]]:
 
 def test_dry_run_writes_the_selection_and_fetches_nothing(cc, server, tmp_path, capsys):
     out = tmp_path / "crawl"
+    # a first try with a typo leaves nothing that would block the corrected command
+    assert crawl_main(_argv(cc, server, out, tmp_path / "no-such-index", "--dry-run")) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (out / "config.json").exists()
+    # a dry run with other settings is simply replaced while nothing has been fetched
+    assert crawl_main(_argv(cc, server, out, None, "--dry-run", "--limit", "3")) == 0
+    assert len(_selection(out)) == 3
+    capsys.readouterr()
     assert crawl_main(_argv(cc, server, out, None, "--dry-run")) == 0
     printed = capsys.readouterr().out
     rows = _selection(out)
