@@ -232,6 +232,9 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
     if not reuse:
         write_selection(out, table)
     summary = summarize(table)
+    if cfg.fetch.user_agent == DEFAULT_USER_AGENT and not args.dry_run:
+        log.warning("using the placeholder user agent; pass --user-agent with your project's "
+                    "page and a contact (Common Crawl asks who is fetching)")
     if args.dry_run:
         return {"dry_run": True, "summary": summary}
     done = out.done()

@@ -111,7 +111,9 @@ class CrawlBucket(beam.DoFn):
 def run_round(cfg: CrawlConfig, folder: Path, run_id: str, round_no: int, items: list[Item],
               hosts: dict[str, HostState], domains: frozenset[str], runner: str, workers: int,
               beam_args: list[str]) -> None:
-    n_buckets = max(1, -(-len(hosts) // cfg.fetch.threads))
+    # One bucket per worker: a worker crawls its bucket's hosts side by side (fetch.threads at a
+    # time); more buckets than workers would only make a worker crawl its buckets one by one.
+    n_buckets = max(1, min(len(hosts), workers))
     runner_obj, options = pipeline_runner_and_options(runner, workers, beam_args)
     with beam.Pipeline(runner=runner_obj, options=options) as p:
         host_state = p | "HostState" >> beam.Create(sorted(hosts.items()))
@@ -219,6 +221,7 @@ def resolve_config(args: argparse.Namespace) -> CrawlConfig:
 def crawl(cfg: CrawlConfig, inputs: list[str], output: str, runner: str = "DirectRunner",
           workers: int = 1, beam_args: list[str] | None = None) -> dict[str, Any]:
     """Run (or resume) a crawl into ``output``; returns the manifest."""
+    seed_urls = read_seeds(inputs, Fetcher(cfg.fetch))  # bad inputs fail before DIR is touched
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
     removed = clean_partial(folder)
@@ -230,7 +233,6 @@ def crawl(cfg: CrawlConfig, inputs: list[str], output: str, runner: str = "Direc
     if cfg.fetch.user_agent == DEFAULT_USER_AGENT:
         log.warning("using the placeholder user agent; pass --user-agent with your project's "
                     "page and a contact before crawling sites you do not run")
-    seed_urls = read_seeds(inputs, Fetcher(cfg.fetch))
     seeds = [Item(u) for u in dict.fromkeys(filter(None, map(normalise_url, seed_urls)))]
     dropped = len(seed_urls) - len(seeds)
     domains = frozenset(filter(None, (registered_domain(s.url) for s in seeds)))

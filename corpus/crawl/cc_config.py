@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from corpus.crawl.config import DEFAULT_USER_AGENT
 from schemas.config import from_dict, to_dict
 
 DEFAULT_BASE_URL = "https://data.commoncrawl.org/"
-DEFAULT_USER_AGENT = "m6-crawl/0.1 (Chinese pretraining corpus; contact: change-me@example.org)"
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_USER_AGENT", "CcCrawlConfig", "RangeFetchConfig",
+           "SelectConfig"]
 _LANGUAGE = re.compile(r"^[a-z]{3}$")
 
 

@@ -4,7 +4,9 @@ the image download of ``m6 corpus`` uses), written to ``DIR/config.json``.
 
 The crawl's own defaults differ from the image download's where politeness asks for it: one
 request per host per second (Heritrix's and Scrapy's usual floor; a robots.txt ``Crawl-delay``
-above it wins, up to ``max_crawl_delay_s``), any content type, one retry.
+above it wins, up to ``max_crawl_delay_s``), any content type, one retry, and 64 hosts crawled
+side by side per worker (``fetch.threads``; one thread per host, so never two connections to one
+host).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ DEFAULT_USER_AGENT = ("m6-crawl/0.1 (+https://example.org/CHANGE-ME-to-your-proj
 
 def crawl_fetch_defaults() -> FetchConfig:
     return FetchConfig(per_host_delay_s=1.0, require_image_type=False, retries=1,
-                       max_bytes=5_000_000, user_agent=DEFAULT_USER_AGENT, threads=16,
+                       max_bytes=5_000_000, user_agent=DEFAULT_USER_AGENT, threads=64,
                        total_timeout_s=60.0)
 
 

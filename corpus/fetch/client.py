@@ -205,7 +205,11 @@ class Fetcher:
             if not self.gate.wait(f"{host}:{port}", deadline):
                 return FetchResult(url, "timeout", final_url=current,
                                    detail="total deadline passed waiting for the host's turn")
-            outcome = self._request(url, current, scheme, host, port, target, deadline, headers)
+            try:
+                outcome = self._request(url, current, scheme, host, port, target, deadline,
+                                        headers)
+            finally:
+                self.gate.done(f"{host}:{port}")
             if outcome.status != "redirect":
                 return outcome
             nxt = urljoin(current, outcome.location)

@@ -8,6 +8,8 @@ the per-host delay that crawler etiquette asks for (Heritrix's ``minDelayMs``, S
 ``DOWNLOAD_DELAY`` per slot); it holds within a worker, and across workers only as
 ``delay * workers`` (``m6 crawl`` therefore gives each host to one worker).
 
+The delay counts from the end of the previous request as well as from its start (``done``), as
+Heritrix does, so a slow connect or answer never lets two requests arrive closer than the delay.
 A crawler sets a host's own delay once its robots.txt ``Crawl-delay`` is known (``set_delay``:
 the next slot moves to the last start plus the new delay) and carries a host's last request over
 from an earlier round or run (``not_before``).
@@ -30,6 +32,7 @@ class HostGate:
         self._next: dict[str, float] = {}
         self._last: dict[str, float] = {}
         self._delay: dict[str, float] = {}
+        self._done: dict[str, float] = {}
 
     def reserve(self, host: str) -> float:
         """Reserve the next slot of ``host``; returns the seconds to wait before using it."""
@@ -42,12 +45,24 @@ class HostGate:
             return slot - now
 
     def set_delay(self, host: str, delay_s: float) -> None:
-        """Space ``host``'s requests by ``delay_s`` from now on, counted from its last start."""
+        """Space ``host``'s requests by ``delay_s`` from now on, counted from the later of its
+        last request's start and end."""
         host = host.lower()
         with self._lock:
             self._delay[host] = delay_s
-            if host in self._last:
-                self._next[host] = max(self._next.get(host, 0.0), self._last[host] + delay_s)
+            last = max(self._last.get(host, -1e18), self._done.get(host, -1e18))
+            if last > -1e18:
+                self._next[host] = max(self._next.get(host, 0.0), last + delay_s)
+
+    def done(self, host: str) -> None:
+        """A request to ``host`` has finished: its next one waits the delay from now, so the
+        spacing the server sees is never below the delay however long connecting took."""
+        host = host.lower()
+        with self._lock:
+            now = self._clock()
+            self._done[host] = now
+            delay = self._delay.get(host, self.delay_s)
+            self._next[host] = max(self._next.get(host, now), now + delay)
 
     def not_before(self, host: str, seconds_from_now: float) -> None:
         """No request to ``host`` earlier than ``seconds_from_now`` (an earlier round's last

@@ -5,7 +5,7 @@ its site, path and arrival time so tests can check what was and was not requeste
 ``shop`` (robots.txt with Disallow/Allow and ``Crawl-delay``) links to its pages, a disallowed
 page, a page allowed inside a disallowed folder, a redirect chain, a redirect loop, a redirect to
 ``127.0.0.2`` (an address the tests do not allow), a redirect to ``blog``, 404, 500, a slow drip,
-a huge page and JSON. ``blog`` has no robots.txt (404). ``down`` answers 500 to robots.txt.
+a huge page and JSON, and serves ``/sitemap.xml.gz``. ``blog`` has no robots.txt (404). ``down`` answers 500 to robots.txt.
 Any other name is a plain site whose ``/`` links ``pages`` pages ``/p/<n>``.
 Pages hold real Chinese text from the sample (``PAGE_TEXT``) so ``m6 corpus`` keeps them.
 """
@@ -132,6 +132,13 @@ class _Handler(BaseHTTPRequestHandler):
                      "/chain/3", "/loop-a", "/to-forbidden", "/to-blog", "/missing", "/error",
                      "/drip", "/huge", "/data.json", f"{blog}/post/1", "http://other.example/x"]
             self._send(200, html("商店首页", "".join(f'<a href="{h}">{h}</a>' for h in links)))
+        elif path == "/sitemap.xml.gz":
+            import gzip
+
+            locs = "".join(f"<url><loc>{sites.url('shop', p)}</loc></url>"
+                           for p in ("/p1", "/final"))
+            self._send(200, gzip.compress(f'<?xml version="1.0"?><urlset>{locs}</urlset>'
+                                          .encode()), "application/gzip")
         elif path in ("/p1", "/p2?a=1&b=2", "/private/ok", "/final"):
             self._send(200, html(f"商品 {path}", '<a href="/deep">更深</a>'))
         elif path == "/deep":

@@ -173,3 +173,16 @@ def test_host_gate_reserves_distinct_slots():
     assert gate.reserve("b.cn") == 0.0  # other hosts are not held up
     assert gate.reserve("A.CN") == 1.5  # host names are case-insensitive
     assert gate.wait("a.cn", deadline=101.0) is False  # its slot (at +2.0) is past the deadline
+
+
+def test_host_gate_counts_the_delay_from_the_end_of_a_request_and_takes_a_new_delay():
+    now = [100.0]
+    gate = HostGate(0.5, clock=lambda: now[0], sleep=lambda s: None)
+    assert gate.reserve("a.cn") == 0.0  # request starts at 100.0
+    now[0] = 100.3
+    gate.done("a.cn")  # and ends at 100.3: the next waits until 100.8, not 100.5
+    assert gate.reserve("a.cn") == pytest.approx(0.5)
+    gate.set_delay("a.cn", 2.0)  # robots.txt said Crawl-delay: 2
+    assert gate.reserve("a.cn") == pytest.approx(2.5)  # 100.8 + 2.0 = 102.8, from now (100.3)
+    gate.not_before("b.cn", 5.0)  # an earlier run's last request
+    assert gate.reserve("b.cn") == pytest.approx(5.0)
