@@ -70,7 +70,7 @@ class OutputDir:
         folder, _, name = rel.rpartition("/")
         final = self.path(rel)
         tmp = self.path(*(p for p in (folder, f"{_TMP}{name}") if p))
-        self.fs.makedirs(self.fs._parent(final), exist_ok=True)
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
         with self.fs.open(tmp, "wb") as f:
             f.write(data)
         self.fs.mv(tmp, final)
@@ -120,9 +120,14 @@ def record_key(row: dict) -> str:
 
 
 def _host(url: str) -> str:
-    """``scheme://host[:port]``, the fetch log's ``host`` (as ``m6 crawl urls`` writes it)."""
+    """``scheme://host[:port]``, the fetch log's ``host`` (as ``m6 crawl urls`` writes it); user
+    info is left out, and a URL from the index that cannot be split still gets a value."""
     parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme.lower()}://{parts.hostname or ''}{port}"
 
 
 def batch_stem(warc_filename: str, offsets: Iterable[int]) -> str:
