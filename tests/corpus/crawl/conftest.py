@@ -232,6 +232,9 @@ class CCHandler(BaseHTTPRequestHandler):
 
 class CCServer(ThreadingHTTPServer):
     daemon_threads = True
+    # 8 connections at once from the fetcher: socketserver's default backlog of 5 can refuse
+    # some on a loaded machine, which would be a fault of the test server, not of the client
+    request_queue_size = 64
 
     def __init__(self, root: Path):
         super().__init__(("127.0.0.1", 0), CCHandler)
