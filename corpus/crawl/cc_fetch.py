@@ -4,8 +4,9 @@ Each selected index row is one ``Range: bytes=offset-(offset+length-1)`` request
 ``base_url + warc_filename`` (cc-pyspark's ``CCIndexWarcSparkJob`` does the same with boto3). Common
 Crawl's WARC files are gzip per record, so the range is exactly one gzip member; it is verified
 before it is kept (``verify_member``): it inflates, it is one member with nothing after it, it is
-one WARC record whose ``Content-Length`` accounts for every byte, and its ``WARC-Target-URI`` is
-the row's ``url``. Anything else is ``range_mismatch`` with a detail saying which check failed:
+one WARC ``response`` record (a capture's ``request`` and ``metadata`` records carry the same
+URI) whose ``Content-Length`` accounts for every byte, and its ``WARC-Target-URI`` is the row's
+``url``. Anything else is ``range_mismatch`` with a detail saying which check failed:
 a wrong offset, a stale index or a server that answers another range never becomes a silently
 wrong record. The member's bytes are kept as the server sent them, so the output WARC files hold
 the source's members byte for byte.
@@ -44,6 +45,7 @@ from corpus.fetch.politeness import HostGate
 RETRYABLE = frozenset({"timeout", "connection_error", "truncated_body", "http_429", "http_500",
                        "http_502", "http_503", "http_504"})
 _URI = re.compile(rb"^WARC-Target-URI:[ \t]*<?([^\r\n>]*?)>?[ \t]*\r?$", re.IGNORECASE | re.M)
+_TYPE = re.compile(rb"^WARC-Type:[ \t]*(\S+)[ \t]*\r?$", re.IGNORECASE | re.M)
 _MIN_SLEEP_S = 0.001
 _LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE | re.M)
 
@@ -111,6 +113,10 @@ def verify_member(member: bytes, url: str) -> str | None:
     if len(plain) < block_end or plain[block_end:].strip(b"\r\n"):
         return (f"the member holds {len(plain)} bytes, its WARC record {block_end} and its "
                 "trailer: not one record")
+    t = _TYPE.search(head)
+    kind = t.group(1).decode("ascii", "replace").lower() if t else None
+    if kind != "response":  # the request and metadata records of a capture share its URI
+        return f"a {kind or 'untyped'} record, not the response the index points at"
     u = _URI.search(head)
     found = u.group(1).decode("utf-8", "replace") if u else None
     if found != url:

@@ -8,7 +8,7 @@ import pytest
 
 from corpus.crawl.cc_config import RangeFetchConfig
 from corpus.crawl.cc_fetch import RangeFetcher, verify_member
-from tests.corpus.crawl.conftest import SEGMENT
+from tests.corpus.crawl.conftest import ROOT, SEGMENT
 
 CRAWL0 = SEGMENT + "crawl-00000.warc.gz"
 
@@ -34,6 +34,12 @@ def test_verify_member_accepts_the_record_and_names_every_kind_of_mismatch(local
     assert "not a gzip member" in verify_member(ma[7:], a["url"])
     assert "does not end" in verify_member(ma[:-20], a["url"])
     assert "more than one" in verify_member(ma + mb, a["url"])
+    # Common Crawl's own capture: its request and metadata records carry the page's URI too
+    whirl = (ROOT / "tests/fixtures/warc/commoncrawl_whirlwind.warc.gz").read_bytes()
+    uri = "https://an.wikipedia.org/wiki/Escopete"
+    assert verify_member(whirl[1023:18374], uri) is None
+    assert verify_member(whirl[516:1023], uri) == "a request record, not the response the index points at"
+    assert verify_member(whirl[18374:], uri) == "a metadata record, not the response the index points at"
 
 
 def test_fetched_members_are_the_source_bytes(local_cc, cc_server):
