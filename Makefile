@@ -20,7 +20,7 @@ URLS         ?=
 CRAWL_OUTPUT ?= out/crawl
 CRAWL_ARGS   ?=
 
-.PHONY: help install kenlm quality-models corpus crawl pretrain test test-fast bench lint clean
+.PHONY: help install kenlm quality-models corpus crawl crawl-urls crawl-cc pretrain test test-fast bench lint clean
 
 help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
@@ -28,6 +28,8 @@ help:
 	@echo "              and writes OUTPUT/report.html (REPORT=0 turns the report off)"
 	@echo "make crawl    URLS=<file|glob> crawl URL lists / sitemaps politely into $(CRAWL_OUTPUT)"
 	@echo "              (CRAWL_OUTPUT=<dir> CRAWL_ARGS='--user-agent ... --delay 1 --depth 1');"
+	@echo "              or CC_INDEX=<Common Crawl index glob or cc-index-table.paths.gz>"
+	@echo "              [CC_BASE_URL=https://data.commoncrawl.org/] (CRAWL_ARGS='--limit 10000 --dry-run');"
 	@echo "              then: make corpus INPUT=$(CRAWL_OUTPUT)"
 	@echo "make test     run the test suite"
 	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS= NPROC=)"
@@ -68,12 +70,22 @@ quality-models: $(LM_MODEL) $(SPAM_MODEL)
 corpus: install quality-models
 	$(M6) corpus $(foreach i,$(INPUT),--input '$(i)') --output $(OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(QUALITY_ARGS) $(if $(filter 0 no false,$(REPORT)),--no-report) $(CORPUS_ARGS) $(BEAM_ARGS)
 
-# make crawl URLS=FILE [CRAWL_OUTPUT=out/crawl] [CRAWL_ARGS=...]: `m6 crawl urls` (README, "Getting
-# the crawl"); rerun the same command to resume. `make corpus INPUT=out/crawl` builds the corpus.
-crawl: install
-	@test -n "$(URLS)" || { echo "make crawl: give URLS=<file|glob> (URL lists, sitemaps)" >&2; exit 2; }
+# make crawl URLS=FILE | CC_INDEX=GLOB [CRAWL_OUTPUT=out/crawl] [CRAWL_ARGS=...] (README, "Getting
+# the crawl"): `m6 crawl urls` for URL lists and sitemaps, `m6 crawl cc` for Common Crawl's records
+# selected from its URL index and fetched by range (CC_BASE_URL: where its WARC files are read).
+# Rerun the same command to resume. `make corpus INPUT=out/crawl` builds the corpus from either.
+CC_INDEX    ?=
+CC_BASE_URL ?= https://data.commoncrawl.org/
+crawl: $(if $(URLS),crawl-urls) $(if $(CC_INDEX),crawl-cc)
+	@test -n "$(URLS)$(CC_INDEX)" || { echo "make crawl: give URLS=<file|glob> (URL lists, sitemaps) or CC_INDEX=<Common Crawl index glob or cc-index-table.paths.gz>" >&2; exit 2; }
+
+crawl-urls: install
 	@test "$(abspath $(CRAWL_OUTPUT))" != "$(abspath $(OUTPUT))" || { echo "make crawl: CRAWL_OUTPUT must not be the corpus folder $(OUTPUT)" >&2; exit 2; }
 	$(M6) crawl urls $(foreach u,$(URLS),--input '$(u)') --output $(CRAWL_OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CRAWL_ARGS) $(BEAM_ARGS)
+
+crawl-cc: install
+	@test "$(abspath $(CRAWL_OUTPUT))" != "$(abspath $(OUTPUT))" || { echo "make crawl: CRAWL_OUTPUT must not be the corpus folder $(OUTPUT)" >&2; exit 2; }
+	$(M6) crawl cc $(foreach i,$(CC_INDEX),--index '$(i)') --base-url '$(CC_BASE_URL)' --output $(CRAWL_OUTPUT) --runner $(RUNNER) --workers $(WORKERS) $(CRAWL_ARGS) $(BEAM_ARGS)
 
 # make pretrain [PRESET=tiny] [DATA=out/corpus] [OUTPUT=out/pretrain] [STEPS=N] [NPROC=1]: NPROC>1
 # runs that many processes with torchrun (gloo on CPU, NCCL on GPUs; model/distributed/parallel.py);

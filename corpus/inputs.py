@@ -4,6 +4,8 @@ of a corpus run: which files are crawls, which are plain-text dumps, which are i
 Kinds are told by name, then by content:
 
 - ``*.warc``, ``*.warc.gz``, ``*.arc``, ``*.arc.gz`` are crawls (WARC/ARC);
+- ``*.warc.wet.gz`` (and ``*.wet``, ``*.wet.gz``) are Common Crawl WET files: plain text already
+  extracted from pages, read as a text source without HTML extraction (``corpus.parse.wet``);
 - ``*.jsonl``, ``*.jsonl.gz``, ``*.json.gz`` are JSON lines: an image listing when its first valid
   line has an ``image``, ``image_url`` or ``image_path`` key (the e-commerce listing format),
   otherwise a plain-text dump (encyclopedia, community QA, forum);
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 import fsspec
 
 from corpus.parse.jsonl import loads_limited
+from corpus.parse.wet import is_wet
 
 CRAWL_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz")
@@ -37,13 +40,15 @@ class InputPlan:
     skipped: tuple[str, ...] = ()
     total_bytes: int = 0
     sizes: dict[str, int] = field(default_factory=dict, compare=False)
+    wet: tuple[str, ...] = ()  # Common Crawl WET files (extracted text)
 
     @property
     def files(self) -> tuple[str, ...]:
-        return self.crawl + self.dumps + self.listings
+        return self.crawl + self.wet + self.dumps + self.listings
 
     def describe(self) -> str:
-        text = (f"{len(self.crawl)} crawl files, {len(self.dumps)} text dumps, "
+        wet = f"{len(self.wet)} WET files, " if self.wet else ""
+        text = (f"{len(self.crawl)} crawl files, {wet}{len(self.dumps)} text dumps, "
                 f"{len(self.listings)} image listings ({self.total_bytes / 1e6:.1f} MB)")
         if self.skipped:
             kinds = Counter(_suffix(p) for p in self.skipped)
@@ -108,7 +113,7 @@ def _first_json_keys(path: str) -> set[str]:
 
 def plan_inputs(patterns: list[str] | tuple[str, ...]) -> InputPlan:
     """Classify every file named by ``patterns``. Raises if a pattern names nothing."""
-    crawl, dumps, listings, skipped = [], [], [], []
+    crawl, wet, dumps, listings, skipped = [], [], [], [], []
     sizes: dict[str, int] = {}
     for pattern in patterns:
         files = _expand(pattern)
@@ -121,7 +126,9 @@ def plan_inputs(patterns: list[str] | tuple[str, ...]) -> InputPlan:
             if name.startswith(".") or name in ("provenance.md", "readme.md"):
                 continue
             sizes[path] = size
-            if name.endswith(CRAWL_SUFFIXES):
+            if is_wet(name):
+                wet.append(path)
+            elif name.endswith(CRAWL_SUFFIXES):
                 crawl.append(path)
             elif name.endswith(JSONL_SUFFIXES):
                 keys = _first_json_keys(path)
@@ -130,4 +137,4 @@ def plan_inputs(patterns: list[str] | tuple[str, ...]) -> InputPlan:
                 skipped.append(path)
                 sizes.pop(path)
     return InputPlan(tuple(crawl), tuple(dumps), tuple(listings), tuple(skipped),
-                     sum(sizes.values()), sizes)
+                     sum(sizes.values()), sizes, wet=tuple(wet))

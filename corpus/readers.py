@@ -2,7 +2,8 @@
 
 ``ReadCrawlFile`` reads one WARC/ARC file (``corpus.parse.warc``) and yields a ``Page`` for every
 response record (HTML and images) and a ``RejectedRecord`` for every record it could not read;
-``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s.
+``ReadDumpFile`` reads one JSON-lines plain-text dump (``corpus.parse.dumps``) into ``Document``s;
+``ReadWetFile`` reads one Common Crawl WET file (``corpus.parse.wet``) into ``Document``s.
 A file that cannot be opened at all becomes one rejected row naming the file; the job goes on.
 With ``emit_counts`` (the pipeline sets it) each file's records are followed by one ``FileCounts``
 (``corpus.parse.counts``): what the reader skipped on purpose (requests, revisits, metadata,
@@ -102,6 +103,25 @@ class ReadDumpFile(Stage):
             yield _unreadable(path, self.name, exc)
         if self.emit_counts:
             yield FileCounts("dumps", path, counts)
+
+
+class ReadWetFile(Stage):
+    """Path of a Common Crawl WET file -> Documents (extracted text) and rejected records."""
+
+    name: ClassVar[str] = "read_wet"
+
+    def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None):
+        self.source = source
+        self.config = config or ParseConfig()
+
+    def process(self, path: str) -> Iterator[Any]:
+        from corpus.parse.wet import iter_wet_docs
+
+        try:
+            yield from _with_progress(path, iter_wet_docs(path, source=self.source,
+                                                          config=self.config))
+        except OSError as exc:
+            yield _unreadable(path, self.name, exc)
 
 
 def _mime(page: Page) -> str:

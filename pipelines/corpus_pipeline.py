@@ -3,6 +3,7 @@
 The wiring follows DESIGN.md's data flow; each box is a named composite step:
 
     ReadCrawl -> Extract ─┐
+    ReadWet (CC WET text) ┤
     ReadDumps ────────────┴-> Clean -> Quality -> Dedup -> Write_text
     (pages' images, WARC image records, listings) -> Images -> DedupImages -> Write_image_text
     every rejected row ─────────────────────────────────> Write_rejected
@@ -27,6 +28,7 @@ from corpus.parse.counts import fold_counts
 from corpus.readers import (
     ReadCrawlFile,
     ReadDumpFile,
+    ReadWetFile,
     is_file_counts,
     is_html_page,
     is_image_page,
@@ -81,7 +83,13 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
                      dumps.main | "DumpCounts" >> beam.Filter(is_file_counts))
                     | "InputCounts" >> beam.Flatten())
 
-    docs = (web_docs, dump_docs) | "AllDocs" >> beam.Flatten()
+    doc_inputs = [web_docs, dump_docs]
+    if plan.wet:  # only then, so the graph of a run without WET files is unchanged
+        wet = _files(p, "Wet", plan.wet) | "ReadWet" >> ApplyStage(
+            ReadWetFile(source=cfg.run.crawl_source, config=cfg.parse), budget=cfg.budget)
+        rejected.append(wet.rejected)
+        doc_inputs.append(wet.main)
+    docs = tuple(doc_inputs) | "AllDocs" >> beam.Flatten()
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
     if cfg.quality.enabled:

@@ -6,4 +6,9 @@ decision for each answer), ``sitemaps`` (URL lists and sitemaps, gzipped or not)
 temporary name and renamed when complete), ``fetch_log`` (the Parquet fetch log shared by both
 crawl routes), ``host`` (one host's crawl: robots, politeness, redirects), ``state`` (what a rerun
 still has to do). The Beam wiring is ``pipelines/crawl_urls.py``.
+
+Common Crawl by index and range (``m6 crawl cc``): ``cc_config`` (its settings), ``cc_index``
+(selection from the columnar URL index), ``cc_fetch`` (one record by range, verified),
+``cc_output`` (WARC batches, log, resumption, manifest). The Beam wiring is
+``pipelines/crawl_cc.py``.
 """
