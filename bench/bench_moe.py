@@ -1,5 +1,5 @@
 """MoE layer step time against a dense FFN with the same active parameters, and the all-to-all
-share of an expert-parallel step over 2 processes (M6 section 3.4; DESIGN.md's goal: MoE top-1
+share of an expert-parallel step over 2 processes (M6 section 3.4; docs/design.md's goal: MoE top-1
 within 1.2x of dense at equal active parameters, the issue's aim 1.3x).
 
 Run: ``.venv/bin/python bench/bench_moe.py`` (about a minute on 2 cores).

@@ -1,4 +1,4 @@
-"""Quality filters against their baselines, in one process (DESIGN.md, "Performance goals").
+"""Quality filters against their baselines, in one process (docs/design.md, "Performance goals").
 
     .venv/bin/python bench/bench_quality.py
 

@@ -4,7 +4,7 @@
 2. Training: forward + backward + AdamW steps of the tiny preset on batches shaped like its
    pretraining batches (16 samples, the four tasks mixed, text up to 64 tokens, 64 px images);
    tokens/s, and the achieved FLOP/s counted from the model's shapes (``model/nn/flops.py``) over
-   the matmul peak. DESIGN.md's goal: 65% of the peak; a small plain-PyTorch transformer reached
+   the matmul peak. docs/design.md's goal: 65% of the peak; a small plain-PyTorch transformer reached
    68% on this kind of machine.
 3. Generation: greedy decoding of 64 tokens after a 16-token prompt, with the KV cache and
    without (every step re-runs the whole sequence); tokens/s and the cache's speed-up.

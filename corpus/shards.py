@@ -2,7 +2,7 @@
 shard's bytes are made.
 
 The layout is a pure function of the rows and of the input files' sizes, so the same input gives
-the same files on every runner and every rerun (DESIGN.md, "Schemas"; cc_net's deterministic shard names):
+the same files on every runner and every rerun (docs/design.md, "Outputs and their invariants"; cc_net's deterministic shard names):
 
 - ``num_buckets(total_bytes, target)``: the number of buckets is the total size of the crawl,
   dump and listing files as stored (``InputPlan.total_bytes``: compressed bytes for ``.gz``)

@@ -1,6 +1,6 @@
 """The corpus pipeline: crawls, dumps and listings in; text, image_text and rejected shards out.
 
-The wiring follows DESIGN.md's data flow; each box is a named composite step:
+The wiring follows docs/design.md's data flow; each box is a named composite step:
 
     ReadCrawl -> Extract ─┐
     ReadWet (CC WET text) ┤

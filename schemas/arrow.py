@@ -3,7 +3,7 @@
 These schemas are the contract between the corpus pipeline (which writes Parquet shards) and
 everything that reads them (``m6 inspect``, the trainer in ``model/``, DuckDB, pandas). Each
 carries ``m6.schema`` (its name) and ``m6.schema_version`` in the schema metadata, so a reader
-can tell which contract a shard was written under (DESIGN.md, "Schemas").
+can tell which contract a shard was written under (docs/design.md, "Outputs and their invariants").
 
 Columns that a stage may not have filled (a perplexity when no language model is configured,
 say) are nullable; identity columns (``id``, ``source``) are not.

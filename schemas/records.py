@@ -2,7 +2,7 @@
 
 Every record carries a stable ``id``: the first 16 bytes (32 hex digits) of the SHA-1 of its source
 and a key (the URL, or the input file and offset where there is no URL), so a rerun over the same
-input gives the same ids and the same rows (DESIGN.md, "Data flow").
+input gives the same ids and the same rows (docs/design.md, "Outputs and their invariants").
 
 ``to_row()`` returns a plain dict with exactly the columns of the matching Arrow schema, in order.
 """

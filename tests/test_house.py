@@ -108,3 +108,13 @@ def test_every_module_says_what_it_is(package):
     missing = [str(p.relative_to(ROOT)) for p in _modules(package)
                if p.stat().st_size and ast.get_docstring(ast.parse(p.read_text())) is None]
     assert not missing, f"modules without a docstring: {missing}"
+
+
+MAX_LINES = 600  # STYLE.md: one concept per file, split before 600 lines
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_outgrows_one_concept(package):
+    long = {str(p.relative_to(ROOT)): n for p in _modules(package)
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them): {long}"

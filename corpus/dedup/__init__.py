@@ -1,5 +1,5 @@
 """Duplicate removal for the corpus: exact, URL and near-duplicate text; exact and perceptual
-image copies (DESIGN.md, "Rules from the paper"; docs/dedup.md).
+image copies (docs/design.md, "Dedup"; docs/dedup.md).
 
 Pure functions, one concept per module: ``normalise`` (normal forms and keys), ``minhash``
 (batched signatures equal to datasketch's), ``lsh`` (bands from the threshold, band keys),

@@ -1,6 +1,6 @@
 """``DedupConfig``: every parameter of duplicate removal, text and images, in one frozen dataclass.
 
-Not in the paper (M6 section 2.3 stops at filtering); DESIGN.md asks for exact hashing, MinHash LSH
+Not in the paper (M6 section 2.3 stops at filtering); docs/design.md ("Dedup") asks for exact hashing, MinHash LSH
 over character n-grams for Chinese and perceptual hashes for images. The shape follows datatrove's
 ``MinhashConfig`` (n-gram size, permutations, bands x rows, seed in one place).
 

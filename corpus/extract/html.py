@@ -30,7 +30,7 @@ rules here, images, charsets)
 sample pages alone resiliparse does ~5,300 and ExtractHTML ~1,700.)
 
 trafilatura is ~20x slower than resiliparse and would make extraction the bottleneck of the text
-path (DESIGN.md asks for 5x datatrove's 34 docs/s end to end); selectolax is fastest but removes
+path (docs/design.md, "Performance goals": 5x datatrove's 34 docs/s end to end); selectolax is fastest but removes
 no boilerplate. resiliparse is the engine; the rules here bring its precision on real pages from
 0.60 to 0.85 of trafilatura's output at the same recall. They were kept only where the real pages
 agreed: ``header``/``[class*=header]`` selectors cost 4.6 and 1.6 points of recall there (so only
