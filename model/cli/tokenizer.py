@@ -79,4 +79,8 @@ def main(argv: list[str]) -> int:
     e.add_argument("text", nargs="+")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    return _train(args) if args.cmd == "train" else _encode(args)
+    try:
+        return _train(args) if args.cmd == "train" else _encode(args)
+    except (OSError, ValueError) as e:  # a missing or unreadable input (ArrowInvalid included)
+        print(f"m6 tokenizer: {e}", file=sys.stderr)
+        return 2

@@ -60,3 +60,14 @@ def test_cli_trains_from_corpus_shards(corpus_dir, tmp_path, capsys):
 def test_cli_without_shards_says_what_to_do(tmp_path, capsys):
     assert tokenizer_main(["train", "--input", str(tmp_path), "--out", str(tmp_path / "t.json")]) == 2
     assert "make corpus" in capsys.readouterr().err
+
+
+def test_tokenizer_train_on_a_file_that_is_not_parquet_is_one_line(tmp_path, capsys):
+    from model.cli.tokenizer import main
+
+    bad = tmp_path / "shard.parquet"
+    bad.write_text("hello")
+    assert main(["train", "--input", str(bad), "--out", str(tmp_path / "tok.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("m6 tokenizer: ") and err.count("\n") == 1
+    assert "Parquet" in err and not (tmp_path / "tok.json").exists()
