@@ -71,3 +71,15 @@ def test_tokenizer_train_on_a_file_that_is_not_parquet_is_one_line(tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith("m6 tokenizer: ") and err.count("\n") == 1
     assert "Parquet" in err and not (tmp_path / "tok.json").exists()
+
+
+def test_pretrain_on_a_file_that_is_not_parquet_is_one_line(tmp_path, capsys):
+    from model.cli.pretrain import main
+
+    bad = tmp_path / "shard.parquet"
+    bad.write_text("hello")
+    args = ["--preset", "tiny", "--data", str(bad), "--output", str(tmp_path / "run"),
+            "--steps", "1", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("m6 pretrain: ") and "Parquet" in err[0]
