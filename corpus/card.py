@@ -25,7 +25,8 @@ DEFAULT_CONFIG = "text"
 # The settings a reader of the card most needs to judge the data, as dotted config paths;
 # the rest is in config.json.
 SUMMARY_KEYS = (
-    "run.quality", "run.dedup", "run.images", "run.dedup_against",
+    "version", "quality.enabled", "dedup.enabled", "images.enabled", "run.dedup_against",
+    "run.quality", "run.dedup", "run.images",  # where config version 1 kept the switches
     "clean.min_text_chars", "clean.min_cjk_ratio",
     "quality.language.keep", "quality.perplexity.model", "quality.perplexity.max_percentile",
     "quality.spam.model", "quality.badwords.lists",

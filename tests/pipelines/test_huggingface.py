@@ -69,7 +69,7 @@ def corpus(tmp_path_factory) -> Path:
                                      cfg=cfg)]
     stats = compute_stats([(k, r) for k in ("text", "image_text", "rejected") for r in rows[k]])
     config = {"run": {"quality": True, "dedup": True, "images": True, "dedup_against": []},
-              "dedup": {"threshold": 0.8}}
+              "dedup": {"threshold": 0.8}, "quality": {"enabled": True, "spam": {"model": None}}}
     finalize(written, stats, output=str(out), cfg=cfg, config_json=json.dumps(config))
     return out
 
@@ -128,6 +128,7 @@ def test_the_dataset_card_names_each_config(corpus, tmp_path):
     assert '    path: "image_text/part-*.parquet"' in card
     assert "Corpus statistics (cf. M6 paper, Table 1)" in card
     assert "- `dedup.threshold`: `0.8`" in card
+    assert "- `quality.enabled`: `true`" in card and "- `quality.spam.model`: `null`" in card
     assert "- `image_text` (4 rows)" in card
     text = _load(str(corpus), "text", cache=tmp_path / "t")
     assert text.num_rows == 30 and "image" not in text.features
