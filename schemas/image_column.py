@@ -8,6 +8,8 @@ the schema metadata under ``huggingface`` (``{"info": {"features": ...}}``, the 
 yields PIL images with no cast. ``datasets`` only honours the metadata of a column whose Arrow
 field is exactly its own (same type, nullable), which is why the Arrow type changed and the field
 is nullable: that a kept pair always has image bytes is checked by ``validate_table`` instead.
+(Source: ``datasets.features.Image.pa_type`` and ``Features.from_arrow_schema``, datasets 5.2;
+the same layout since datasets 2.x.)
 
 Version 1.0 shards stored plain ``binary``. Readers never look at the Arrow type themselves: they
 call ``image_bytes`` on a row value or ``image_bytes_array`` on a column, which accept both.
