@@ -38,6 +38,7 @@ from corpus.config import CorpusConfig  # noqa: E402
 from corpus.stats import compute_stats, stats_item, to_json  # noqa: E402
 from report.collect import PAIR_COLUMNS, REJECTED_COLUMNS, TEXT_COLUMNS, collect  # noqa: E402
 from schemas.arrow import IMAGE_TEXT_SCHEMA, REJECTED_SCHEMA, TEXT_SCHEMA  # noqa: E402
+from schemas.image_column import with_image_structs  # noqa: E402
 from schemas.layout import CONFIG_FILE, MANIFEST_FILE, STATS_FILE, Manifest  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -85,7 +86,7 @@ def build(out: Path, n_text: int = N_TEXT) -> None:
                       "sharpness": 10.0 + i % 900, "entropy": 3 + (i % 50) / 10,
                       "colourfulness": float(i % 120), "jpeg_quality": float(30 + i % 70),
                       "n_chars": 60, "n_tokens": 60})
-    written += write(pairs, IMAGE_TEXT_SCHEMA, out / "image_text")
+    written += write(with_image_structs(pairs), IMAGE_TEXT_SCHEMA, out / "image_text")
     rejected = []
     for i in range(N_REJECTED):
         dup = i % 3 == 0

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import schema_for, validate_table
+from schemas.image_column import IMAGE_COLUMN, image_value
 
 SHARD_PREFIX = "part-"
 SHARD_SUFFIX = ".parquet"
@@ -88,6 +89,9 @@ def split_parts(rows: Iterable[dict[str, Any]], target_bytes: int) -> Iterator[l
 def rows_to_table(rows: list[dict[str, Any]], kind: str) -> pa.Table:
     """Build a table with the project schema of ``kind``, validated (raises on mismatch)."""
     schema = schema_for(kind)
+    if kind == "image_text":
+        # Rows carry the encoded bytes; the shard stores them as the HF Image struct.
+        rows = [{**r, IMAGE_COLUMN: image_value(r.get(IMAGE_COLUMN))} for r in rows]
     table = pa.Table.from_pylist(rows, schema=schema)
     validate_table(table, kind)
     return table

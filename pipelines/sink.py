@@ -10,8 +10,9 @@ shards by bundle, which differs between runners. Instead (cc_net's ``tmp`` + ``f
    bundle rewrites the same name with the same bytes.
 2. ``Finalize`` runs once after all kinds are written: it deletes shards of earlier runs that this
    run did not write (so a rerun with other input leaves no stale or duplicate shards), writes an
-   empty shard for a kind with no rows, writes ``stats.json`` and ``manifest.json`` atomically and
-   removes ``_temporary``. ``manifest.json`` is written last: its presence marks a complete run.
+   empty shard for a kind with no rows, writes ``stats.json``, ``config.json``, the dataset card
+   ``README.md`` (``corpus/card.py``) and ``manifest.json`` atomically and removes
+   ``_temporary``. ``manifest.json`` is written last: its presence marks a complete run.
 
 All I/O goes through ``apache_beam.io.filesystems.FileSystems``, so ``OUTPUT`` may be a local
 path or any filesystem Beam knows (``gs://``, ``s3://``, ``hdfs://``).
@@ -19,6 +20,7 @@ path or any filesystem Beam knows (``gs://``, ``s3://``, ``hdfs://``).
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
@@ -27,6 +29,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from corpus.card import render_card
 from corpus.shards import (
     SHARD_PREFIX,
     ShardConfig,
@@ -39,6 +42,7 @@ from corpus.shards import (
 )
 from corpus.stats import compute_stats
 from schemas.layout import (
+    CARD_FILE,
     CONFIG_FILE,
     KINDS,
     MANIFEST_FILE,
@@ -117,7 +121,8 @@ def list_shards(output: str, kind: str) -> list[str]:
 
 def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: str,
              cfg: ShardConfig, config_json: str | None = None) -> Manifest:
-    """Remove stale shards, fill empty kinds, write stats.json and manifest.json (last)."""
+    """Remove stale shards, fill empty kinds, write stats.json, config.json, README.md and
+    manifest.json (last)."""
     written_names = {name for name, _ in written}
     temp_root = join(output, TEMP_DIR, "meta")
     for kind in KINDS:
@@ -132,11 +137,13 @@ def finalize(written: list[tuple[str, int]], stats: dict[str, Any], *, output: s
     manifest = Manifest.of(written)
     # No rows at all (every input empty) gives no statistics: zero counts, so the empty corpus
     # is complete and stats.json has the shape every reader expects.
-    stats = stats or compute_stats(())
-    write_atomically(join(output, STATS_FILE),
-                     CorpusStats.from_dict(stats).to_json().encode(), temp_root)
+    stats = CorpusStats.from_dict(stats or compute_stats(()))
+    write_atomically(join(output, STATS_FILE), stats.to_json().encode(), temp_root)
     if config_json is not None:
         write_atomically(join(output, CONFIG_FILE), config_json.encode(), temp_root)
+    card = render_card(stats.to_dict(), json.loads(config_json) if config_json else None,
+                       manifest.rows)
+    write_atomically(join(output, CARD_FILE), card.encode(), temp_root)
     write_atomically(join(output, MANIFEST_FILE), manifest.to_json().encode(), temp_root)
     temp = join(output, TEMP_DIR)
     if FileSystems.exists(temp):

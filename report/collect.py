@@ -41,6 +41,7 @@ from corpus.inspect.batches import file_batches
 from corpus.inspect.files import InspectError, Shard
 from corpus.inspect.types import ColumnTypeError, check_types
 from report.histogram import Histogram
+from schemas.image_column import image_bytes_array
 from schemas.layout import CONFIG_FILE, KINDS, STATS_FILE
 from schemas.listing import RERUN_OR_ALLOW, IncompleteCorpus, corpus_folder
 
@@ -270,7 +271,7 @@ def _read_pairs(figs: CorpusFigures, shards: list[Shard], acc: dict | None, rng:
                 else:
                     figs.samples[slot] = sample
         if acc is not None:  # no stats.json: Table 1 from the rows, image bytes included
-            sizes = pc.binary_length(batch.column("image")).to_pylist()
+            sizes = pc.binary_length(image_bytes_array(batch.column("image"))).to_pylist()
             for row, size in zip(batch.drop_columns(["image"]).to_pylist(), sizes):
                 corpus_stats.add_input(acc, ("image_text", {**row, "image_bytes": size}))
     figs.samples.sort(key=lambda s: (s.shard, s.row))
@@ -396,6 +397,6 @@ def _read_sample_images(figs: CorpusFigures, shards: list[Shard]) -> None:
                 g = int(np.searchsorted(starts, s.row, side="right") - 1)
                 by_group[g].append(s)
             for g, group in by_group.items():
-                images = pf.read_row_group(g, columns=["image"]).column("image")
+                images = image_bytes_array(pf.read_row_group(g, columns=["image"]).column("image"))
                 for s in group:
                     s.image = images[s.row - starts[g]].as_py()

@@ -9,24 +9,35 @@ Columns that a stage may not have filled (a perplexity when no language model is
 say) are nullable; identity columns (``id``, ``source``) are not.
 
 Versioning rule: adding a nullable column bumps the minor version; renaming, removing or changing
-a type bumps the major version. ``validate_table`` accepts any shard whose major version matches.
+a type bumps the major version. Each kind has its own version (``SCHEMA_VERSIONS``); a reader
+accepts a shard whose major version is one of ``READABLE_MAJORS[kind]``, and ``schema_of_version``
+gives the columns that version had.
+
+History: ``image_text`` 2.0 stores ``image`` as a Hugging Face ``Image`` struct and carries the
+``huggingface`` features metadata (``schemas/image_column.py``); 1.0 stored it as ``binary``.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+from schemas.image_column import IMAGE_COLUMN, IMAGE_TYPE, IMAGE_TYPE_V1, hf_metadata
+
+SCHEMA_VERSION = "1.0"  # of text and rejected (kept for readers of the 1.x contract)
+SCHEMA_VERSIONS = {"text": "1.0", "image_text": "2.0", "rejected": "1.0"}
+READABLE_MAJORS = {"text": ("1",), "image_text": ("1", "2"), "rejected": ("1",)}
 
 SCHEMA_NAME_KEY = b"m6.schema"
 SCHEMA_VERSION_KEY = b"m6.schema_version"
 
 
-def _with_meta(name: str, fields: list[pa.Field]) -> pa.Schema:
-    return pa.schema(
-        fields,
-        metadata={SCHEMA_NAME_KEY: name.encode(), SCHEMA_VERSION_KEY: SCHEMA_VERSION.encode()},
-    )
+def _with_meta(name: str, fields: list[pa.Field], *, huggingface: bool = False,
+               version: str | None = None) -> pa.Schema:
+    version = version or SCHEMA_VERSIONS[name]
+    meta = {SCHEMA_NAME_KEY: name.encode(), SCHEMA_VERSION_KEY: version.encode()}
+    if huggingface:
+        meta.update(hf_metadata(fields))
+    return pa.schema(fields, metadata=meta)
 
 
 # Quality columns shared by text rows and the text side of image-text rows.
@@ -59,9 +70,7 @@ TEXT_SCHEMA = _with_meta(
     ],
 )
 
-IMAGE_TEXT_SCHEMA = _with_meta(
-    "image_text",
-    [
+_IMAGE_TEXT_FIELDS = [
         pa.field("id", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),
         pa.field("url", pa.string(), nullable=True),  # page the pair came from
@@ -72,7 +81,9 @@ IMAGE_TEXT_SCHEMA = _with_meta(
         pa.field("caption", pa.string(), nullable=True),
         pa.field("context_before", pa.string(), nullable=True),
         pa.field("context_after", pa.string(), nullable=True),
-        pa.field("image", pa.binary(), nullable=False),
+        # nullable in Arrow so that datasets takes it as its Image feature; validate_table
+        # still refuses a null image (NON_NULL_COLUMNS).
+        pa.field(IMAGE_COLUMN, IMAGE_TYPE, nullable=True),
         pa.field("format", pa.string(), nullable=False),
         pa.field("width", pa.int32(), nullable=False),
         pa.field("height", pa.int32(), nullable=False),
@@ -90,8 +101,20 @@ IMAGE_TEXT_SCHEMA = _with_meta(
         pa.field("n_tokens", pa.int32(), nullable=False),
         pa.field("input_file", pa.string(), nullable=True),
         *_QUALITY_FIELDS,
-    ],
+]
+
+IMAGE_TEXT_SCHEMA = _with_meta("image_text", _IMAGE_TEXT_FIELDS, huggingface=True)
+
+# Version 1.0 of image_text: the same columns, ``image`` as non-null binary, no HF metadata.
+IMAGE_TEXT_SCHEMA_V1 = _with_meta(
+    "image_text",
+    [pa.field(IMAGE_COLUMN, IMAGE_TYPE_V1, nullable=False) if f.name == IMAGE_COLUMN else f
+     for f in _IMAGE_TEXT_FIELDS],
+    version="1.0",
 )
+
+# Columns that hold a value in every row although their Arrow field is nullable.
+NON_NULL_COLUMNS = {"image_text": (IMAGE_COLUMN,)}
 
 REJECTED_SCHEMA = _with_meta(
     "rejected",
@@ -118,6 +141,14 @@ SCHEMAS: dict[str, pa.Schema] = {
     "image_text": IMAGE_TEXT_SCHEMA,
     "rejected": REJECTED_SCHEMA,
 }
+
+
+def schema_of_version(kind: str, version: str | None) -> pa.Schema:
+    """The schema of ``kind`` as version ``version`` wrote it (``None``: the current one)."""
+    schema = schema_for(kind)
+    if kind == "image_text" and version is not None and version.split(".")[0] == "1":
+        return IMAGE_TEXT_SCHEMA_V1
+    return schema
 
 
 def schema_for(kind: str) -> pa.Schema:

@@ -8,6 +8,7 @@ manifest.
     OUT/rejected/part-...parquet                    every dropped record, with stage and reason
     OUT/stats.json                                  Table 1 figures (``schemas/statistics.py``)
     OUT/config.json                                 the resolved configuration of the run
+    OUT/README.md                                   the dataset card (``corpus/card.py``)
     OUT/manifest.json                               every shard of the run and its rows, last
     OUT/report.html                                 the HTML report (``m6 report``)
     OUT/_temporary/                                 half-written files, only during a run
@@ -37,6 +38,7 @@ MANIFEST_FILE = "manifest.json"
 STATS_FILE = "stats.json"
 CONFIG_FILE = "config.json"
 REPORT_FILE = "report.html"
+CARD_FILE = "README.md"  # Hugging Face dataset card: configs per kind, Table 1, settings
 TEMP_DIR = "_temporary"
 SHARD_SUFFIX = ".parquet"
 

@@ -83,7 +83,10 @@ class TextRecord(Quality):
 
 @dataclass
 class ImageTextRecord(Quality):
-    """One row of the ``image_text`` output: an image's bytes and the text that describes it."""
+    """One row of the ``image_text`` output: an image's bytes and the text that describes it.
+
+    ``to_row`` keeps ``image`` as bytes (what the pipeline passes around and sizes shards by);
+    the shard writer stores it as the Hugging Face Image struct (``schemas/image_column.py``)."""
 
     id: str = ""
     source: str = ""

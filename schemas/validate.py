@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from schemas.arrow import SCHEMA_NAME_KEY, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS
+from schemas.arrow import (
+    NON_NULL_COLUMNS,
+    READABLE_MAJORS,
+    SCHEMA_NAME_KEY,
+    SCHEMA_VERSION_KEY,
+    SCHEMA_VERSIONS,
+    SCHEMAS,
+    schema_of_version,
+)
+from schemas.image_column import image_bytes_array
 
 
 class SchemaMismatch(ValueError):
@@ -44,11 +53,13 @@ def schema_problems(schema: pa.Schema, kind: str | None = None) -> list[str]:
         return ["no m6.schema in the schema metadata: not written by m6, pass the kind explicitly"]
     if kind not in SCHEMAS:
         return [f"unknown kind {kind!r} (expected one of {sorted(SCHEMAS)})"]
-    expected = SCHEMAS[kind]
     problems: list[str] = []
     version = version_of(schema)
-    if version is not None and version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        problems.append(f"schema version {version} is incompatible with {SCHEMA_VERSION}")
+    if version is not None and version.split(".")[0] not in READABLE_MAJORS[kind]:
+        problems.append(f"schema version {version} is incompatible with {SCHEMA_VERSIONS[kind]}")
+        return problems
+    # A shard without a version (written by another tool) is compared with the current schema.
+    expected = schema_of_version(kind, version)
     got = {f.name: f for f in schema}
     for f in expected:
         g = got.get(f.name)
@@ -65,10 +76,14 @@ def schema_problems(schema: pa.Schema, kind: str | None = None) -> list[str]:
 def null_problems(table: pa.Table, kind: str) -> list[str]:
     """Nulls in columns the schema declares non-null (Parquet readers may relax nullability)."""
     expected = SCHEMAS[kind]
+    required = set(NON_NULL_COLUMNS.get(kind, ()))
     problems = []
     for f in expected:
-        if not f.nullable and f.name in table.column_names:
-            n = table.column(f.name).null_count
+        if (not f.nullable or f.name in required) and f.name in table.column_names:
+            column = table.column(f.name)
+            if pa.types.is_struct(column.type):  # the image struct: its bytes must be there too
+                column = image_bytes_array(column)
+            n = column.null_count
             if n:
                 problems.append(f"column {f.name!r} has {n} nulls but is non-null")
     return problems

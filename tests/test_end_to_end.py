@@ -56,6 +56,10 @@ def test_every_row_validates_and_counts_agree(corpus):
     assert passages == {"text": manifest["rows"]["text"],
                         "image_text": manifest["rows"]["image_text"]}
     assert stats["rejected_total"] == manifest["rows"]["rejected"]
+    # the dataset card's figures are this run's (datasets reads it: tests/pipelines/test_huggingface.py)
+    card = (corpus / "README.md").read_text(encoding="utf-8")
+    assert '- config_name: image_text\n  data_files:\n  - split: train\n' in card
+    assert f"- `image_text` ({manifest['rows']['image_text']:,} rows)" in card
     ids = con.execute(
         f"select count(*), count(distinct id) from read_parquet('{corpus}/*/*.parquet', "
         "union_by_name=true)").fetchone()
@@ -104,7 +108,9 @@ def test_known_pages_land_where_they_must(corpus):
 def test_image_text_rows_hold_real_images(corpus):
     rows = pq.read_table(corpus / "image_text").to_pylist()
     for row in rows:
-        img = Image.open(io.BytesIO(row["image"]))
+        # image_text 2.0: the Hugging Face Image struct, bytes only
+        assert row["image"]["path"] is None
+        img = Image.open(io.BytesIO(row["image"]["bytes"]))
         img.load()
         assert (img.width, img.height) == (row["width"], row["height"])
         assert img.width * img.height >= 5000 or row["orig_width"] * row["orig_height"] >= 5000

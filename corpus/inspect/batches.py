@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.inspect.files import InspectError, Shard
+from schemas.image_column import with_image_bytes
 
 Batch = tuple[str, Sequence[int], pa.RecordBatch]
 
@@ -49,7 +50,7 @@ def file_batches(pf: pq.ParquetFile, url: str, batch_size: int,
                 break
             except (OSError, pa.ArrowException, ValueError) as e:
                 raise unreadable(url, i, e) from None
-            yield url, range(start, start + batch.num_rows), batch
+            yield url, range(start, start + batch.num_rows), with_image_bytes(batch)
             start += batch.num_rows
 
 
@@ -200,7 +201,8 @@ class Query:
             files = batch.column(FILENAME_COLUMN).to_pylist()
             rows = batch.column(ROW_NUMBER_COLUMN).to_pylist()
             keep = [n for n in batch.schema.names if n not in extra]
-            batch = pa.RecordBatch.from_arrays([batch.column(n) for n in keep], names=keep)
+            batch = with_image_bytes(
+                pa.RecordBatch.from_arrays([batch.column(n) for n in keep], names=keep))
             # One batch may hold rows of several files: split where the file changes.
             start = 0
             for k in range(1, len(files) + 1):

@@ -58,6 +58,7 @@ from corpus.inspect.render import (
 from corpus.inspect.types import ColumnTypeError, check_types
 from corpus.stats import format_table, from_json, human_bytes
 from schemas import SCHEMAS, schema_problems
+from schemas.image_column import with_image_bytes
 from schemas.validate import kind_of
 
 BATCH_ROWS = 1024
@@ -322,7 +323,7 @@ def write_image(groups: dict[str, list[Shard]], queries: dict[str, Query], row: 
                 if offset < n:
                     rg, r = row_group_of(pf, offset)
                     try:
-                        table = pf.read_row_group(rg, columns=IMAGE_COLUMNS)
+                        table = with_image_bytes(pf.read_row_group(rg, columns=IMAGE_COLUMNS))
                     except (OSError, pa.ArrowException, ValueError) as e:
                         raise unreadable(shard.url, rg, e) from None
                     found = (shard.url, offset, table.slice(r, 1).to_pylist()[0])

@@ -30,6 +30,10 @@ def family(t: pa.DataType) -> str:
         return "binary"
     if pa.types.is_boolean(t):
         return "bool"
+    if pa.types.is_struct(t) and t.get_field_index("bytes") >= 0 \
+            and family(t.field("bytes").type) == "binary":
+        # The Hugging Face Image struct of image_text 2.0: the same bytes as 1.0's binary.
+        return "binary"
     return str(t)
 
 

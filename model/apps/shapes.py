@@ -39,6 +39,7 @@ from PIL import Image, ImageDraw
 
 from model.data.shards import val_bucket
 from schemas.arrow import IMAGE_TEXT_SCHEMA
+from schemas.image_column import with_image_structs
 from schemas.layout import MANIFEST_FILE, Manifest
 from schemas.records import ImageTextRecord, make_id
 
@@ -143,7 +144,7 @@ def build(out: str | Path, n_images: int = 2000, seed: int = 0) -> dict[str, int
         for k, q in enumerate(scene.questions()):
             qa.append({"id": f"shapes:{seed}:{i}:q{k}", "split": "val" if held else "train",
                        "image": f"images/{name}", **q})
-    table = pa.Table.from_pylist(rows, schema=IMAGE_TEXT_SCHEMA)
+    table = pa.Table.from_pylist(with_image_structs(rows), schema=IMAGE_TEXT_SCHEMA)
     shard = "image_text/shapes-00000.parquet"
     pq.write_table(table, out / shard, row_group_size=256, compression="zstd")
     # a corpus folder is read through its manifest (schemas/layout.py), written last

@@ -70,7 +70,9 @@ def main(argv: list[str]) -> int:
                    help="corpus root(s), folders of Parquet shards, files or globs")
     t.add_argument("--vocab-size", type=int, default=8000)
     t.add_argument("--min-frequency", type=int, default=2)
-    t.add_argument("--out", required=True, help="where to write tokenizer.json")
+    t.add_argument("--out", required=True, help="where to write tokenizer.json; tokenizer_config.json and "
+                        "special_tokens_map.json go beside it, so the folder loads with "
+                        "transformers.AutoTokenizer")
     t.add_argument("--include-image-text", action="store_true",
                    help="also learn from the text of image_text shards")
     t.add_argument("--max-texts", type=int, default=0, help="stop after this many texts (0: all)")

@@ -38,6 +38,7 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from schemas.arrow import SCHEMA_NAME_KEY
+from schemas.image_column import with_image_bytes
 from schemas.layout import OUTPUT_KINDS
 from schemas.listing import corpus_folder, parquet_file
 
@@ -226,6 +227,7 @@ class RowStream:
                 columns=self.columns,
                 use_threads=False,
             ):
+                batch = with_image_bytes(batch)  # image_text 1.0 binary or 2.0 struct
                 raw_end = raw0 + batch.num_rows
                 if raw_end > first_raw:
                     lo = max(first_raw, raw0)

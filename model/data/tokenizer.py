@@ -8,10 +8,17 @@ tokens with ``tokenizers.Tokenizer.from_file(path).encode(text).ids`` and get th
 as training does (the corpus statistics do this without importing ``model``).
 
 Special tokens have fixed ids: [PAD]=0 [UNK]=1 [BOS]=2 [EOS]=3 [SEP]=4 [MASK]=5.
+
+``save`` also writes ``tokenizer_config.json`` and ``special_tokens_map.json`` beside the file (the
+layout of a Hugging Face tokenizer folder), so ``transformers.AutoTokenizer.from_pretrained(folder)``
+knows every special token and encodes the same ids as ``M6Tokenizer.encode``. M6 has no [CLS]:
+its sequences start with [BOS] and segments are joined by [SEP] (``model/data``), so no
+``cls_token`` is declared.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -23,6 +30,12 @@ SPECIAL_TOKENS = (PAD, UNK, BOS, EOS, SEP, MASK)
 
 # A space next to a CJK character or full-width punctuation is an artefact of one-token-per-
 # character splitting, not of the text: decoding removes it.
+# The ``transformers`` names of the special tokens (``PreTrainedTokenizerFast`` keyword arguments).
+HF_SPECIAL_TOKENS = {"pad_token": PAD, "unk_token": UNK, "bos_token": BOS, "eos_token": EOS,
+                     "sep_token": SEP, "mask_token": MASK}
+HF_CONFIG_FILE = "tokenizer_config.json"
+HF_SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _SPACE_AFTER_CJK = re.compile(rf"(?<=[{_CJK}]) (?=\S)")
 _SPACE_BEFORE_CJK = re.compile(rf"(?<=\S) (?=[{_CJK}])")
@@ -83,11 +96,13 @@ class M6Tokenizer:
         return cls(Tokenizer.from_file(str(p)))
 
     def save(self, path: str | Path) -> None:
+        """Write ``path`` (``tokenizers`` JSON) and the Hugging Face files beside it, atomically."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
         self.tok.save(str(tmp))
         tmp.replace(p)
+        write_hf_files(p.parent)
 
     @property
     def vocab_size(self) -> int:
@@ -114,6 +129,30 @@ class M6Tokenizer:
 
     def id_to_token(self, i: int) -> str:
         return self.tok.id_to_token(int(i))
+
+
+def hf_tokenizer_config() -> dict:
+    """``tokenizer_config.json`` of an M6 tokenizer folder, for ``transformers``."""
+    return {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        **HF_SPECIAL_TOKENS,
+        # Decoding is M6Tokenizer.decode's job (it removes the spaces between CJK characters);
+        # transformers' own clean-up would change English spacing it does not know about.
+        "clean_up_tokenization_spaces": False,
+        "do_lower_case": True,  # the BERT normaliser in tokenizer.json lower-cases already
+        "model_input_names": ["input_ids", "attention_mask"],
+    }
+
+
+def write_hf_files(folder: str | Path) -> None:
+    """Write ``tokenizer_config.json`` and ``special_tokens_map.json`` into ``folder``."""
+    folder = Path(folder)
+    for name, data in ((HF_CONFIG_FILE, hf_tokenizer_config()),
+                       (HF_SPECIAL_TOKENS_FILE, dict(HF_SPECIAL_TOKENS))):
+        target = folder / name
+        tmp = target.with_name(name + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(target)
 
 
 def iter_texts(files: Sequence[str], *, use_title: bool = True, batch_rows: int = 1024) -> Iterator[str]:

@@ -26,6 +26,7 @@ from schemas import (
     TextRecord,
     make_id,
 )
+from schemas.image_column import with_image_structs
 from schemas.layout import Manifest
 
 LONG = "还没有收到书！" * 30  # 210 characters
@@ -60,7 +61,8 @@ def corpus(tmp_path_factory, write_manifest):
                              text=f"红色连衣裙{i}号", image=_jpeg(64 + i, 48), format="JPEG",
                              width=64 + i, height=48, orig_width=64 + i, orig_height=48,
                              sha256="0" * 64, n_chars=7, n_tokens=6).to_row() for i in range(3)]
-    _write(root / "image_text" / "part-00000-of-00001-000.parquet", pairs, IMAGE_TEXT_SCHEMA)
+    _write(root / "image_text" / "part-00000-of-00001-000.parquet", with_image_structs(pairs),
+           IMAGE_TEXT_SCHEMA)
     rejected = [RejectedRecord(id=str(i), source="forum" if i < 3 else "common_crawl",
                                kind="text", stage="clean.length",
                                reason="text_too_short" if i < 4 else "title_too_short",
@@ -354,3 +356,32 @@ def test_paths_globs_and_urls(corpus, capsys):
 def test_the_m6_command_dispatches_here(corpus, capsys):
     assert m6_main(["inspect", str(corpus / "text"), "--head", "1"]) == 0
     assert "还没有收到书！" in capsys.readouterr().out
+
+
+def test_image_text_1_0_shards_still_read(tmp_path, capsys, write_manifest):
+    """Shards written before image_text 2.0 (``image`` as plain binary) head, validate and
+    give their images back, beside 2.0 shards in the same folder."""
+    from schemas.arrow import IMAGE_TEXT_SCHEMA_V1
+
+    root = tmp_path / "old"
+    (root / "image_text").mkdir(parents=True)
+    pairs = [ImageTextRecord(id=make_id("ecommerce", f"v{i}"), source="ecommerce",
+                             text=f"蓝色衬衫{i}号", image=_jpeg(40 + i, 30), format="JPEG",
+                             width=40 + i, height=30, orig_width=40 + i, orig_height=30,
+                             sha256="0" * 64, n_chars=6, n_tokens=5).to_row() for i in range(2)]
+    _write(root / "image_text" / "part-00000-of-00002-000.parquet", pairs[:1], IMAGE_TEXT_SCHEMA_V1)
+    _write(root / "image_text" / "part-00001-of-00002-000.parquet", with_image_structs(pairs[1:]),
+           IMAGE_TEXT_SCHEMA)
+    write_manifest(root)
+    assert main([str(root), "--validate"]) == 0
+    capsys.readouterr()
+    assert main([str(root / "image_text"), "--head", "2"]) == 0
+    out = capsys.readouterr().out
+    for i in range(2):
+        size = len(_jpeg(40 + i, 30))
+        assert f"  image        JPEG {40 + i}x30, {size} B ({size:,} bytes)\n" in out
+    for i in range(2):
+        target = tmp_path / f"{i}.jpg"
+        assert main([str(root), "--image", str(i), "--out", str(target)]) == 0
+        assert target.read_bytes() == _jpeg(40 + i, 30)
+    assert main([str(root), "--stats"]) == 0

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from schemas.arrow import IMAGE_TEXT_SCHEMA, TEXT_SCHEMA
+from schemas.image_column import with_image_structs
 from schemas.records import ImageTextRecord, TextRecord, make_id
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -77,6 +78,8 @@ def _write(folder: Path, kind: str, rows: list[dict], schema: pa.Schema, n_files
     per = -(-len(rows) // n_files)
     for f in range(n_files):
         part = rows[f * per : (f + 1) * per]
+        if kind == "image_text":
+            part = with_image_structs(part)
         table = pa.Table.from_pylist(part, schema=schema)
         pq.write_table(table, folder / f"{kind}-{f:05d}.parquet", row_group_size=rg,
                        compression="zstd")

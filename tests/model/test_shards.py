@@ -104,3 +104,31 @@ def test_a_reader_with_no_rows_fails_with_advice(corpus_dir):
     s = RowStream(pieces, columns=["text"], shard_id=99, n_shards=100)
     with pytest.raises(ValueError, match="fewer ranks or data-loader workers"):
         next(iter(s))
+
+
+def test_image_text_1_0_and_2_0_shards_give_the_same_rows(corpus_dir, tmp_path):
+    """The trainer and the applications read ``image`` as bytes from image_text 2.0 shards (the
+    Hugging Face struct) and from 1.0 shards (plain binary) alike."""
+    from schemas.arrow import IMAGE_TEXT_SCHEMA_V1
+    from schemas.image_column import with_image_bytes
+
+    files = find_shards([corpus_dir], "image_text")
+    assert pq.read_schema(files[0]).field("image").type == pa.struct(
+        [("bytes", pa.binary()), ("path", pa.string())])
+    old = []
+    for i, f in enumerate(files):
+        path = tmp_path / f"image_text-{i:05d}.parquet"
+        pq.write_table(with_image_bytes(pq.read_table(f)).cast(IMAGE_TEXT_SCHEMA_V1), path,
+                       row_group_size=pq.ParquetFile(f).metadata.row_group(0).num_rows)
+        old.append(str(path))
+
+    def rows(paths):
+        return list(RowStream(plan_pieces(paths), columns=["text", "image"], loop=False,
+                              shuffle=False))
+
+    new_rows, old_rows = rows(files), rows(old)
+    assert len(new_rows) == len(old_rows) > 0
+    assert new_rows == old_rows
+    assert all(isinstance(r["image"], bytes) and r["image"][:2] in (b"\xff\xd8", b"\x89P", b"RI",
+                                                                    b"GI")
+               for r in new_rows)

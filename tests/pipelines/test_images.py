@@ -112,7 +112,7 @@ def test_image_text_rows_read_back_and_every_image_decodes(offline):
     validate_table(table, "image_text")
     rows = table.to_pylist()
     for row in rows:
-        im = Image.open(io.BytesIO(row["image"]))
+        im = Image.open(io.BytesIO(row["image"]["bytes"]))  # image_text 2.0: the HF Image struct
         im.load()
         assert (im.format, im.size) == (row["format"], (row["width"], row["height"]))
         assert im.mode == "RGB" and max(im.size) <= 512
@@ -207,7 +207,7 @@ def test_m6_inspect_shows_and_writes_images(offline, tmp_path, capsys):
     assert f"JPEG {row0['width']}x{row0['height']}" in capsys.readouterr().out
     out = tmp_path / "row.jpg"
     assert inspect_main([str(first_file), "--image", "0", "--out", str(out)]) == 0
-    assert out.read_bytes() == row0["image"]
+    assert out.read_bytes() == row0["image"]["bytes"]
     im = Image.open(out)
     im.load()
     assert im.format == "JPEG" and im.size == (row0["width"], row0["height"])

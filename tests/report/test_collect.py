@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,6 +17,7 @@ from corpus.inspect.files import InspectError
 from report.collect import collect
 from report.page import render
 from report.thresholds import thresholds
+from schemas.image_column import image_bytes
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +100,7 @@ def test_image_histograms_and_rejected_image_scores(figs, sample_corpus):
 
 def test_samples_are_seeded_and_carry_their_own_image(sample_corpus):
     pairs = pq.read_table(sample_corpus / "image_text", columns=["id", "image"]).to_pylist()
-    by_id = {r["id"]: r["image"] for r in pairs}
+    by_id = {r["id"]: image_bytes(r["image"]) for r in pairs}  # the 2.0 struct's bytes
     a = collect(str(sample_corpus), samples=5, seed=1)
     b = collect(str(sample_corpus), samples=5, seed=1)
     c = collect(str(sample_corpus), samples=5, seed=2)
@@ -197,3 +199,28 @@ def test_a_folder_that_is_not_a_corpus_is_a_clear_error(tmp_path):
         collect(str(tmp_path / "missing"))
     with pytest.raises(InspectError, match="no text/, image_text/ or rejected/ shards"):
         collect(str(tmp_path))
+
+
+def test_image_text_1_0_shards_give_the_same_figures_and_images(sample_corpus, tmp_path):
+    """image_text 1.0 stored ``image`` as binary, 2.0 as the Hugging Face struct: the report of
+    a corpus rewritten as 1.0 has the same Table 1 (recomputed from the rows, image bytes
+    included) and the same sample images."""
+    from schemas.arrow import IMAGE_TEXT_SCHEMA_V1
+    from schemas.image_column import with_image_bytes
+
+    old = tmp_path / "old"
+    shutil.copytree(sample_corpus, old)
+    (old / "stats.json").unlink()
+    shards = sorted((old / "image_text").glob("*.parquet"))
+    assert pq.read_schema(shards[0]).metadata[b"m6.schema_version"] == b"2.0"
+    for shard in shards:
+        table = with_image_bytes(pq.read_table(shard)).cast(IMAGE_TEXT_SCHEMA_V1)
+        pq.write_table(table, shard)
+    assert pq.read_schema(shards[0]).field("image").type == pa.binary()
+    new = tmp_path / "new"
+    shutil.copytree(sample_corpus, new)
+    (new / "stats.json").unlink()
+    a, b = collect(str(old)), collect(str(new))
+    assert a.stats == b.stats and a.stats["totals"]["image_text"]["image_bytes"] > 0
+    assert [s.image for s in a.samples] == [s.image for s in b.samples]
+    assert all(isinstance(s.image, bytes) and s.image for s in a.samples)

@@ -40,6 +40,7 @@ def test_an_outlier_image_score_is_counted_off_the_axis_not_drawn(tmp_path, writ
     import hashlib
 
     from schemas.arrow import IMAGE_TEXT_SCHEMA
+    from schemas.image_column import with_image_structs
 
     image = (Path(__file__).resolve().parents[1] / "fixtures" / "images" / "hopper.jpg")
     data = image.read_bytes()
@@ -48,7 +49,7 @@ def test_an_outlier_image_score_is_counted_off_the_axis_not_drawn(tmp_path, writ
              "orig_height": 128, "sha256": hashlib.sha256(data).hexdigest(), "n_chars": 4,
              "n_tokens": 4, "colourfulness": 1e7 if i == 0 else float(i)} for i in range(300)]
     (tmp_path / "image_text").mkdir()
-    pq.write_table(pa.Table.from_pylist(rows, schema=IMAGE_TEXT_SCHEMA),
+    pq.write_table(pa.Table.from_pylist(with_image_structs(rows), schema=IMAGE_TEXT_SCHEMA),
                    tmp_path / "image_text" / "part-0.parquet")
     html = render(collect(str(write_manifest(tmp_path)), samples=1), thresholds(None))
     chart = re.search(r'<svg class="chart"[^>]*aria-label="colourfulness.*?</svg>', html).group()

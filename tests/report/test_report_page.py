@@ -20,6 +20,7 @@ from PIL import Image
 
 from report.cli import main as report_main
 from schemas.arrow import IMAGE_TEXT_SCHEMA, REJECTED_SCHEMA, TEXT_SCHEMA
+from schemas.image_column import with_image_structs
 from tests.support.browser import load_page, region_stats
 from tests.support.chromium import cjk_fonts
 
@@ -41,11 +42,11 @@ def _plant(corpus: Path) -> None:
     data = IMAGE.read_bytes()
     with Image.open(IMAGE) as im:
         w, h = im.size
-    pq.write_table(pa.Table.from_pylist([{
+    pq.write_table(pa.Table.from_pylist(with_image_structs([{
         "id": "planted-pair", "source": "webpage", "url": JS_URL, "image_url": JS_URL,
         "text": SCRIPT_CAPTION, "image": data, "format": "jpeg", "width": w, "height": h,
         "orig_width": w, "orig_height": h, "sha256": hashlib.sha256(data).hexdigest(),
-        "n_chars": len(SCRIPT_CAPTION), "n_tokens": 10}], schema=IMAGE_TEXT_SCHEMA),
+        "n_chars": len(SCRIPT_CAPTION), "n_tokens": 10}]), schema=IMAGE_TEXT_SCHEMA),
         corpus / "image_text" / "part-planted.parquet")
     pq.write_table(pa.Table.from_pylist([{
         "id": "planted-rejected", "source": "forum", "kind": "text", "stage": "<b>stage</b>",

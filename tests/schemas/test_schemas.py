@@ -18,13 +18,16 @@ from schemas import (
     schema_problems,
     validate_table,
 )
+from schemas.image_column import with_image_structs
 
 
 def test_every_schema_carries_name_and_version():
-    for name, schema in [("text", TEXT_SCHEMA), ("image_text", IMAGE_TEXT_SCHEMA),
-                         ("rejected", REJECTED_SCHEMA)]:
+    for name, schema, version in [("text", TEXT_SCHEMA, SCHEMA_VERSION),
+                                  ("image_text", IMAGE_TEXT_SCHEMA, "2.0"),
+                                  ("rejected", REJECTED_SCHEMA, SCHEMA_VERSION)]:
         assert schema.metadata[b"m6.schema"] == name.encode()
-        assert schema.metadata[b"m6.schema_version"] == SCHEMA_VERSION.encode()
+        assert schema.metadata[b"m6.schema_version"] == version.encode()
+    assert SCHEMA_VERSION == "1.0"
 
 
 def test_make_id_is_stable_and_source_dependent():
@@ -45,7 +48,7 @@ def test_rows_build_tables_that_validate():
     assert len(r.text) == 2000
     for rec, schema, kind in [(t, TEXT_SCHEMA, "text"), (i, IMAGE_TEXT_SCHEMA, "image_text"),
                               (r, REJECTED_SCHEMA, "rejected")]:
-        table = pa.Table.from_pylist([rec.to_row()], schema=schema)
+        table = pa.Table.from_pylist(with_image_structs([rec.to_row()]), schema=schema)
         validate_table(table, kind)
         assert table.num_rows == 1
 

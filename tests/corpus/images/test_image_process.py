@@ -20,6 +20,7 @@ from corpus.images.process import ProcessImages
 from corpus.images.records import ImageJob, ImagePair
 from corpus.stage import split
 from schemas import IMAGE_TEXT_SCHEMA, ImageTextRecord, validate_table
+from schemas.image_column import with_image_structs
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "images"
 
@@ -121,7 +122,8 @@ def test_missing_bytes_carry_the_fetch_status():
 
 def test_rows_validate_against_the_schema():
     records = list(ProcessImages().run([job(n) for n in EXPECTED if EXPECTED[n] is None]))
-    table = pa.Table.from_pylist([r.to_row() for r in records], schema=IMAGE_TEXT_SCHEMA)
+    table = pa.Table.from_pylist(with_image_structs([r.to_row() for r in records]),
+                                 schema=IMAGE_TEXT_SCHEMA)
     validate_table(table, "image_text")
     assert table.num_rows == 9
 

@@ -41,7 +41,7 @@ def test_texts_and_answers_match_the_pixels(shapes_dir):
         nearest = min(COLOURS, key=lambda c: np.abs(mean - COLOURS[c]).sum())
         assert nearest == ans["color"], (path, mean, ans)
         texts = [r["text"] for r in rows[2 * i : 2 * i + 2]]
-        assert Image.open(io.BytesIO(rows[2 * i]["image"])).size == (64, 64)
+        assert Image.open(io.BytesIO(rows[2 * i]["image"]["bytes"])).size == (64, 64)  # HF struct
         assert all(ans["color"] in t and ans["shape"] in t and ans["background"] in t
                    for t in texts)
         assert ans["number"] in texts[1]
