@@ -20,6 +20,9 @@ because Beam runs DoFns off the main thread where C code cannot be interrupted. 
 budget is a rejected row (``too_deep``, ``timeout``, ``text_too_large``) that keeps its input
 file and offset; the worker goes on.
 
+Built inside ``pipelines.progress.reporting_to``, a ``StageDoFn`` also counts records in, kept
+and rejected into its worker's ``ProcessCounts`` for the live progress lines of ``m6 corpus``.
+
 ``ApplyStages(stages, label)`` chains several stages and flattens their rejected outputs, so a
 composite step of the pipeline is one labelled box in a runner's UI.
 """
@@ -37,6 +40,7 @@ from apache_beam.metrics import Metrics
 from corpus.budget import BudgetConfig, BudgetedStage
 from corpus.parse.counts import FileCounts
 from corpus.stage import Stage
+from pipelines.progress import capture, counts_for
 from schemas import RejectedRecord, make_id
 
 REJECTED = "rejected"
@@ -73,11 +77,14 @@ class StageDoFn(beam.DoFn):
         self.stage = stage
         self.budgeted = BudgetedStage(stage, budget)
         self._namespace = f"m6.{stage.name}"
+        self._progress_address = capture(stage.name)  # None: no live progress wanted
 
     def setup(self) -> None:
         self.budgeted.setup()
         self._kept = Metrics.counter(self._namespace, "kept")
         self._counters: dict[str, Any] = {}
+        address = getattr(self, "_progress_address", None)
+        self._progress = counts_for(address) if address is not None else None
 
     def _count(self, reason: str, n: int = 1) -> None:
         c = self._counters.get(reason)
@@ -93,18 +100,29 @@ class StageDoFn(beam.DoFn):
                         getattr(record, "id", "?"), exc)
             rej = error_rejection(self.stage.name, record, exc)
             self._count(rej.reason)
+            if self._progress is not None:
+                self._progress.add(self.stage.name, 1, 0, 1)
             yield rej
             return
+        kept = rejected = 0
         for out in outputs:
             if isinstance(out, RejectedRecord):
                 self._count(out.reason)
+                rejected += 1
             elif isinstance(out, FileCounts):  # a reader's counts of one file: metrics
                 for name, n in out.counts.items():
                     if n:
                         self._count(f"input.{name}", n)
             else:
                 self._kept.inc()
+                kept += 1
             yield out
+        if self._progress is not None:
+            self._progress.add(self.stage.name, 1, kept, rejected)
+
+    def finish_bundle(self) -> None:
+        if getattr(self, "_progress", None) is not None:
+            self._progress.send()  # the bundle's last counts, before the runner moves on
 
     def teardown(self) -> None:
         self.budgeted.teardown()
