@@ -78,7 +78,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     return with_overrides(replace(cfg, data=data, train=train, tasks=tasks), args.overrides)
 
 
-def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
+def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None, *,
+                     progress: bool = False) -> Path:
     """The tokenizer to train with: ``given``, the run folder's, or one trained now."""
     if given:
         return Path(given)
@@ -93,7 +94,7 @@ def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
         )
     log.info("training a %d-token WordPiece tokenizer on %d text shards -> %s",
              cfg.tokenizer_vocab_size, len(files), path)
-    tok = train_tokenizer(iter_texts(files), cfg.tokenizer_vocab_size)
+    tok = train_tokenizer(iter_texts(files), cfg.tokenizer_vocab_size, show_progress=progress)
     tok.save(path)
     return path
 
@@ -191,7 +192,7 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
         if args.fresh and (out / "checkpoints").exists():
             shutil.rmtree(out / "checkpoints")
         out.mkdir(parents=True, exist_ok=True)
-        tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
+        tok_path = ensure_tokenizer(cfg, out, args.tokenizer, progress=not args.no_progress)
     barrier()  # the tokenizer and a --fresh run folder are ready for every rank
     if not main_rank:
         tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
