@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -44,7 +45,9 @@ LOG_INTERVAL_S = 10.0  # a block of lines this often when stderr is a file or a 
 JSON_INTERVAL_S = 1.0
 _MAX_DATAGRAM = 60_000
 
-Address = tuple[str, int]
+# (host, port, run token): the token keeps a later run whose monitor gets the same port from
+# mixing with an earlier run's counts in a long-lived worker process
+Address = tuple[str, int, str]
 
 # ---------------------------------------------------------------------- building (driver)
 
@@ -109,11 +112,12 @@ class ProcessCounts:
     def send(self) -> None:
         with self._lock:
             self._sent = time.monotonic()
-            payload = json.dumps({"w": self.token, "c": self._counts}).encode()
+            payload = json.dumps({"r": self.address[2], "w": self.token,
+                                  "c": self._counts}).encode()
         if len(payload) > _MAX_DATAGRAM:
             return
         try:
-            self._sock.sendto(payload, self.address)
+            self._sock.sendto(payload, self.address[:2])
         except OSError:  # progress is best effort: a full buffer or a closed driver costs nothing
             pass
 
@@ -165,7 +169,8 @@ class ProgressMonitor:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.settimeout(0.1)
-        self.address: Address = self._sock.getsockname()
+        host, port = self._sock.getsockname()
+        self.address: Address = (host, port, secrets.token_hex(8))
         self._workers: dict[str, dict[str, list[int]]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -193,6 +198,8 @@ class ProgressMonitor:
             return False
         try:
             msg = json.loads(data)
+            if msg["r"] != self.address[2]:
+                return True  # another run's report: ignored
             worker, counts = str(msg["w"]), {str(k): [int(x) for x in v][:3]
                                              for k, v in dict(msg["c"]).items()}
         except (ValueError, KeyError, TypeError):

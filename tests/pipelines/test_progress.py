@@ -58,9 +58,12 @@ def test_counts_of_two_workers_add_up_and_garbage_is_ignored():
     w2.add("b", 4, 4, 0)
     w1.send()
     w2.send()
+    stale = ProcessCounts((*mon.address[:2], "an earlier run"))  # same port, other run
+    stale.add("a", 1000, 1000, 0)
+    stale.send()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # not ours: ignored
-        s.sendto(b"\xff not json", mon.address)
-        s.sendto(b'{"w": 1}', mon.address)
+        s.sendto(b"\xff not json", mon.address[:2])
+        s.sendto(b'{"w": 1}', mon.address[:2])
     mon.stop()
     final = [r for r in _json_lines(out.getvalue()) if r["final"]]
     assert [(r["stage"], r["in"], r["kept"], r["rejected"]) for r in final] == [
