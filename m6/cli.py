@@ -62,8 +62,8 @@ def missing_extra(e: ModuleNotFoundError) -> str | None:
     traceback is the useful report)."""
     top = (e.name or "").partition(".")[0]
     extra = EXTRAS.get(top)
-    if extra is None:
-        return None
+    if extra is None or sys.modules.get(top) is not None:
+        return None  # not optional, or installed with a part missing: the traceback says which
     return f"{top} is not installed; install m6[{extra}]: pip install 'm6[{extra}]'"
 
 

@@ -299,7 +299,8 @@ class ProgressMonitor:
         ``final_totals``, Beam's committed metrics, where the runner gave them)."""
         self._stop.set()
         for t in self._threads:
-            t.join(timeout=2)
+            if t.ident is not None:  # started
+                t.join(timeout=2)
         while self._drain_once():
             pass
         self._sock.close()

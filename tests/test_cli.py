@@ -55,6 +55,15 @@ def test_an_optional_module_names_its_extra_and_others_are_left_alone():
         "wandb is not installed; install m6[wandb]: pip install 'm6[wandb]'")
     assert missing_extra(ModuleNotFoundError(name="safetensors.torch")).endswith("'m6[model]'")
     assert missing_extra(ModuleNotFoundError(name="pyarrow")) is None  # core: a broken install
+    import json as installed  # an installed module whose part is missing is no missing extra
+
+    sys.modules.setdefault("wandb", installed)
+    try:
+        if sys.modules["wandb"] is installed:
+            assert missing_extra(ModuleNotFoundError(name="wandb.sdk.gone")) is None
+    finally:
+        if sys.modules.get("wandb") is installed:
+            del sys.modules["wandb"]
 
 
 def test_poem_check_runs_without_torch_on_many_files(tmp_path):

@@ -23,6 +23,7 @@ from pipelines.progress import (
     ProgressMonitor,
     choose_mode,
     metric_counts,
+    polled_counts,
     reporting_to,
     workers_can_report,
 )
@@ -97,6 +98,14 @@ def test_an_in_process_pipeline_reports_every_stage_exactly():
     assert (final["clean.length"]["in"], final["clean.length"]["kept"],
             final["clean.length"]["rejected"]) == (len(docs), len(kept), len(rejected))
     assert finals == {"clean.markup": (len(docs), 0), "clean.length": (len(kept), len(rejected))}
+    # what a remote runner's lines show while it runs: Beam's attempted counters
+    polled = polled_counts(result)
+    assert polled == {"clean.markup": [len(docs), len(docs), 0],
+                      "clean.length": [len(docs), len(kept), len(rejected)]}
+    remote = ProgressMonitor("json", io.StringIO())  # no worker reports to this one
+    remote.poll_metrics(lambda: polled_counts(result))
+    assert remote.totals() == polled
+    remote.stop()
 
 
 def test_a_pipeline_built_outside_reporting_sends_nothing():
