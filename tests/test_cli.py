@@ -50,20 +50,17 @@ def test_model_commands_without_torch_are_one_line_and_exit_2():
     assert m6("tokenizer", "--help", blocked=("torch",)).returncode == 0
 
 
-def test_an_optional_module_names_its_extra_and_others_are_left_alone():
+def test_an_optional_module_names_its_extra_and_others_are_left_alone(monkeypatch):
+    # as in a Python without them (other tests of this session may have imported them)
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    monkeypatch.setitem(sys.modules, "safetensors", None)
     assert missing_extra(ModuleNotFoundError(name="wandb")) == (
         "wandb is not installed; install m6[wandb]: pip install 'm6[wandb]'")
     assert missing_extra(ModuleNotFoundError(name="safetensors.torch")).endswith("'m6[model]'")
     assert missing_extra(ModuleNotFoundError(name="pyarrow")) is None  # core: a broken install
-    import json as installed  # an installed module whose part is missing is no missing extra
-
-    sys.modules.setdefault("wandb", installed)
-    try:
-        if sys.modules["wandb"] is installed:
-            assert missing_extra(ModuleNotFoundError(name="wandb.sdk.gone")) is None
-    finally:
-        if sys.modules.get("wandb") is installed:
-            del sys.modules["wandb"]
+    # an installed package with a part missing is no missing extra: its traceback says which
+    monkeypatch.setitem(sys.modules, "wandb", json)
+    assert missing_extra(ModuleNotFoundError(name="wandb.sdk.gone")) is None
 
 
 def test_poem_check_runs_without_torch_on_many_files(tmp_path):

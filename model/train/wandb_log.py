@@ -85,4 +85,10 @@ class WandbSink:
             self.run.log(data, step=step)
 
     def close(self) -> None:
+        import wandb
+
         self.run.finish()
+        # wandb's core process writes the run file after finish() returns; without teardown,
+        # which waits for it, an offline run file here was left with only its 7-byte header in
+        # 1 of 4 runs when the process ended right after training
+        wandb.teardown()
