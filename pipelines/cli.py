@@ -149,12 +149,12 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         if fit:
             log.warning("%s", fit)
     output = args.output.rstrip("/")
+    local = workers_can_report(args.runner, beam_args)  # before a local Dask cluster's address
     with contextlib.ExitStack() as stack:
         if args.runner == "DaskRunner" and not any(
                 a.startswith("--dask_client_address") for a in beam_args):
             address = stack.enter_context(local_dask_cluster(args.workers))
             beam_args = [*beam_args, f"--dask_client_address={address}"]
-        local = workers_can_report(args.runner, beam_args)
         runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
         _check_dedup_against(cfg.run.dedup_against, output)
         mode = choose_mode(args.quiet, args.json_progress, sys.stderr)
