@@ -67,9 +67,9 @@ class Trainer:
         device: str | torch.device = "cpu",
         rank: int = 0,
         world_size: int = 1,
+        wandb: WandbOptions | None = None,
         progress: bool = True,
         tensorboard: bool = True,
-        wandb: WandbOptions | None = None,
     ):
         self.cfg = cfg
         self.out = Path(out_dir)
