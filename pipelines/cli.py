@@ -149,8 +149,8 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         if fit:
             log.warning("%s", fit)
     output = args.output.rstrip("/")
-    local = workers_can_report(args.runner, beam_args)  # before a local Dask cluster's address
     with contextlib.ExitStack() as stack:
+        local = workers_can_report(args.runner, beam_args)  # before a local cluster's address
         if args.runner == "DaskRunner" and not any(
                 a.startswith("--dask_client_address") for a in beam_args):
             address = stack.enter_context(local_dask_cluster(args.workers))
