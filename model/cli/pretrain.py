@@ -78,6 +78,16 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     return with_overrides(replace(cfg, data=data, train=train, tasks=tasks), args.overrides)
 
 
+def wandb_options(args: argparse.Namespace) -> WandbOptions | None:
+    """The W&B options of the flags; None without --wandb (then wandb is never imported)."""
+    if not args.wandb:
+        if args.wandb_name or args.wandb_entity or args.wandb_mode:
+            raise ValueError("--wandb-name, --wandb-entity and --wandb-mode need --wandb PROJECT")
+        return None
+    return WandbOptions(project=args.wandb, name=args.wandb_name, entity=args.wandb_entity,
+                        mode=args.wandb_mode)
+
+
 def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None, *,
                      progress: bool = False) -> Path:
     """The tokenizer to train with: ``given``, the run folder's, or one trained now."""
@@ -150,16 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--wandb: online, or offline (a local run under <output>/wandb/ for "
                         "'wandb sync'); default: W&B's own setting (WANDB_MODE)")
     return p
-
-
-def wandb_options(args: argparse.Namespace) -> WandbOptions | None:
-    """The W&B options of the flags; None without --wandb (then wandb is never imported)."""
-    if not args.wandb:
-        if args.wandb_name or args.wandb_entity or args.wandb_mode:
-            raise ValueError("--wandb-name, --wandb-entity and --wandb-mode need --wandb PROJECT")
-        return None
-    return WandbOptions(project=args.wandb, name=args.wandb_name, entity=args.wandb_entity,
-                        mode=args.wandb_mode)
 
 
 def main(argv: list[str]) -> int:
