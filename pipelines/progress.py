@@ -27,6 +27,7 @@ stage's name, so the display lists stages in pipeline order and no stage needs a
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -121,9 +122,19 @@ class ProcessCounts:
         except OSError:  # progress is best effort: a full buffer or a closed driver costs nothing
             pass
 
+    def close(self) -> None:
+        self._sock.close()
+
 
 _process_counts: dict[Address, ProcessCounts] = {}
 _process_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """The process's counters live as long as it does (a worker serves many bundles)."""
+    for pc in _process_counts.values():
+        pc.close()
 
 
 def counts_for(address: Address) -> ProcessCounts:
@@ -294,6 +305,10 @@ class ProgressMonitor:
             t.start()
         return self
 
+    def close(self) -> None:
+        """Close the socket (``stop`` does; a monitor that only draws needs this alone)."""
+        self._sock.close()
+
     def stop(self, final_totals: dict[str, list[int]] | None = None) -> None:
         """Stop drawing; take the reports still queued and draw the final lines (from
         ``final_totals``, Beam's committed metrics, where the runner gave them)."""
@@ -303,7 +318,7 @@ class ProgressMonitor:
                 t.join(timeout=2)
         while self._drain_once():
             pass
-        self._sock.close()
+        self.close()
         totals = self.totals()
         for stage, (kept, rejected) in (final_totals or {}).items():
             t = totals.get(stage)

@@ -66,6 +66,8 @@ def test_counts_of_two_workers_add_up_and_garbage_is_ignored():
         s.sendto(b"\xff not json", mon.address[:2])
         s.sendto(b'{"w": 1}', mon.address[:2])
     mon.stop()
+    for w in (w1, w2, stale):
+        w.close()
     final = [r for r in _json_lines(out.getvalue()) if r["final"]]
     assert [(r["stage"], r["in"], r["kept"], r["rejected"]) for r in final] == [
         ("b", 4, 4, 0), ("a", 16, 12, 4)]  # in the pipeline's order, not by name
@@ -131,6 +133,7 @@ def test_terminal_lines_are_redrawn_in_place_and_log_lines_go_above():
     mon.draw(False, {"read": [3, 200, 1], "clean": [200, 190, 10]})
     below = out.getvalue().rsplit("INFO a log line\n", 1)[1]
     assert below.startswith("\x1b[2K  read ") and below.count("\n") == 2  # afresh, below it
+    mon.close()
 
 
 def test_a_log_file_gets_a_block_only_when_something_moved():
@@ -142,6 +145,7 @@ def test_a_log_file_gets_a_block_only_when_something_moved():
     text = out.getvalue()
     assert text.count("progress after") == 1 and text.count("stages, final after") == 1
     assert "\x1b" not in text
+    mon.close()
 
 
 def test_modes_and_runners():
