@@ -5,7 +5,8 @@ Off by default and never required: ``wandb`` is the ``wandb`` extra, imported on
 ``m6 pretrain --wandb PROJECT`` asks for it (without it the command says
 ``install m6[wandb]: pip install 'm6[wandb]'`` and exits 2, ``m6/cli.py``). Only metrics go to
 W&B (the numbers of each ``MetricsLogger.log`` record under ``<kind>/<name>``, as in TensorBoard,
-and the resolved run config); no checkpoint, data or code is uploaded.
+and the resolved run config, beside W&B's own system metrics); no checkpoint, data, code, git
+state or console output is sent.
 
 A run folder keeps its W&B run id in ``wandb-run-id``, so a resumed training continues the same
 W&B run (``resume="allow"``) instead of starting a second one, the way torchtitan and Lightning
@@ -75,8 +76,10 @@ class WandbSink:
         self.run = wandb.init(
             project=options.project, entity=options.entity, name=options.name,
             mode=options.mode, dir=str(out), id=run_id(out), resume="allow", config=config,
-            # tqdm's progress bar stays on the terminal; W&B records metrics, not the console
-            settings=wandb.Settings(console="off"),
+            # metrics, not the console (tqdm's bar stays on the terminal), no code, git state
+            # or launch job of the user's checkout
+            settings=wandb.Settings(console="off", save_code=False, disable_code=True,
+                                    disable_git=True, disable_job_creation=True),
         )
 
     def log(self, step: int, values: dict[str, Any], kind: str) -> None:
