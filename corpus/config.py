@@ -38,6 +38,7 @@ from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
 from schemas.config import apply_overrides as _apply_overrides
 from schemas.config import from_dict, move_keys, move_override
+from schemas.version import with_version
 
 __all__ = ["CONFIG_VERSION", "MOVED", "CorpusConfig", "RunConfig", "apply_overrides"]
 
@@ -84,7 +85,9 @@ class CorpusConfig:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+        """The ``config.json`` text: every setting, and the ``m6_version`` that wrote it."""
+        return json.dumps(with_version(self.to_dict()), ensure_ascii=False, indent=2,
+                          sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "config") -> CorpusConfig:

@@ -37,6 +37,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from corpus.clean.language import cjk_share
+from corpus.display_width import ljust, rjust
+from corpus.display_width import width as display_width
 from corpus.tokens import count_tokens
 from schemas.layout import OUTPUT_KINDS
 from schemas.sources import SOURCES
@@ -330,11 +332,12 @@ def _table_row(label: str, modality: str, f: dict[str, Any], kind: str) -> list[
 
 
 def _grid(header: list[str], rows: list[list[str]], right_from: int) -> list[str]:
-    """Plain-text table: left-aligned label columns, right-aligned figures."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    """Plain-text table: left-aligned label columns, right-aligned figures, measured in
+    terminal columns so a cell in Chinese keeps the columns straight."""
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i >= right_from else c.ljust(w)
+        return "  ".join(rjust(c, w) if i >= right_from else ljust(c, w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

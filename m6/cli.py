@@ -4,12 +4,26 @@ Beam.
 
 A subcommand module exposes ``main(argv: list[str]) -> int`` and builds its own parser with
 ``prog="m6 <name>"``. To add one, add a line to ``COMMANDS``.
+
+The model commands need the ``model`` extra (torch and friends), which ``pip install m6`` leaves
+out so corpus workers stay small. Without it a command says so in one line and exits 2 (pip's and
+git's convention for a usage problem), the way ``datasets`` names the extra a feature needs,
+instead of ending in a ``ModuleNotFoundError`` traceback. ``EXTRAS`` maps an optional
+distribution's import name to the extra that brings it.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+
+# import name of an optional dependency -> the extra of pyproject.toml that installs it
+EXTRAS: dict[str, str] = {
+    "torch": "model",
+    "safetensors": "model",
+    "tensorboard": "model",
+    "wandb": "wandb",
+}
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,16 +50,32 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _usage() -> str:
     width = max(len(n) for n in COMMANDS)
-    lines = ["usage: m6 <command> [options]", "", "commands:"]
+    lines = ["usage: m6 [--version] <command> [options]", "", "commands:"]
     lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'm6 <command> --help' for a command's options."]
     return "\n".join(lines)
+
+
+def missing_extra(e: ModuleNotFoundError) -> str | None:
+    """The one line to print when ``e`` is an optional dependency that is not installed, else
+    None (a missing module of m6 itself, or of a core dependency, is a broken install: its
+    traceback is the useful report)."""
+    top = (e.name or "").partition(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None or sys.modules.get(top) is not None:
+        return None  # not optional, or installed with a part missing: the traceback says which
+    return f"{top} is not installed; install m6[{extra}]: pip install 'm6[{extra}]'"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
+        return 0
+    if argv[0] in ("--version", "-V"):
+        from schemas.version import m6_version
+
+        print(f"m6 {m6_version()} (Python {sys.version.split()[0]})")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
@@ -54,13 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     module_name = COMMANDS[name][0]
     try:
         module = importlib.import_module(module_name)
+        # a command may import an extra only on the path that needs it (poem --check does not)
+        return int(module.main(rest) or 0)
     except ModuleNotFoundError as e:
+        line = missing_extra(e)
+        if line is not None:
+            print(f"m6 {name}: {line}", file=sys.stderr)
+            return 2
         if e.name and module_name.startswith(e.name):
             print(f"m6 {name}: not available in this build ({module_name} is missing)",
                   file=sys.stderr)
             return 2
         raise
-    return int(module.main(rest) or 0)
 
 
 if __name__ == "__main__":

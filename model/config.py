@@ -29,6 +29,7 @@ from typing import Any
 
 from model.moe_config import MoEConfig
 from schemas.config import from_dict, load_json, save_json, to_dict
+from schemas.version import VERSION_KEY, m6_version
 
 CONFIG_VERSION = 2
 """Version of the run config as written to ``config.json`` and ``trainer.json``: 1 had no
@@ -187,7 +188,7 @@ class RunConfig:
 
 def run_config_to_dict(cfg: RunConfig) -> dict[str, Any]:
     """``cfg`` as written to ``config.json``: its fields after ``version``."""
-    return {"version": CONFIG_VERSION, **to_dict(cfg)}
+    return {"version": CONFIG_VERSION, VERSION_KEY: m6_version(), **to_dict(cfg)}
 
 
 def run_config_from_dict(data: dict[str, Any]) -> RunConfig:

@@ -10,6 +10,10 @@ Our own flags come first; every flag we do not know is passed untouched to Beam'
 ``--set part.field=value`` or a JSON ``--config`` file (see ``corpus/config.py``); the resolved
 configuration is written to ``<output>/config.json``.
 
+Progress: one live line per stage on stderr (records in, kept, rejected, rate), from the
+workers' reports on the runners that run here and from Beam's metrics on the others
+(``pipelines/progress.py``); ``-q`` turns it off, ``--json-progress`` writes JSON lines.
+
 Runners: ``DirectRunner`` with ``--workers 1`` runs in-process on Beam's FnApiRunner (no Prism
 download attempt); ``--workers N`` uses the multi-processing DirectRunner; ``PortableRunner``
 defaults to the embedded job server with the LOOPBACK environment; ``DaskRunner`` needs
@@ -35,6 +39,15 @@ from corpus.inputs import plan_inputs
 from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
 from pipelines.options import pipeline_runner_and_options
+from pipelines.progress import (
+    ProgressMonitor,
+    choose_mode,
+    logging_above,
+    metric_counts,
+    polled_counts,
+    reporting_to,
+    workers_can_report,
+)
 from pipelines.sink import start_run
 from schemas.layout import STATS_FILE
 
@@ -86,7 +99,13 @@ def parser() -> argparse.ArgumentParser:
                     help="print the resolved configuration as JSON and exit, building nothing "
                          "(default: off)")
     ap.add_argument("--quiet", "-q", action="store_true",
-                    help="only warnings and the summary (default: progress is logged)")
+                    help="only warnings and the summary, no progress lines (default: progress "
+                         "is shown)")
+    ap.add_argument("--json-progress", action="store_true",
+                    help="progress as one JSON object per stage and second on stderr "
+                         "({\"event\": \"progress\", \"stage\", \"in\", \"kept\", "
+                         "\"rejected\", \"rate_per_s\", \"elapsed_s\", \"final\"}) "
+                         "(default: off)")
     return ap
 
 
@@ -131,20 +150,48 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
             log.warning("%s", fit)
     output = args.output.rstrip("/")
     with contextlib.ExitStack() as stack:
+        local = workers_can_report(args.runner, beam_args)  # before a local cluster's address
         if args.runner == "DaskRunner" and not any(
                 a.startswith("--dask_client_address") for a in beam_args):
             address = stack.enter_context(local_dask_cluster(args.workers))
             beam_args = [*beam_args, f"--dask_client_address={address}"]
         runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
         _check_dedup_against(cfg.run.dedup_against, output)
+        mode = choose_mode(args.quiet, args.json_progress, sys.stderr)
+        monitor = ProgressMonitor(mode) if mode else None
         start_run(output)
         t0 = time.time()
         p = beam.Pipeline(runner=runner, options=options)
-        corpus_pipeline.build(p, cfg, plan, output)
-        result = p.run()
-        result.wait_until_finish()
+        with (reporting_to(monitor.address) if monitor and local
+              else contextlib.nullcontext([])) as stages:
+            corpus_pipeline.build(p, cfg, plan, output)
+        if monitor is not None:
+            monitor.stages[:] = stages
+            monitor.start()
+        result = None
+        try:
+            if monitor is not None:
+                stack.enter_context(logging_above(monitor))
+            result = p.run()  # the in-process DirectRunner returns only when it is done
+            if monitor is not None and not local:
+                monitor.poll_metrics(lambda: polled_counts(result))
+            result.wait_until_finish()
+        finally:
+            if monitor is not None:
+                monitor.stop(_final_counts(result))
         elapsed = time.time() - t0
     return {"output": output, "elapsed_s": elapsed, "plan": plan}
+
+
+def _final_counts(result) -> dict[str, tuple[int, int]] | None:
+    """Kept and rejected per stage from Beam's committed metrics, where the runner has them."""
+    if result is None:
+        return None
+    try:
+        return metric_counts(result)
+    except Exception:  # noqa: BLE001 - a runner without metrics keeps the workers' counts
+        log.debug("no metrics from %s", type(result).__name__, exc_info=True)
+        return None
 
 
 def _check_dedup_against(paths: tuple[str, ...], output: str) -> None:

@@ -49,6 +49,7 @@ from corpus.crawl.cc_output import (
 )
 from pipelines.options import pipeline_runner_and_options
 from schemas.config import apply_overrides
+from schemas.version import with_version
 
 log = logging.getLogger("m6.crawl.cc")
 
@@ -228,7 +229,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
                  table.num_rows, sel.files, sel.scanned_rows, sel.seconds)
     # the resolved settings (the fetch part may differ from an earlier run's), then the
     # selection they made; a failed selection leaves DIR as it was
-    out.write_bytes(CONFIG, (json.dumps(cfg.to_dict(), indent=2) + "\n").encode())
+    out.write_bytes(CONFIG, (json.dumps(with_version(cfg.to_dict()), indent=2) + "\n").encode())
     if not reuse:
         write_selection(out, table)
     summary = summarize(table)

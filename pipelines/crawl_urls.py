@@ -51,6 +51,7 @@ from corpus.crawl.warc_out import TEMP_DIR, WarcOutput
 from corpus.fetch.client import Fetcher
 from pipelines.options import pipeline_runner_and_options
 from schemas.config import apply_overrides
+from schemas.version import with_version
 
 log = logging.getLogger("m6.crawl")
 
@@ -240,8 +241,8 @@ def crawl(cfg: CrawlConfig, inputs: list[str], output: str, runner: str = "Direc
     if removed:
         log.info("removed what an interrupted run left: %s", ", ".join(removed))
     run_id = new_run_id()
-    write_json_atomically(folder / CONFIG, {"crawl": cfg.to_dict(), "inputs": list(inputs),
-                                            "runner": runner, "workers": workers})
+    write_json_atomically(folder / CONFIG, with_version({
+        "crawl": cfg.to_dict(), "inputs": list(inputs), "runner": runner, "workers": workers}))
     if cfg.fetch.user_agent == DEFAULT_USER_AGENT:
         log.warning("using the placeholder user agent; pass --user-agent with your project's "
                     "page and a contact before crawling sites you do not run")

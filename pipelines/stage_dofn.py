@@ -20,6 +20,9 @@ because Beam runs DoFns off the main thread where C code cannot be interrupted. 
 budget is a rejected row (``too_deep``, ``timeout``, ``text_too_large``) that keeps its input
 file and offset; the worker goes on.
 
+Built inside ``pipelines.progress.reporting_to``, a ``StageDoFn`` also counts records in, kept
+and rejected into its worker's ``ProcessCounts`` for the live progress lines of ``m6 corpus``.
+
 ``ApplyStages(stages, label)`` chains several stages and flattens their rejected outputs, so a
 composite step of the pipeline is one labelled box in a runner's UI.
 """
@@ -27,6 +30,7 @@ composite step of the pipeline is one labelled box in a runner's UI.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
@@ -37,6 +41,7 @@ from apache_beam.metrics import Metrics
 from corpus.budget import BudgetConfig, BudgetedStage
 from corpus.parse.counts import FileCounts
 from corpus.stage import Stage
+from pipelines.progress import SEND_INTERVAL_S, capture, counts_for
 from schemas import RejectedRecord, make_id
 
 REJECTED = "rejected"
@@ -73,11 +78,17 @@ class StageDoFn(beam.DoFn):
         self.stage = stage
         self.budgeted = BudgetedStage(stage, budget)
         self._namespace = f"m6.{stage.name}"
+        self._progress_address = capture(stage.name)  # None: no live progress wanted
 
     def setup(self) -> None:
         self.budgeted.setup()
         self._kept = Metrics.counter(self._namespace, "kept")
         self._counters: dict[str, Any] = {}
+        address = getattr(self, "_progress_address", None)
+        self._progress = counts_for(address) if address is not None else None
+        # counted here without a lock, handed to the process's counts a few times a second
+        self._pending = [0, 0, 0]
+        self._due = 0.0
 
     def _count(self, reason: str, n: int = 1) -> None:
         c = self._counters.get(reason)
@@ -93,18 +104,52 @@ class StageDoFn(beam.DoFn):
                         getattr(record, "id", "?"), exc)
             rej = error_rejection(self.stage.name, record, exc)
             self._count(rej.reason)
+            if self._progress is not None:
+                self._tally(0, 1)
             yield rej
             return
+        kept = rejected = 0
         for out in outputs:
             if isinstance(out, RejectedRecord):
                 self._count(out.reason)
+                rejected += 1
             elif isinstance(out, FileCounts):  # a reader's counts of one file: metrics
                 for name, n in out.counts.items():
                     if n:
                         self._count(f"input.{name}", n)
             else:
                 self._kept.inc()
+                kept += 1
             yield out
+        if self._progress is not None:  # inlined _tally: this runs once per record
+            p = self._pending
+            p[0] += 1
+            p[1] += kept
+            p[2] += rejected
+            if time.monotonic() >= self._due:
+                self._hand_over()
+                self._due = time.monotonic() + SEND_INTERVAL_S / 2
+
+    def _tally(self, kept: int, rejected: int) -> None:
+        p = self._pending
+        p[0] += 1
+        p[1] += kept
+        p[2] += rejected
+        now = time.monotonic()
+        if now >= self._due:
+            self._hand_over()
+            self._due = now + SEND_INTERVAL_S / 2
+
+    def _hand_over(self) -> None:
+        p = self._pending
+        if p[0]:
+            self._progress.add(self.stage.name, p[0], p[1], p[2])
+            self._pending = [0, 0, 0]
+
+    def finish_bundle(self) -> None:
+        if getattr(self, "_progress", None) is not None:
+            self._hand_over()
+            self._progress.send()  # the bundle's last counts, before the runner moves on
 
     def teardown(self) -> None:
         self.budgeted.teardown()

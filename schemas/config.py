@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from schemas.version import VERSION_KEY
+
 
 def to_dict(cfg: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) config dataclass."""
@@ -41,6 +43,8 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
+        if key == VERSION_KEY:  # which m6 wrote the file: provenance, not a setting
+            continue
         if key not in names:
             raise ValueError(f"{cls.__name__} has no field {key!r} (fields: {sorted(names)})")
         kwargs[key] = coerce(hints[key], value, f"{cls.__name__}.{key}")

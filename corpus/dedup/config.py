@@ -39,7 +39,8 @@ class MinhashConfig:
     """How a text becomes a MinHash signature (``corpus.dedup.minhash``).
 
     The signature equals ``datasketch.MinHash(num_perm, seed, scheme=scheme, hashfunc=H)`` updated
-    with every shingle, where ``H`` is ``corpus.dedup.minhash.reference_hashfunc(hash)``:
+    with every shingle, where ``H`` is ``reference_hashfunc(hash)`` of
+    ``tests/support/minhash_reference.py``:
 
     * ``hash = "murmur3"`` (default): MurmurHash3_x86_32 (seed 0) of the shingle's UTF-32-LE
       bytes, which numpy computes for a whole batch at once;

@@ -9,7 +9,8 @@ scheme, with ``a_k``, ``b_k`` drawn exactly as datasketch draws them from
 ``numpy.random.RandomState(seed)``. ``H`` is MurmurHash3_x86_32 (seed 0) of the shingle's
 UTF-32-LE bytes (``hash="murmur3"``) or datasketch's ``sha1_hash32`` of its UTF-8 bytes
 (``hash="sha1"``). ``tests/corpus/dedup/test_minhash.py`` checks signatures against
-``datasketch.MinHash(num_perm, seed, scheme="affine32", hashfunc=reference_hashfunc(hash))``.
+``datasketch.MinHash(num_perm, seed, scheme="affine32", hashfunc=reference_hashfunc(hash))``
+(``tests/support/minhash_reference.py``: datasketch is a test dependency only).
 
 Why it is fast: ``MinHash.bulk`` still hashes shingle by shingle in Python and permutes document
 by document. Here a batch of documents becomes one array of code points; the murmur3 blocks of
@@ -24,7 +25,7 @@ import functools
 import hashlib
 import operator
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -96,19 +97,10 @@ def murmur3_32(data: bytes, seed: int = 0) -> int:
 
 
 def encode_shingle(shingle: str, hash: str) -> bytes:
-    """The bytes of ``shingle`` that ``reference_hashfunc(hash)`` takes."""
+    """The bytes of ``shingle`` that the reference hash function of ``hash`` takes."""
     if hash == "murmur3":
         return shingle.encode("utf-32-le", "surrogatepass")
     return shingle.encode("utf-8", "surrogatepass")
-
-
-def reference_hashfunc(hash: str) -> Callable[[bytes], int]:
-    """The ``hashfunc`` to give ``datasketch.MinHash`` for signatures equal to ours."""
-    if hash == "murmur3":
-        return murmur3_32
-    from datasketch.hashfunc import sha1_hash32
-
-    return sha1_hash32
 
 
 def shingles(normal: str, ngram: int) -> list[str]:

@@ -1,7 +1,8 @@
 """How ``m6 inspect`` shows values and tables to a person (and in ``--json``).
 
 Chinese is printed as characters, never as ``\\u`` escapes; a long string is cut after ``width``
-characters with an ellipsis and its full length; newlines show as ``⏎`` so a row stays readable;
+characters with an ellipsis and its full length; table columns line up by display width (a Chinese
+character takes two terminal columns, ``corpus/display_width.py``), not by characters; newlines show as ``⏎`` so a row stays readable;
 binary values show as their size, and an ``image_text`` row's image as ``JPEG 640x480, 12.3 KB``
 (from its ``format``, ``width`` and ``height`` columns).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from corpus.display_width import ljust, rjust
+from corpus.display_width import width as display_width
 from corpus.stats import human_bytes
 
 IMAGE_COLUMN = "image"
@@ -35,7 +38,8 @@ def printable(line: str) -> str:
 
 
 def cut(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters (0: never cut) with ``…`` and length."""
+    """``text`` on one line, cut to ``width`` characters (0: never cut) with ``…`` and length
+    (characters, as ``--width`` says, so ``--json`` and a person see the same cut)."""
     flat = text.replace("\r\n", "⏎").replace("\n", "⏎")
     if width and len(flat) > width:
         return f"{flat[:width]}… ({len(text):,} chars)"
@@ -72,10 +76,10 @@ def json_value(name: str, value: Any, row: dict[str, Any], width: int) -> Any:
 
 def grid(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
     """A plain-text table: the columns in ``right`` (figures) right-aligned, others left."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+        return "  ".join(rjust(c, w) if i in right else ljust(c, w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     return [fmt(header), "  ".join("-" * w for w in widths), *[fmt(r) for r in rows]]

@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--field", default=d.field, help="JSONL key / Parquet column of the text")
     t.add_argument("--kenlm-bin", help="folder holding lmplz and build_binary")
     t.add_argument("--keep-arpa", action="store_true", help="also keep <out>.arpa")
+    t.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (default: shown on a terminal)")
 
     r = sub.add_parser("reference", help="percentile table of perplexities over some text")
     r.add_argument("--model", "-m", required=True)
@@ -91,7 +93,7 @@ def _train(args: argparse.Namespace) -> int:
                         memory=args.memory, prune=tuple(args.prune),
                         binary_type=args.binary_type, field=args.field,
                         kenlm_bin=args.kenlm_bin, keep_arpa=args.keep_arpa)
-    meta = train_lm(args.input, args.out, cfg)
+    meta = train_lm(args.input, args.out, cfg, progress=not args.no_progress)
     c, ref = meta["corpus"], meta["reference"]
     table = ref["document_percentiles"]
     print(f"wrote {args.out} ({meta['order']}-gram, {meta['unit']} units; {c['documents']} "

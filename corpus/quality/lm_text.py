@@ -201,13 +201,15 @@ def _load_tokenizer(path: str | None):
     return tok
 
 
-def train_wordpiece(texts, out_path: str, vocab_size: int = 8000) -> None:
+def train_wordpiece(texts, out_path: str, vocab_size: int = 8000, *,
+                    show_progress: bool = False) -> None:
     """Train a BERT-style WordPiece tokenizer (lowercase, Chinese characters split) on
-    ``texts`` and save it as a ``tokenizers`` JSON file."""
+    ``texts`` and save it as a ``tokenizers`` JSON file; ``show_progress`` draws the trainer's
+    bars on stderr (they hide off a terminal)."""
     from tokenizers.implementations import BertWordPieceTokenizer
 
     tok = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True,
                                  strip_accents=False, lowercase=True)
     tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2,
-                            show_progress=False, special_tokens=["[UNK]"])
+                            show_progress=show_progress, special_tokens=["[UNK]"])
     tok.save(out_path)

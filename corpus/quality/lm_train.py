@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from corpus.quality.lm_reference import metadata_path, reference_distribution
 from corpus.quality.lm_text import UNITS, Units, train_wordpiece
 from corpus.quality.text_files import TextFiles
@@ -124,8 +126,10 @@ def _run(args: list[str], log_path: Path, what: str) -> str:
 
 
 def train_lm(inputs: Sequence[str | Path], out: str | Path,
-             cfg: LmTrainConfig | None = None) -> dict[str, Any]:
-    """Train, binarise and describe a model; returns the metadata written to ``<out>.json``."""
+             cfg: LmTrainConfig | None = None, *, progress: bool = False) -> dict[str, Any]:
+    """Train, binarise and describe a model; returns the metadata written to ``<out>.json``.
+    ``progress``: a bar of the documents fed to lmplz (and the WordPiece trainer's bars) on
+    stderr, shown on a terminal only."""
     cfg = cfg or LmTrainConfig()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +143,7 @@ def train_lm(inputs: Sequence[str | Path], out: str | Path,
         tokenizer = str(out) + ".tokenizer.json"
         log.info("training a %d-entry WordPiece tokenizer -> %s", cfg.wordpiece_vocab, tokenizer)
         train_wordpiece((t for t in files.texts() if not is_holdout(t, cfg.holdout)),
-                        tokenizer, cfg.wordpiece_vocab)
+                        tokenizer, cfg.wordpiece_vocab, show_progress=progress)
     units = Units(cfg.unit, tokenizer)
 
     with tempfile.TemporaryDirectory(prefix=out.name + ".", dir=out.parent) as tmpdir:
@@ -153,8 +157,12 @@ def train_lm(inputs: Sequence[str | Path], out: str | Path,
             proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=logf,
                                     stderr=subprocess.STDOUT)
             assert proc.stdin is not None
+            # tqdm's disable=None: drawn on a terminal only, so logs and CI output stay clean
+            bar = tqdm(desc="lm train: documents to lmplz", unit=" docs", disable=None
+                       if progress else True, dynamic_ncols=True)
             try:
                 for text in files.texts():
+                    bar.update(1)
                     if is_holdout(text, cfg.holdout):
                         if len(holdout) < cfg.max_reference_documents:
                             holdout.append(text)
@@ -176,10 +184,14 @@ def train_lm(inputs: Sequence[str | Path], out: str | Path,
             except BrokenPipeError:
                 pass  # lmplz died; its log says why (below)
             finally:
+                bar.close()
                 try:
                     proc.stdin.close()
                 except BrokenPipeError:
                     pass
+            if progress:
+                log.info("lmplz: estimating the %d-gram model from %d documents",
+                         cfg.order, counts["documents"])
             rc = proc.wait()
         lmplz_log = (tmp / "lmplz.log").read_text(errors="replace")
         if rc != 0:

@@ -2,12 +2,14 @@
 
     m6 poem --checkpoint out/pretrain --title 春日 --author 李白 --chars 5 [--lines 8]
     m6 poem --checkpoint out/pretrain --title 春日 --chars 7 --num-samples 4 --out poems.txt
-    m6 poem --check poems.txt            # or a chinese-poetry JSON file
+    m6 poem --check poems.txt more/*.json   # text as m6 poem prints it, or chinese-poetry JSON
 
 Generation masks the vocabulary at every step (``model/apps/poem.py``), so every poem it prints
-has 4 to 16 lines, an even number of them, all of exactly --chars characters. The checker
-prints one line per failing poem with its reasons and a summary; it exits 0 when every poem
-passes, 1 otherwise.
+has 4 to 16 lines, an even number of them, all of exactly --chars characters. The checker takes
+any number of files and prints, per file, one line per failing poem (up to --show) with its
+reasons and one summary line; it exits 0 when every poem of every file passes, 1 when one fails,
+2 when a file cannot be read (the others are still checked). It imports no torch
+(``model/apps/poem_format.py``), so it runs without the ``model`` extra and starts fast.
 """
 
 from __future__ import annotations
@@ -17,39 +19,52 @@ import json
 import sys
 from pathlib import Path
 
-from model.apps.poem import check_poem, read_poems, write_poems
+from model.apps.poem_format import check_poem, read_poems
 
 
-def _check(path: str, as_json: bool, show: int) -> int:
+def _check_file(path: str, as_json: bool, show: int) -> int:
+    """Check one file and print its report; 0 all pass, 1 some fail, 2 unreadable."""
     try:
         poems = read_poems(path)
-    except (OSError, ValueError) as e:
-        print(f"m6 poem --check: {e}", file=sys.stderr)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        if as_json:
+            print(json.dumps({"file": path, "error": str(reason)}, ensure_ascii=False))
+        else:
+            print(f"m6 poem --check: {path}: {reason}", file=sys.stderr)
         return 2
     results = [(p, check_poem(p.text)) for p in poems]
     failed = [(p, r) for p, r in results if not r.ok]
     summary = {"file": path, "poems": len(results), "pass": len(results) - len(failed),
                "fail": len(failed)}
-    if as_json:
+    if as_json:  # one JSON object a line, one line a file (JSON Lines)
         summary["failures"] = [{"where": p.where, "title": p.title, "reasons": r.reasons}
                                for p, r in failed]
-        print(json.dumps(summary, ensure_ascii=False, indent=1))
+        print(json.dumps(summary, ensure_ascii=False))
     else:
         for p, r in failed[:show]:
             print(f"FAIL {p.where} {p.title}: {'; '.join(r.reasons)}")
         if len(failed) > show:
             print(f"... and {len(failed) - show} more failures")
-        print(f"{summary['pass']} of {summary['poems']} poems satisfy the constraints "
+        print(f"{path}: {summary['pass']} of {summary['poems']} poems satisfy the constraints "
               f"(4-16 lines, even count, all lines of 5 or all of 7 characters); "
               f"{summary['fail']} fail")
     return 0 if not failed else 1
 
 
+def _check(paths: list[str], as_json: bool, show: int) -> int:
+    """Every file is checked even after one fails; the worst outcome is the exit status."""
+    return max(_check_file(path, as_json, show) for path in paths)
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="m6 poem", description=__doc__.split("\n")[0])
-    p.add_argument("--check", metavar="FILE", help="check the poems of FILE instead of writing")
-    p.add_argument("--json", action="store_true", help="--check: print the report as JSON")
-    p.add_argument("--show", type=int, default=20, help="--check: failures to list")
+    p.add_argument("--check", metavar="FILE", nargs="+",
+                   help="check the poems of each FILE instead of writing (no torch needed)")
+    p.add_argument("--json", action="store_true",
+                   help="--check: print one JSON object per file, one a line")
+    p.add_argument("--show", type=int, default=20,
+                   help="--check: failures to list per file (default: %(default)s)")
     p.add_argument("--checkpoint", help="checkpoint folder or run folder")
     p.add_argument("--title")
     p.add_argument("--author")
@@ -70,6 +85,7 @@ def main(argv: list[str]) -> int:
     if missing:
         p.error(f"writing a poem needs {', '.join(missing)} (or use --check FILE)")
     from model.apps.finetune import use_threads
+    from model.apps.poem import write_poems
     from model.infer.pretrained import load_pretrained
 
     try:

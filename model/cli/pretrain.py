@@ -20,6 +20,9 @@ tokenizer if needed and writes the run folder, the others wait for it
 (``model/distributed/trainer.py``, ``model/distributed/parallel.py``):
 
     torchrun --standalone --nproc_per_node=2 -m m6.cli pretrain --preset tiny --data out/corpus
+
+``--wandb PROJECT`` also sends the metrics to Weights & Biases (``model/train/wandb_log.py``;
+optional, off by default).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from model.distributed.parallel import DistEnv, barrier, init_process_group, shu
 from model.distributed.trainer import make_trainer
 from model.presets import PRESETS, get_preset
 from model.train.metrics import read_metrics
+from model.train.wandb_log import MODES, WandbOptions
 
 log = logging.getLogger("m6.pretrain")
 
@@ -74,7 +78,18 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     return with_overrides(replace(cfg, data=data, train=train, tasks=tasks), args.overrides)
 
 
-def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
+def wandb_options(args: argparse.Namespace) -> WandbOptions | None:
+    """The W&B options of the flags; None without --wandb (then wandb is never imported)."""
+    if not args.wandb:
+        if args.wandb_name or args.wandb_entity or args.wandb_mode:
+            raise ValueError("--wandb-name, --wandb-entity and --wandb-mode need --wandb PROJECT")
+        return None
+    return WandbOptions(project=args.wandb, name=args.wandb_name, entity=args.wandb_entity,
+                        mode=args.wandb_mode)
+
+
+def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None, *,
+                     progress: bool = False) -> Path:
     """The tokenizer to train with: ``given``, the run folder's, or one trained now."""
     if given:
         return Path(given)
@@ -89,7 +104,7 @@ def ensure_tokenizer(cfg: RunConfig, out: Path, given: str | None) -> Path:
         )
     log.info("training a %d-token WordPiece tokenizer on %d text shards -> %s",
              cfg.tokenizer_vocab_size, len(files), path)
-    tok = train_tokenizer(iter_texts(files), cfg.tokenizer_vocab_size)
+    tok = train_tokenizer(iter_texts(files), cfg.tokenizer_vocab_size, show_progress=progress)
     tok.save(path)
     return path
 
@@ -136,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(train.fsdp)")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--wandb", metavar="PROJECT",
+                   help="also log the metrics to this Weights & Biases project (needs the wandb "
+                        "extra; default: off, metrics.jsonl and TensorBoard only)")
+    p.add_argument("--wandb-name", metavar="NAME", help="--wandb: the W&B run's display name")
+    p.add_argument("--wandb-entity", metavar="ENTITY", help="--wandb: W&B team or user")
+    p.add_argument("--wandb-mode", choices=MODES,
+                   help="--wandb: online, or offline (a local run under <output>/wandb/ for "
+                        "'wandb sync'); default: W&B's own setting (WANDB_MODE)")
     return p
 
 
@@ -161,6 +184,7 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
     out = Path(args.output)
     try:
         cfg = build_config(args)
+        wandb = wandb_options(args)
     except ValueError as e:
         print(f"m6 pretrain: {e}", file=sys.stderr)
         return 2
@@ -168,7 +192,7 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
         if args.fresh and (out / "checkpoints").exists():
             shutil.rmtree(out / "checkpoints")
         out.mkdir(parents=True, exist_ok=True)
-        tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
+        tok_path = ensure_tokenizer(cfg, out, args.tokenizer, progress=not args.no_progress)
     barrier()  # the tokenizer and a --fresh run folder are ready for every rank
     if not main_rank:
         tok_path = ensure_tokenizer(cfg, out, args.tokenizer)
@@ -176,7 +200,7 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
     cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size))
     try:
         trainer = make_trainer(cfg, out, tok_path, env, device=device,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, wandb=wandb)
         if not args.fresh and trainer.maybe_resume() and main_rank:
             print(f"resuming at step {trainer.step} from {trainer.ckpt_dir}", file=sys.stderr)
         trainer.train()

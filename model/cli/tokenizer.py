@@ -32,7 +32,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.max_texts:
         texts = itertools.islice(texts, args.max_texts)
     counted = _Counter(texts)
-    tok = train_tokenizer(counted, args.vocab_size, min_frequency=args.min_frequency)
+    tok = train_tokenizer(counted, args.vocab_size, min_frequency=args.min_frequency,
+                          show_progress=not args.no_progress)
     tok.save(args.out)
     print(
         f"trained WordPiece on {counted.n} texts from {len(files)} shards: "
@@ -76,6 +77,8 @@ def main(argv: list[str]) -> int:
     t.add_argument("--include-image-text", action="store_true",
                    help="also learn from the text of image_text shards")
     t.add_argument("--max-texts", type=int, default=0, help="stop after this many texts (0: all)")
+    t.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (default: shown on a terminal)")
     e = sub.add_parser("encode", help="print the tokens of some text")
     e.add_argument("--tokenizer", required=True)
     e.add_argument("text", nargs="+")

@@ -51,8 +51,10 @@ def _new_tokenizer() -> Tokenizer:
     return tok
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2) -> M6Tokenizer:
-    """Train WordPiece on ``texts`` (any iterable of strings, streamed once)."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2,
+                    show_progress: bool = False) -> M6Tokenizer:
+    """Train WordPiece on ``texts`` (any iterable of strings, streamed once); ``show_progress``
+    draws the ``tokenizers`` trainer's own bars on stderr (they hide off a terminal)."""
     if vocab_size <= len(SPECIAL_TOKENS):
         raise ValueError(f"vocab_size {vocab_size} leaves no room beyond the special tokens")
     tok = _new_tokenizer()
@@ -66,7 +68,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, *, min_frequency: int
         # still add the ## form of kept characters, so a very small vocabulary can come out a
         # few percent larger than asked; at realistic sizes merges fill the budget exactly.
         limit_alphabet=vocab_size - len(SPECIAL_TOKENS),
-        show_progress=False,
+        show_progress=show_progress,
     )
     tok.train_from_iterator(texts, trainer=trainer)
     return M6Tokenizer(tok)

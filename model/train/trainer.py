@@ -49,6 +49,7 @@ from model.train.loss import task_loss
 from model.train.metrics import MetricsLogger
 from model.train.optim import build_optimizer
 from model.train.sums import MetricSums
+from model.train.wandb_log import WandbOptions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Trainer:
         device: str | torch.device = "cpu",
         rank: int = 0,
         world_size: int = 1,
+        wandb: WandbOptions | None = None,
         progress: bool = True,
         tensorboard: bool = True,
     ):
@@ -76,6 +78,7 @@ class Trainer:
         self.rank, self.world_size = rank, world_size
         self.progress = progress and self.is_main
         self.tensorboard = tensorboard
+        self.wandb = wandb  # optional W&B logging of the metrics (model/train/wandb_log.py)
         if cfg.tasks.max_text_tokens + 1 > cfg.model.max_text_len:
             raise ValueError(
                 f"tasks.max_text_tokens {cfg.tasks.max_text_tokens} + [BOS] does not fit "
@@ -263,7 +266,8 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             save_run_config(self.cfg, self.out / "config.json")
         metrics = MetricsLogger(
-            self.out, resume_step=self.step if self.step else None, tensorboard=self.tensorboard
+            self.out, resume_step=self.step if self.step else None, tensorboard=self.tensorboard,
+            wandb=self.wandb, run_config=run_config_to_dict(self.cfg),
         ) if self.is_main else None
         batches = self.train_batches()
         losses: list[float] = []

@@ -57,6 +57,26 @@ def test_cli_trains_from_corpus_shards(corpus_dir, tmp_path, capsys):
     assert json.loads(out.read_text())["normalizer"]["handle_chinese_chars"] is True
 
 
+def test_cli_training_draws_progress_on_a_terminal_only(corpus_dir, tmp_path):
+    """The tokenizers trainer's bars (700 texts pre-processed) on a terminal; none with
+    --no-progress."""
+    import sys
+    from pathlib import Path
+
+    from tests.support.terminal import run_in_terminal
+
+    root = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, "-m", "m6.cli", "tokenizer", "train", "--input", str(corpus_dir),
+            "--vocab-size", "500"]
+    rc, drawn = run_in_terminal([*argv, "--out", str(tmp_path / "a.json")], cwd=root)
+    assert rc == 0 and "trained WordPiece on 700 texts" in drawn, drawn
+    assert "Pre-processing sequences" in drawn and "Compute merges" in drawn
+    rc, quiet = run_in_terminal([*argv, "--out", str(tmp_path / "b.json"), "--no-progress"],
+                                cwd=root)
+    assert rc == 0 and "trained WordPiece on 700 texts" in quiet
+    assert "Pre-processing" not in quiet and "Compute merges" not in quiet
+
+
 def test_cli_without_shards_says_what_to_do(tmp_path, capsys):
     assert tokenizer_main(["train", "--input", str(tmp_path), "--out", str(tmp_path / "t.json")]) == 2
     assert "make corpus" in capsys.readouterr().err

@@ -24,7 +24,7 @@ def printed_config(capsys, *argv: str) -> tuple[dict, str]:
 
 def test_every_option_shows_its_help_and_default():
     actions = [a for a in parser()._actions if not isinstance(a, argparse._HelpAction)]
-    assert len(actions) == 14
+    assert len(actions) == 15
     for action in actions:
         assert action.help and "default" in action.help, action.option_strings
     text = parser().format_help()

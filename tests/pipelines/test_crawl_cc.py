@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.crawl_cc import main as crawl_main
+from schemas.version import m6_version
 from tests.corpus.crawl.conftest import INDEX_SCHEMA, build_local_cc, members, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,7 @@ def test_dry_run_writes_the_selection_and_fetches_nothing(cc, server, tmp_path, 
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["select"]["languages"] == ["zho"] and cfg["fetch"]["retries"] == 2
     assert cfg["fetch"]["allow_addresses"] == ["127.0.0.1"]
+    assert cfg["m6_version"] == m6_version()
 
 
 def test_fetch_log_rerun_and_corpus(cc, server, tmp_path, capsys):

@@ -18,6 +18,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.crawl_urls import main as crawl_main
+from schemas.version import m6_version
 from tests.corpus.crawl.sites import Sites
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +99,7 @@ def test_every_url_gets_its_outcome(sites, crawled):
     config = json.loads((crawled / "config.json").read_text())
     assert config["crawl"]["fetch"]["allow_addresses"] == ["127.0.0.1"]
     assert config["crawl"]["fetch"]["per_host_delay_s"] == 0.2
+    assert config["m6_version"] == m6_version()
 
 
 @pytest.mark.slow

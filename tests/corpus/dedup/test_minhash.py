@@ -15,10 +15,10 @@ from corpus.dedup.minhash import (
     estimate_jaccard,
     murmur3_32,
     permutations,
-    reference_hashfunc,
     shingles,
 )
 from corpus.dedup.normalise import normalise_text
+from tests.support.minhash_reference import reference_hashfunc
 
 EDGE_TEXTS = ["", "！！！", "好", "你好", "五个字符串", "😀😀😀😀😀😀x", "\ud800 lone surrogate"]
 

@@ -118,3 +118,29 @@ def test_cli_train_score_reference(tmp_path, capsys, lm_model):
     assert lm_cli.main(["train", "--input", str(tmp_path / "nope.txt"), "--out",
                         str(tmp_path / "n.bin")]) == 2
     assert "no .txt, .jsonl or .parquet file matches" in capsys.readouterr().err
+
+
+def test_progress_is_drawn_on_a_terminal_only(tmp_path):
+    """``m6 lm train`` draws a bar of the documents fed to lmplz (91: 89 trained on, 2 held
+    out) and the WordPiece trainer's bars on a terminal; ``--no-progress`` and a pipe draw
+    none."""
+    import subprocess
+    import sys
+
+    from tests.support.terminal import run_in_terminal
+
+    argv = [sys.executable, "-m", "m6.cli", "lm", "train", "-i", str(ENCYCLOPEDIA),
+            "--order", "3", "--unit", "wordpiece", "--wordpiece-vocab", "500"]
+    rc, drawn = run_in_terminal([*argv, "-o", str(tmp_path / "a.bin")], cwd=ROOT)
+    assert rc == 0, drawn
+    assert "lm train: documents to lmplz: 91 docs" in drawn
+    assert "89 documents" in drawn and "(holdout, 2 documents)" in drawn
+    assert "Compute merges" in drawn  # the tokenizers trainer's own bar
+    rc, quiet = run_in_terminal([*argv, "-o", str(tmp_path / "b.bin"), "--no-progress"],
+                                cwd=ROOT)
+    assert rc == 0 and "89 documents" in quiet
+    assert "docs/s" not in quiet and "Compute merges" not in quiet
+    piped = subprocess.run([*argv, "-o", str(tmp_path / "c.bin")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "89 documents" in piped.stdout
+    assert "docs/s" not in piped.stderr and "Compute merges" not in piped.stderr
