@@ -3,7 +3,8 @@ when it runs, so ``m6 inspect`` never pays for importing torch and ``m6 generate
 Beam.
 
 A subcommand module exposes ``main(argv: list[str]) -> int`` and builds its own parser with
-``prog="m6 <name>"``. To add one, add a line to ``COMMANDS``.
+``prog="m6 <name>"``. To add one, add a line to ``COMMANDS``; a command group (``m6 crawl urls``,
+``m6 crawl cc``) is a line of ``GROUPS``, dispatched the same way one level down.
 
 The model commands need the ``model`` extra (torch and friends), which ``pip install m6`` leaves
 out so corpus workers stay small. Without it a command says so in one line and exits 2 (pip's and
@@ -28,7 +29,7 @@ EXTRAS: dict[str, str] = {
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("pipelines.cli", "build the corpus with Beam (text, image_text, rejected shards)"),
-    "crawl": ("pipelines.crawl_cli", "get the crawl: URL lists politely (urls), Common Crawl (cc)"),
+    "crawl": ("", "get the crawl: URL lists politely (urls), Common Crawl (cc)"),
     "inspect": ("corpus.inspect", "look inside Parquet shards: schema, counts, rows, stats"),
     "report": ("report.cli", "one HTML page about a corpus (and training) run: charts, samples"),
     "lm": ("corpus.quality.lm_cli", "train a kenlm language model (m6 lm train)"),
@@ -47,12 +48,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("model.apps.eval_cli", "evaluate an application and print its metric"),
 }
 
+# group -> its subcommands, each name -> (module, one-line help). Both crawls share the fetch
+# configuration (corpus/fetch/config.py) and the egress policy (corpus/fetch/egress.py).
+GROUPS: dict[str, dict[str, tuple[str, str]]] = {
+    "crawl": {
+        "urls": ("pipelines.crawl_urls", "crawl URL lists and sitemaps politely into WARC files"),
+        "cc": ("pipelines.crawl_cc", "select Common Crawl records from its index, fetch by range"),
+    },
+}
 
-def _usage() -> str:
-    width = max(len(n) for n in COMMANDS)
-    lines = ["usage: m6 [--version] <command> [options]", "", "commands:"]
-    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    lines += ["", "Run 'm6 <command> --help' for a command's options."]
+
+def _usage(prog: str = "m6", table: dict[str, tuple[str, str]] = COMMANDS) -> str:
+    width = max(len(n) for n in table)
+    what = "command" if prog == "m6" else "subcommand"
+    head = f"usage: {prog}{' [--version]' if prog == 'm6' else ''} <{what}> [options]"
+    lines = [head, "", f"{what}s:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in table.items()]
+    lines += ["", f"Run '{prog} <{what}> --help' for its options."]
     return "\n".join(lines)
 
 
@@ -69,19 +81,27 @@ def missing_extra(e: ModuleNotFoundError) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage())
-        return 0
-    if argv[0] in ("--version", "-V"):
+    if argv and argv[0] in ("--version", "-V"):
         from schemas.version import m6_version
 
         print(f"m6 {m6_version()} (Python {sys.version.split()[0]})")
         return 0
+    return _dispatch("m6", COMMANDS, argv)
+
+
+def _dispatch(prog: str, table: dict[str, tuple[str, str]], argv: list[str]) -> int:
+    """Run the command of ``table`` that ``argv`` names, or say in one line why not."""
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage(prog, table))
+        return 0
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        print(f"m6: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+    if name not in table:
+        print(f"{prog}: unknown {'command' if prog == 'm6' else 'subcommand'} {name!r}\n\n"
+              f"{_usage(prog, table)}", file=sys.stderr)
         return 2
-    module_name = COMMANDS[name][0]
+    if name in GROUPS and prog == "m6":
+        return _dispatch(f"m6 {name}", GROUPS[name], rest)
+    module_name = table[name][0]
     try:
         module = importlib.import_module(module_name)
         # a command may import an extra only on the path that needs it (poem --check does not)
@@ -89,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as e:
         line = missing_extra(e)
         if line is not None:
-            print(f"m6 {name}: {line}", file=sys.stderr)
+            print(f"{prog} {name}: {line}", file=sys.stderr)
             return 2
         if e.name and module_name.startswith(e.name):
-            print(f"m6 {name}: not available in this build ({module_name} is missing)",
+            print(f"{prog} {name}: not available in this build ({module_name} is missing)",
                   file=sys.stderr)
             return 2
         raise

@@ -120,3 +120,13 @@ def test_every_config_json_says_which_m6_wrote_it_and_still_loads(tmp_path):
 def test_with_version_puts_the_version_first_and_replaces_an_old_one():
     data = with_version({"a": 1, VERSION_KEY: "0.0.1"})
     assert list(data) == [VERSION_KEY, "a"] and data[VERSION_KEY] == m6_version()
+
+
+def test_the_crawl_group_dispatches_one_level_down(capsys):
+    from m6.cli import main
+
+    assert main(["crawl"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: m6 crawl <subcommand>") and "  urls  " in out and "  cc  " in out
+    assert main(["crawl", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("m6 crawl: unknown subcommand 'nope'")
