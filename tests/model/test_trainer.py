@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from model.data.tokenizer import M6Tokenizer
-from model.train.checkpoint import latest_checkpoint, load_training_state
+from model.train.checkpoint import latest_checkpoint, trainer_meta
+from model.train.dcp_state import read_metadata
 from model.train.metrics import read_metrics
 from model.train.optim import WarmupCosine
 from model.train.trainer import Trainer
@@ -55,11 +56,18 @@ def test_checkpoint_is_complete_atomic_and_pruned(corpus_dir, tokenizer_path, tm
     assert ckpts == ["latest", "step_00000004", "step_00000006"]
     last = latest_checkpoint(tmp_path / "checkpoints")
     assert last.name == "step_00000006"
-    assert {p.name for p in last.iterdir()} == {"model.safetensors", "optimizer.pt", "trainer.json", "tokenizer.json"}
-    blobs, meta = load_training_state(last)  # torch.load(weights_only=True) inside
-    assert meta["step"] == 6 and meta["data"]["batches"] == 6
-    assert set(blobs) == {"optimizer", "scheduler", "rng"}
-    assert blobs["scheduler"]["last_epoch"] == 6
+    assert {p.name for p in last.iterdir()} == {"model.safetensors", "state", "trainer.json",
+                                               "tokenizer.json"}
+    assert {p.name for p in (last / "state").iterdir()} == {".metadata", "__0_0.distcp"}
+    meta = trainer_meta(last)
+    assert (meta["format"], meta["step"], meta["world_size"]) == (2, 6, 1)
+    assert meta["data"]["batches_total"] == 6 and meta["data"]["readers_total"] == 1
+    assert meta["data"]["readers"]["0"]["n"] >= 6 * cfg.data.batch_size
+    saved = read_metadata(str(last / "state")).state_dict_metadata  # the restricted unpickler
+    assert {"extra/scheduler", "extra/rng/0"} <= set(saved) and "extra/rng/1" not in saved
+    assert {k.removeprefix("model.") for k in saved if k.startswith("model.")} == set(
+        t.model.state_dict())
+    assert any(k.startswith("optim.state.") and k.endswith(".exp_avg_sq") for k in saved)
 
 
 def test_a_checkpoint_of_another_model_is_refused(corpus_dir, tokenizer_path, tmp_path):
