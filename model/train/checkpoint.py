@@ -25,6 +25,7 @@ with the same number of processes (``model/distributed/checkpoint.py``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -318,13 +319,14 @@ def trainer_meta(ckpt: str | os.PathLike) -> dict[str, Any]:
 
 def tokenizer_file(ckpt: str | os.PathLike) -> Path:
     """The tokenizer saved with checkpoint ``ckpt``, else its run folder's ``tokenizer.json``
-    (a remote checkpoint's is copied to a local temporary file)."""
+    (a remote checkpoint's is copied into a local cache folder named after its URL)."""
     store = CheckpointStore(ckpt)
     if not store.local:
-        fd, local = tempfile.mkstemp(prefix="m6-tokenizer-", suffix=".json")
-        os.close(fd)
-        store.fs.get_file(store.path("tokenizer.json"), local)
-        return Path(local)
+        key = hashlib.sha256(store.url_of().encode()).hexdigest()[:16]
+        local = Path(tempfile.gettempdir()) / "m6-checkpoint-cache" / key / "tokenizer.json"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        store.fs.get_file(store.path("tokenizer.json"), str(local))
+        return local
     path = Path(store.root) / "tokenizer.json"
     return path if path.is_file() else Path(store.root).parent.parent / "tokenizer.json"
 

@@ -125,16 +125,19 @@ def unpack(t: torch.Tensor) -> Any:
 # ---------------------------------------------------------------------- expert parallelism
 
 
-def _expert_dtensors(model: nn.Module, msd: dict, osd: dict) -> None:
-    """In place: the expert tensors of this rank (and their AdamW moments) as DTensors sharded
-    on dimension 0 of the global ``(num_experts, ...)`` tensor (see the module docstring)."""
+def _expert_dtensors(model: nn.Module, msd: dict, osd: dict) -> tuple[dict, dict]:
+    """Copies of ``msd`` and ``osd`` with the expert tensors of this rank (and their AdamW
+    moments) as DTensors sharded on dimension 0 of the global ``(num_experts, ...)`` tensor (see
+    the module docstring). Copies: ``get_state_dict`` hands out the optimiser's own dicts."""
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor import DTensor, Shard
 
+    msd = dict(msd)
+    osd = {**osd, "state": {k: dict(v) for k, v in osd["state"].items()}}
     layout = {p: v for p, v in expert_layout(model).items() if v[2] < v[0]}
     if not layout:
-        return
+        return msd, osd
     world, rank = dist.get_world_size(), dist.get_rank()
     device = next(model.parameters()).device
     mesh = init_device_mesh(device.type, (world,))
@@ -154,6 +157,7 @@ def _expert_dtensors(model: nn.Module, msd: dict, osd: dict) -> None:
             for k, v in osd["state"].get(key, {}).items():
                 if torch.is_tensor(v) and v.dim() and v.shape[0] == held:
                     osd["state"][key][k] = wrap(v, experts)
+    return msd, osd
 
 
 def _plain(d: Any) -> Any:
@@ -175,7 +179,7 @@ def save_state(url: str, *, model: nn.Module, optimizer: torch.optim.Optimizer, 
     collective when a process group is up)."""
     msd, osd = get_state_dict(model, optimizer)
     if expert_parallel:
-        _expert_dtensors(model, msd, osd)
+        msd, osd = _expert_dtensors(model, msd, osd)
     state = {"model": msd, "optim": osd, SCHEDULER: pack(scheduler.state_dict()),
              rng_key(rank): pack(rng)}
     with _quiet_single_process():
@@ -206,13 +210,13 @@ def load_state(url: str, *, model: nn.Module, optimizer: torch.optim.Optimizer, 
     number, None when the writing run had no such rank."""
     saved = read_metadata(url).state_dict_metadata
     msd, osd = get_state_dict(model, optimizer)
-    _check_fits(url, msd, saved)
     # AdamW state the writer never had (a parameter without gradients): leave it out
     osd["state"] = {fqn: {k: v for k, v in s.items() if f"optim.state.{fqn}.{k}" in saved}
                     for fqn, s in osd["state"].items()}
     osd["state"] = {fqn: s for fqn, s in osd["state"].items() if s}
     if expert_parallel:
-        _expert_dtensors(model, msd, osd)
+        msd, osd = _expert_dtensors(model, msd, osd)
+    _check_fits(url, msd, saved)  # after wrapping: a DTensor's shape is the global one
     state: dict[str, Any] = {"model": msd, "optim": osd}
     for key in (SCHEDULER, rng_key(rank)):
         if key in saved:
