@@ -1,5 +1,6 @@
 """Training on 2 processes (gloo, CPU) against one process: model/distributed/parallel.py,
-model/distributed/trainer.py, model/distributed/checkpoint.py, and `m6 pretrain` under torchrun.
+model/distributed/trainer.py, model/train/checkpoint.py's sharded checkpoints and their resharding,
+and `m6 pretrain` under torchrun.
 
 Equivalence: 2 ranks with per-rank batch B read readers 0 and 1 of the shards; one process with
 ``--workers 2 --grad-accum 2`` reads the same two readers and averages the same two gradients.
@@ -9,9 +10,13 @@ AdamW carries that rounding from step to step. Measured over 6 steps: data paral
 the bit, expert parallel and FSDP within 3e-8 relative; LOSS_RTOL is 1e-6.
 
 One spawn of 2 ranks runs the in-process scenarios (data parallel, expert parallel MoE, FSDP, an
-FSDP run stopped and resumed); torchrun runs `m6 pretrain` three times: uninterrupted, killed
-with SIGKILL after a checkpoint, and run again, which resumes and must log the uninterrupted
-run's losses exactly (dropout on: each rank's RNG state is in the checkpoint).
+FSDP run and an MoE run stopped and resumed, the data-parallel run's step-3 checkpoint resumed by
+2 new ranks). Resharding (model/train/reshard.py): the step-3 checkpoints of the data-parallel,
+FSDP and MoE runs are resumed by one process with 2 readers and gradient accumulation 2, whose
+steps 4-6 must equal the 2-rank run's within RESHARD_RTOL (measured: equal to the bit).
+torchrun runs `m6 pretrain` three times: uninterrupted, killed with SIGKILL after a checkpoint,
+and run again, which resumes and must log the uninterrupted run's losses exactly (dropout on:
+each rank's RNG state is in the checkpoint).
 """
 
 from __future__ import annotations
