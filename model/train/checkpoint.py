@@ -30,6 +30,8 @@ import json
 import os
 import random
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,28 +166,17 @@ def _export_weights(store: CheckpointStore, tmp: str, model: torch.nn.Module, ra
         _write(store, tmp, WEIGHTS, lambda p: save_model(model, p))
 
 
-class _local_target:
+@contextmanager
+def _local_target(store: CheckpointStore, tmp: str) -> Iterator[Path]:
     """A local folder to write files into, copied to ``store``'s folder ``tmp`` at the end
     (the folder itself on a local disk)."""
-
-    def __init__(self, store: CheckpointStore, tmp: str) -> None:
-        self.store, self.tmp = store, tmp
-
-    def __enter__(self) -> Path:
-        if self.store.local:
-            return Path(self.store.path(self.tmp))
-        self._dir = tempfile.TemporaryDirectory(prefix="m6-ckpt-")
-        return Path(self._dir.name)
-
-    def __exit__(self, exc_type, *_) -> None:
-        if self.store.local:
-            return
-        try:
-            if exc_type is None:
-                for f in Path(self._dir.name).iterdir():
-                    self.store.put(f, self.tmp, f.name)
-        finally:
-            self._dir.cleanup()
+    if store.local:
+        yield Path(store.path(tmp))
+        return
+    with tempfile.TemporaryDirectory(prefix="m6-ckpt-") as local:
+        yield Path(local)
+        for f in Path(local).iterdir():
+            store.put(f, tmp, f.name)
 
 
 def _write(store: CheckpointStore, tmp: str, name: str, writer) -> None:

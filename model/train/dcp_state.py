@@ -17,10 +17,10 @@ needs -- another number of processes included (torchtitan's and DCP's resharding
   tensors holding a ``torch.save`` blob, read back with ``torch.load(weights_only=True)``. The
   schedule is one entry (``extra/scheduler``), the RNG one per rank (``extra/rng/<rank>``).
 
-Reading never unpickles code: DCP's ``.metadata`` file is a pickle, so ``SafeReader`` reads it
-with an unpickler that allows only DCP's metadata classes, ``torch.Size`` and dtypes, and the
-optimiser's ``param_groups`` (DCP stores them as ``torch.save`` bytes) load with
-``weights_only=True`` (``SafeLoadPlanner``).
+Reading never unpickles code: DCP's ``.metadata`` file is a pickle, so it is read with an
+unpickler that allows only DCP's metadata classes, ``torch.Size``, dtypes and paths
+(``reader``), and the optimiser's ``param_groups`` (DCP stores them as ``torch.save`` bytes)
+load with ``weights_only=True`` (``SafeLoadPlanner``).
 
 An optimiser entry the checkpoint does not hold (a parameter that never had a gradient, so AdamW
 never made state for it) is left out of the load, so it stays absent as in the run that wrote it.
@@ -36,7 +36,10 @@ from typing import Any
 
 import torch
 import torch.distributed.checkpoint as dcp
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 from torch import nn
+from torch.distributed.checkpoint import FileSystemReader, FileSystemWriter
 from torch.distributed.checkpoint._fsspec_filesystem import FsspecReader, FsspecWriter
 from torch.distributed.checkpoint.default_planner import DefaultLoadPlanner
 from torch.distributed.checkpoint.metadata import Metadata, StorageMeta
@@ -70,6 +73,7 @@ class _MetadataUnpickler(pickle.Unpickler):
     """Only the classes DCP's ``.metadata`` is made of; anything else is refused."""
 
     _MODULES = ("torch.distributed.checkpoint.metadata", "torch.distributed.checkpoint.filesystem")
+    _PATHS = ("Path", "PosixPath", "PurePosixPath", "WindowsPath", "PureWindowsPath")
 
     def find_class(self, module: str, name: str) -> Any:
         if module in self._MODULES and not name.startswith("__"):
@@ -79,12 +83,14 @@ class _MetadataUnpickler(pickle.Unpickler):
             return getattr(torch, name)
         if module == "torch.serialization" and name == "_get_layout":
             return super().find_class(module, name)
+        if module == "pathlib" and name in self._PATHS:  # the checkpoint id of a local writer
+            return super().find_class(module, name)
         raise pickle.UnpicklingError(f"checkpoint metadata refers to {module}.{name}, which a "
                                      "DCP checkpoint never holds: refusing to load it")
 
 
-class SafeReader(FsspecReader):
-    """``FsspecReader`` whose metadata is read with ``_MetadataUnpickler``."""
+class _SafeMetadata:
+    """``read_metadata`` with ``_MetadataUnpickler`` (mixed into DCP's readers)."""
 
     def read_metadata(self, *args: Any, **kwargs: Any) -> Metadata:
         path = self._get_metadata_path(kwargs.get("rank"))
@@ -96,6 +102,30 @@ class SafeReader(FsspecReader):
             metadata.storage_meta = StorageMeta()
         metadata.storage_meta.load_id = self.load_id
         return metadata
+
+
+class _SafeLocalReader(_SafeMetadata, FileSystemReader):
+    pass
+
+
+class _SafeFsspecReader(_SafeMetadata, FsspecReader):
+    pass
+
+
+def _is_local(url: str) -> bool:
+    return isinstance(url_to_fs(url)[0], LocalFileSystem)
+
+
+def reader(url: str) -> FileSystemReader:
+    """A DCP reader of folder ``url`` that never unpickles code: DCP's own local reader for a
+    local path (about twice as fast as going through fsspec), its fsspec reader otherwise."""
+    return _SafeLocalReader(url_to_fs(url)[1]) if _is_local(url) else _SafeFsspecReader(url)
+
+
+def writer(url: str) -> FileSystemWriter:
+    """A DCP writer of folder ``url`` (files fsynced on a local disk)."""
+    return FileSystemWriter(url_to_fs(url)[1], sync_files=True) if _is_local(url) else (
+        FsspecWriter(url))
 
 
 class SafeLoadPlanner(DefaultLoadPlanner):
@@ -183,11 +213,11 @@ def save_state(url: str, *, model: nn.Module, optimizer: torch.optim.Optimizer, 
     state = {"model": msd, "optim": osd, SCHEDULER: pack(scheduler.state_dict()),
              rng_key(rank): pack(rng)}
     with _quiet_single_process():
-        dcp.save(state, storage_writer=FsspecWriter(url))
+        dcp.save(state, storage_writer=writer(url))
 
 
 def read_metadata(url: str) -> Metadata:
-    return SafeReader(url).read_metadata()
+    return reader(url).read_metadata()
 
 
 def _check_fits(url: str, msd: dict[str, Any], saved: dict[str, Any]) -> None:
@@ -222,7 +252,7 @@ def load_state(url: str, *, model: nn.Module, optimizer: torch.optim.Optimizer, 
         if key in saved:
             state[key] = torch.empty(saved[key].size, dtype=torch.uint8)
     with _quiet_single_process():
-        dcp.load(state, storage_reader=SafeReader(url), planner=SafeLoadPlanner())
+        dcp.load(state, storage_reader=reader(url), planner=SafeLoadPlanner())
     if expert_parallel:
         state["model"], state["optim"] = _plain(state["model"]), _plain(state["optim"])
     set_state_dict(model, optimizer, model_state_dict=state["model"],
@@ -238,5 +268,5 @@ def load_model_weights(url: str, model: nn.Module) -> None:
     _check_fits(url, msd, saved)
     state = {"model": msd}
     with _quiet_single_process():
-        dcp.load(state, storage_reader=SafeReader(url), planner=SafeLoadPlanner())
+        dcp.load(state, storage_reader=reader(url), planner=SafeLoadPlanner())
     model.load_state_dict(state["model"])
