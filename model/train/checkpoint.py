@@ -204,6 +204,9 @@ def restore_checkpoint(
     ``DataState`` dict (``model/train/reshard.py``). Every rank calls it."""
     meta = trainer_meta(ckpt)
     store = CheckpointStore(ckpt)
+    if "readers_total" not in meta.get("data", {}):
+        raise ValueError(f"checkpoint {ckpt} holds no data position (it was not written by a "
+                         "training run): load its weights with load_weights instead")
     data = local_data(meta["data"], rank, world, workers, where=f"checkpoint {ckpt}")
     rng = load_state(store.url_of(STATE), model=model, optimizer=optimizer, scheduler=scheduler,
                      rank=rank, expert_parallel=expert_parallel)
