@@ -13,7 +13,8 @@ One spawn of 2 ranks runs the in-process scenarios (data parallel, expert parall
 FSDP run and an MoE run stopped and resumed, the data-parallel run's step-3 checkpoint resumed by
 2 new ranks). Resharding (model/train/reshard.py): the step-3 checkpoints of the data-parallel,
 FSDP and MoE runs are resumed by one process with 2 readers and gradient accumulation 2, whose
-steps 4-6 must equal the 2-rank run's within RESHARD_RTOL (measured: equal to the bit).
+steps 4-6 must equal the 2-rank run's within RESHARD_RTOL (measured: equal to the bit), and a
+one-process checkpoint is resumed by 2 ranks.
 torchrun runs `m6 pretrain` three times: uninterrupted, killed with SIGKILL after a checkpoint,
 and run again, which resumes and must log the uninterrupted run's losses exactly (dropout on:
 each rank's RNG state is in the checkpoint).
@@ -147,6 +148,9 @@ def _worker(rank: int, init_file: str, cfgs: dict, tok: str, out: str) -> None:
     again = trainer(cfgs["dense"], "dense_2to2")
     assert again.maybe_resume() and again.step == 3
     results["dense_2to2"] = again.train()
+    again = trainer(cfgs["dense"], "dense_1to2")
+    assert again.maybe_resume() and again.step == 3
+    results["dense_1to2"] = again.train()
     # stopped after the step-3 checkpoint, resumed by a new trainer: per-rank optimiser parts
     # (FSDP shards; each rank's experts), RNG and data positions
     for name in ("fsdp", "moe"):
@@ -171,6 +175,10 @@ def _only_checkpoint(run: Path, step: int, dest: Path) -> Path:
 def two_ranks(corpus_dir, tokenizer_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("parallel")
     cfgs = _configs(corpus_dir, tokenizer_path)
+    # 1 -> 2: one process with 2 readers and grad accumulation 2 stops after its step-3
+    # checkpoint; the 2 ranks resume it (in _worker)
+    Trainer(_as_one_process(cfgs["dense"]), out / "dense_1to2", tokenizer_path, progress=False,
+            tensorboard=False).train(stop_at=3)
     ctx = mp.start_processes(_worker, args=(str(out / "pg-init"), cfgs, str(tokenizer_path),
                                             str(out)),
                              nprocs=WORLD, join=False, start_method="spawn")
@@ -273,6 +281,13 @@ def test_checkpoint_of_two_ranks_resumes_on_one_process_with_grad_accum(two_rank
     whole = ranks[0][f"{name}_split" if name != "dense" else "dense"]
     _close(got, whole[3:], rtol=RESHARD_RTOL)  # steps 4..6 of the uninterrupted 2-rank run
     _close(got, one_process[name if name != "fsdp" else "dense"][0][3:], rtol=RESHARD_RTOL)
+
+
+@pytest.mark.slow
+def test_checkpoint_of_one_process_resumes_on_two_ranks(two_ranks):
+    _, _, ranks = two_ranks
+    for rank in range(WORLD):
+        _close(ranks[rank]["dense_1to2"], ranks[rank]["dense"][3:], rtol=RESHARD_RTOL)
 
 
 @pytest.mark.slow
