@@ -76,8 +76,10 @@ class _MetadataUnpickler(pickle.Unpickler):
     _PATHS = ("Path", "PosixPath", "PurePosixPath", "WindowsPath", "PureWindowsPath")
 
     def find_class(self, module: str, name: str) -> Any:
-        if module in self._MODULES and not name.startswith("__"):
-            return super().find_class(module, name)
+        if module in self._MODULES:  # only the classes defined there, not what they import
+            found = super().find_class(module, name)
+            if isinstance(found, type) and found.__module__ == module:
+                return found
         if module == "torch" and (name == "Size" or isinstance(getattr(torch, name, None),
                                                                torch.dtype)):
             return getattr(torch, name)

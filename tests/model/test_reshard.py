@@ -64,6 +64,11 @@ def test_checkpoint_metadata_that_refers_to_code_is_refused(tmp_path):
         fs.pipe(f"{root}/.metadata", pickle.dumps(_Code()))
         with pytest.raises(pickle.UnpicklingError, match=r"refers to (posix|nt)\.getcwd"):
             read_metadata(f"memory://{root}")
+        # a function that DCP's module imports (not one of its classes) is refused too
+        fs.pipe(f"{root}/.metadata", b"ctorch.distributed.checkpoint.filesystem\ncast\n(I1\nI2\ntR.")
+        with pytest.raises(pickle.UnpicklingError,
+                           match=r"refers to torch\.distributed\.checkpoint\.filesystem\.cast"):
+            read_metadata(f"memory://{root}")
         fs.pipe(f"{root}/.metadata", pickle.dumps({"a": 1}))
         with pytest.raises(pickle.UnpicklingError, match="is not DCP metadata"):
             read_metadata(f"memory://{root}")
