@@ -5,7 +5,8 @@
 The run folder gets ``config.json`` (the resolved config), ``tokenizer.json`` (trained on the
 text shards first if the folder has none and ``--tokenizer`` is not given), ``metrics.jsonl``,
 ``tensorboard/`` and ``checkpoints/``. Running the same command again resumes from the latest
-checkpoint (``--fresh`` starts over instead).
+checkpoint (``--fresh`` starts over instead). ``--checkpoint-dir URL`` puts the checkpoints on
+any fsspec path instead (``s3://bucket/run/checkpoints``; ``model/train/ckpt_store.py``).
 
 Every setting of the run config (``model/config.py``) can be given: a JSON file with
 ``--config FILE`` (a run's ``config.json`` reruns that run), single settings with
@@ -29,11 +30,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+import fsspec
 import torch
 
 from model.cli.options import HelpFormatter, add_config_options, with_config_file, with_overrides
@@ -149,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fsdp", action=argparse.BooleanOptionalAction, default=None,
                    help="under torchrun: shard weights and optimiser state over the processes "
                         "(train.fsdp)")
-    p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --output")
+    p.add_argument("--checkpoint-dir", dest="checkpoint_dir", metavar="URL",
+                   help="where checkpoints go: a folder or any fsspec URL (s3://bucket/run, "
+                        "gs://..., with s3fs/gcsfs installed); default: OUTPUT/checkpoints")
+    p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --output "
+                                                        "(or --checkpoint-dir)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--wandb", metavar="PROJECT",
                    help="also log the metrics to this Weights & Biases project (needs the wandb "
@@ -160,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--wandb: online, or offline (a local run under <output>/wandb/ for "
                         "'wandb sync'); default: W&B's own setting (WANDB_MODE)")
     return p
+
+
+def remove_checkpoints(url: str | Path) -> None:
+    """``--fresh``: delete the checkpoint folder (local or fsspec URL) if there is one."""
+    fs, path = fsspec.core.url_to_fs(str(url))
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
 
 
 def main(argv: list[str]) -> int:
@@ -188,9 +200,10 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
     except ValueError as e:
         print(f"m6 pretrain: {e}", file=sys.stderr)
         return 2
+    ckpt_dir = args.checkpoint_dir or out / "checkpoints"
     if main_rank:
-        if args.fresh and (out / "checkpoints").exists():
-            shutil.rmtree(out / "checkpoints")
+        if args.fresh:
+            remove_checkpoints(ckpt_dir)
         out.mkdir(parents=True, exist_ok=True)
         tok_path = ensure_tokenizer(cfg, out, args.tokenizer, progress=not args.no_progress)
     barrier()  # the tokenizer and a --fresh run folder are ready for every rank
@@ -200,7 +213,8 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
     cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size))
     try:
         trainer = make_trainer(cfg, out, tok_path, env, device=device,
-                               progress=not args.no_progress, wandb=wandb)
+                               progress=not args.no_progress, checkpoint_dir=ckpt_dir,
+                               wandb=wandb)
         if not args.fresh and trainer.maybe_resume() and main_rank:
             print(f"resuming at step {trainer.step} from {trainer.ckpt_dir}", file=sys.stderr)
         trainer.train()
@@ -216,5 +230,5 @@ def _run(args: argparse.Namespace, env: DistEnv, device) -> int:
         print(f"validation loss: {first['loss']:.4f} at step {first['step']} -> "
               f"{last['loss']:.4f} at step {last['step']} (best {best['loss']:.4f} at step "
               f"{best['step']})")
-    print(f"checkpoints in {out / 'checkpoints'}; metrics in {out / 'metrics.jsonl'}")
+    print(f"checkpoints in {ckpt_dir}; metrics in {out / 'metrics.jsonl'}")
     return 0

@@ -8,11 +8,14 @@ its process-specific hooks filled in from ``model/distributed/parallel.py``.
 - data: the base trainer already gives ``PretrainData`` this rank and the world size, so each
   rank reads a disjoint part of the shards (``model/data/shards.py``); validation batches are cut to
   the count every rank has, because expert parallelism and FSDP run collectives in forward;
-- checkpoints: ``model/distributed/checkpoint.py`` (every rank writes its part, rank 0 publishes).
+- checkpoints: ``model/train/checkpoint.py`` with this run's layout (every rank writes its part
+  of a ``torch.distributed.checkpoint``, rank 0 publishes; any number of processes resumes it);
+  ``model/distributed/checkpoint.py`` resumes checkpoints of the old per-process format.
 
 After the weights are built (same seed everywhere), each rank reseeds its RNG with
 ``seed + rank`` so dropout masks differ between ranks; its RNG state is saved per rank, so a
-resumed run repeats an uninterrupted one.
+run resumed on the same number of processes repeats an uninterrupted one (another number:
+``model/train/reshard.py``).
 
 R ranks with per-rank batch B step like one process with ``--workers R --grad-accum R``: that
 process's data-loader workers are readers 0..R-1 of the same split, its accumulated gradient is
@@ -31,7 +34,7 @@ import torch.distributed as dist
 
 from model.config import RunConfig
 from model.data.batch import Batch
-from model.distributed.checkpoint import restore_distributed, save_distributed
+from model.distributed.checkpoint import restore_legacy_distributed
 from model.distributed.parallel import (
     DistEnv,
     clip_grads,
@@ -86,20 +89,13 @@ class DistributedTrainer(Trainer):
 
     # ------------------------------------------------------------------ checkpoints
 
-    def save(self) -> Path | None:
-        return save_distributed(
-            self.ckpt_dir, self.step, model=self.model, optimizer=self.optimizer,
-            scheduler=self.scheduler, plan=self.plan, rank=self.rank,
-            trainer_state=self.trainer_state(),
-            data_state=self.data_state.to_dict(), tokenizer_path=self.tokenizer_path,
-            keep=self.cfg.train.keep_checkpoints,
-        )
+    def checkpoint_layout(self) -> dict[str, bool]:
+        return {"expert_parallel": self.plan.expert_parallel, "fsdp": self.plan.fsdp}
 
-    def restore(self, ckpt: str | Path) -> None:
-        meta = restore_distributed(ckpt, model=self.model, optimizer=self.optimizer,
-                                   scheduler=self.scheduler, plan=self.plan, rank=self.rank,
-                                   device=self.device)
-        self._resume_position(ckpt, meta)
+    def restore_legacy(self, ckpt: str | Path) -> dict:
+        return restore_legacy_distributed(ckpt, model=self.model, optimizer=self.optimizer,
+                                          scheduler=self.scheduler, plan=self.plan,
+                                          rank=self.rank, device=self.device)
 
 
 def make_trainer(cfg: RunConfig, out_dir: str | Path, tokenizer_path: str | Path,

@@ -1,34 +1,53 @@
-"""Checkpoints that resume exactly and load without unpickling code.
+"""Checkpoints that resume exactly, reshard to another number of processes, live on any fsspec
+path, and load for inference without unpickling code.
 
-A checkpoint is a folder ``<run>/checkpoints/step_00000100/`` holding
+A checkpoint is a folder ``<root>/step_00000100/`` (``root`` is the run's ``checkpoints/`` or
+any fsspec URL given with ``--checkpoint-dir``, ``model/train/ckpt_store.py``) holding
 
-- ``model.safetensors``: the weights (tied tensors stored once, by ``safetensors.torch.save_model``);
-- ``optimizer.pt``: optimiser and scheduler state, RNG states, as plain tensors and containers,
-  read back with ``torch.load(weights_only=True)`` -- never plain pickle;
-- ``trainer.json``: step, data-loader state, metrics so far, and the resolved run config.
+- ``state/``: the training state written with ``torch.distributed.checkpoint`` -- weights, AdamW
+  state, schedule and every rank's RNG; each rank writes its own part, nothing is gathered, and
+  any number of processes reads it back (``model/train/dcp_state.py``);
+- ``model.safetensors``: the portable weights for inference (``m6 generate``, ``m6 caption``, the
+  apps). One process or plain data parallelism: rank 0's replica (tied tensors stored once, by
+  ``safetensors.torch.save_model``). MoE: the canonical per-expert form, rank r writing its own
+  experts (``model/train/moe_checkpoint.py``). FSDP: gathered on rank 0 only at the run's last
+  step (``export``), so the periodic checkpoints of a large model never gather it; an
+  intermediate FSDP checkpoint still loads for inference, from ``state/``;
+- ``trainer.json``: ``format`` (2), step, the run config, the number of processes, the data
+  position of every reader by global reader number (``model/train/reshard.py``);
+- ``tokenizer.json``.
 
-It is written to a temporary folder that is renamed into place (an atomic step on POSIX), and
-``latest`` (a one-line text file, replaced atomically too) names the newest complete checkpoint.
-A crash mid-write leaves at most a ``*.tmp`` folder, which the next save removes; older
-checkpoints beyond ``keep`` are pruned only after the new one is in place.
+Publishing is atomic (``CheckpointStore.begin``/``publish``): ``latest`` names only complete
+checkpoints. Checkpoints of format 1 (``optimizer.pt`` next to the weights) still load for
+inference; one written by one process still resumes; one written by several processes resumes
+with the same number of processes (``model/distributed/checkpoint.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
-import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_model, save_model
+import torch.distributed as dist
+from safetensors.torch import load_model, save_file, save_model
 
+from model.train.ckpt_store import CheckpointStore
+from model.train.dcp_state import load_state, save_state
 from model.train.moe_checkpoint import has_experts, load_sharded, save_sharded
+from model.train.reshard import fallback_rng_seed, global_data, local_data
 
-LATEST = "latest"
+FORMAT = 2
+STATE = "state"
+WEIGHTS = "model.safetensors"
 
 
 def rng_state() -> dict[str, Any]:
@@ -57,104 +76,229 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# ---------------------------------------------------------------------- collectives
+
+
+def _world() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def _barrier() -> None:
+    if _world() > 1:
+        dist.barrier()
+
+
+def _gather(obj: Any) -> list[Any]:
+    if _world() == 1:
+        return [obj]
+    out: list[Any] = [None] * _world()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def _ref(store: CheckpointStore, name: str) -> Path | str:
+    """A checkpoint's folder: a ``Path`` on a local disk, a URL elsewhere."""
+    return Path(store.path(name)) if store.local else store.url_of(name)
+
+
+# ---------------------------------------------------------------------- save
 
 
 def save_checkpoint(
-    root: str | Path,
+    root: str | os.PathLike,
     step: int,
     *,
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     trainer_state: dict[str, Any],
+    data_state: dict[str, Any] | None = None,
+    tokenizer_path: str | os.PathLike | None = None,
     keep: int = 2,
-) -> Path:
-    """Write checkpoint ``step`` under ``root`` atomically; returns its folder."""
-    tmp = begin_checkpoint(root, step)
-    if has_experts(model):  # per-expert tensors under global indices: any expert-parallel layout loads them
-        save_sharded(model, tmp)
-    else:
-        save_model(model, str(tmp / "model.safetensors"))
-    torch.save(
-        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-         "rng": rng_state()},
-        tmp / "optimizer.pt",
-    )
-    (tmp / "trainer.json").write_text(json.dumps(trainer_state, indent=1, ensure_ascii=False))
-    return publish_checkpoint(tmp, keep)
-
-
-def begin_checkpoint(root: str | Path, step: int) -> Path:
-    """A fresh ``step_XXXXXXXX.tmp`` folder under ``root`` to write checkpoint ``step`` into
-    (debris of earlier crashed writes removed)."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob("*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = root / f"step_{step:08d}.tmp"
-    tmp.mkdir()
-    return tmp
-
-
-def publish_checkpoint(tmp: Path, keep: int = 2) -> Path:
-    """Sync the files of ``tmp`` (from ``begin_checkpoint``), rename it into place, point
-    ``latest`` at it and prune all but the ``keep`` newest; returns the final folder."""
-    root = tmp.parent
-    final = tmp.with_name(tmp.name.removesuffix(".tmp"))
-    for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
-    latest_tmp = root / (LATEST + ".tmp-file")
-    latest_tmp.write_text(final.name + "\n")
-    latest_tmp.replace(root / LATEST)
-    _fsync_dir(root)
-    done = sorted(p for p in root.glob("step_*") if p.is_dir() and not p.name.endswith(".tmp"))
-    for old in done[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+    rank: int = 0,
+    expert_parallel: bool = False,
+    fsdp: bool = False,
+    export: bool = True,
+) -> Path | str | None:
+    """Write checkpoint ``step`` under ``root`` (a path or fsspec URL). With a process group up,
+    every rank calls it at the same step; returns the checkpoint on rank 0, None elsewhere.
+    ``trainer_state`` is rank 0's record (step, config, ...), ``data_state`` this rank's
+    ``DataState.to_dict()`` (default: ``trainer_state["data"]``); ``export`` asks an FSDP run
+    for the gathered ``model.safetensors`` (every other layout writes it without a gather)."""
+    store = CheckpointStore(root)
+    tmp = store.begin(step) if rank == 0 else f"step_{step:08d}.tmp"
+    by_rank = _gather(data_state if data_state is not None else trainer_state.get("data"))
+    save_state(store.url_of(tmp, STATE), model=model, optimizer=optimizer, scheduler=scheduler,
+               rng=rng_state(), rank=rank, expert_parallel=expert_parallel)
+    _export_weights(store, tmp, model, rank, fsdp=fsdp, export=export)
+    _barrier()
+    final = None
+    if rank == 0:
+        meta = {**trainer_state, "format": FORMAT, "world_size": _world(),
+                "parallel": {"expert_parallel": expert_parallel, "fsdp": fsdp}}
+        if by_rank[0] is not None:
+            meta["data"] = global_data(by_rank)
+        store.write_text(json.dumps(meta, indent=1, ensure_ascii=False), tmp, "trainer.json")
+        if tokenizer_path is not None:
+            store.put(tokenizer_path, tmp, "tokenizer.json")
+        final = _ref(store, store.publish(tmp, keep))
+    _barrier()
     return final
 
 
-def latest_checkpoint(root: str | Path) -> Path | None:
-    """The newest complete checkpoint under ``root`` (a run folder's ``checkpoints/``), if any."""
-    root = Path(root)
-    marker = root / LATEST
-    if not marker.is_file():
+def _export_weights(store: CheckpointStore, tmp: str, model: torch.nn.Module, rank: int, *,
+                    fsdp: bool, export: bool) -> None:
+    """``model.safetensors`` (and the expert files of an MoE model) into folder ``tmp``."""
+    if fsdp:
+        if not export:
+            return
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True,
+                                                                    cpu_offload=True))
+        if rank == 0:
+            _write(store, tmp, WEIGHTS,
+                   lambda p: save_file({k: v.contiguous() for k, v in full.items()}, p))
+    elif has_experts(model):
+        with _local_target(store, tmp) as folder:
+            save_sharded(model, folder, rank, _world())
+    elif rank == 0:
+        _write(store, tmp, WEIGHTS, lambda p: save_model(model, p))
+
+
+@contextmanager
+def _local_target(store: CheckpointStore, tmp: str) -> Iterator[Path]:
+    """A local folder to write files into, copied to ``store``'s folder ``tmp`` at the end
+    (the folder itself on a local disk)."""
+    if store.local:
+        yield Path(store.path(tmp))
+        return
+    with tempfile.TemporaryDirectory(prefix="m6-ckpt-") as local:
+        yield Path(local)
+        for f in Path(local).iterdir():
+            store.put(f, tmp, f.name)
+
+
+def _write(store: CheckpointStore, tmp: str, name: str, writer) -> None:
+    with _local_target(store, tmp) as folder:
+        writer(str(folder / name))
+
+
+# ---------------------------------------------------------------------- resume
+
+
+def restore_checkpoint(
+    ckpt: str | os.PathLike,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    rank: int = 0,
+    world: int = 1,
+    workers: int = 1,
+    seed: int = 0,
+    expert_parallel: bool = False,
+) -> dict[str, Any]:
+    """Load checkpoint ``ckpt`` (a folder or URL of format 2) into this rank, whatever number of
+    processes wrote it; returns ``trainer.json`` with ``data`` set to this rank's
+    ``DataState`` dict (``model/train/reshard.py``). Every rank calls it."""
+    meta = trainer_meta(ckpt)
+    store = CheckpointStore(ckpt)
+    if "readers_total" not in meta.get("data", {}):
+        raise ValueError(f"checkpoint {ckpt} holds no data position (it was not written by a "
+                         "training run): load its weights with load_weights instead")
+    data = local_data(meta["data"], rank, world, workers, where=f"checkpoint {ckpt}")
+    rng = load_state(store.url_of(STATE), model=model, optimizer=optimizer, scheduler=scheduler,
+                     rank=rank, expert_parallel=expert_parallel)
+    if rng is not None:  # the writer had a rank of this number
+        set_rng_state(rng)
+    else:
+        seed_all(fallback_rng_seed(seed, rank, int(meta["step"])))
+    return {**meta, "data": data}
+
+
+def seed_all(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def is_legacy(meta: dict[str, Any]) -> bool:
+    """Whether ``trainer.json`` contents ``meta`` are of format 1 (``optimizer.pt``)."""
+    return int(meta.get("format", 1)) < FORMAT
+
+
+def restore_legacy(ckpt: str | os.PathLike, *, model: torch.nn.Module,
+                   optimizer: torch.optim.Optimizer, scheduler: Any,
+                   world: int = 1) -> dict[str, Any]:
+    """Resume a format-1 checkpoint written by one process (weights, ``optimizer.pt``)."""
+    meta = trainer_meta(ckpt)
+    check_world_size(ckpt, meta, world)
+    load_weights(model, ckpt)
+    blobs = torch.load(Path(ckpt) / "optimizer.pt", map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(blobs["optimizer"])
+    scheduler.load_state_dict(blobs["scheduler"])
+    set_rng_state(blobs["rng"])
+    return meta
+
+
+def check_world_size(ckpt: str | os.PathLike, meta: dict[str, Any], world_size: int) -> None:
+    """Refuse a format-1 checkpoint ``ckpt`` written by another number of processes: its data
+    positions and optimiser parts are per process."""
+    written_by = int(meta.get("world_size", 1))
+    if written_by != world_size:
+        raise ValueError(
+            f"checkpoint {ckpt} is of the old per-process format, written by {written_by} "
+            f"processes, and this run has {world_size}: resume it once with the same number "
+            f"(make pretrain NPROC={written_by}); its next checkpoint is reshardable")
+
+
+# ---------------------------------------------------------------------- inference, lookup
+
+
+def latest_checkpoint(root: str | os.PathLike) -> Path | str | None:
+    """The newest complete checkpoint under ``root`` (a run's ``checkpoints/`` or a URL)."""
+    store = CheckpointStore(root)
+    name = store.latest()
+    if name is None or not store.exists(name, "trainer.json"):
         return None
-    path = root / marker.read_text().strip()
-    return path if (path / "model.safetensors").is_file() else None
+    return _ref(store, name)
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """Accept a checkpoint folder, a ``checkpoints/`` folder or a run folder."""
-    p = Path(path)
-    if (p / "model.safetensors").is_file():
-        return p
-    for cand in (p, p / "checkpoints"):
+def resolve_checkpoint(path: str | os.PathLike) -> Path | str:
+    """Accept a checkpoint folder, a ``checkpoints/`` folder or a run folder (or their URLs)."""
+    store = CheckpointStore(path)
+    if store.exists("trainer.json"):
+        return Path(store.root) if store.local else store.url
+    for cand in (store.url, store.url_of("checkpoints")):
         found = latest_checkpoint(cand)
         if found is not None:
             return found
     raise FileNotFoundError(
-        f"no checkpoint at {p}: pass a run folder (e.g. out/pretrain), its checkpoints/ folder, "
+        f"no checkpoint at {path}: pass a run folder (e.g. out/pretrain), its checkpoints/ folder, "
         "or a checkpoints/step_XXXXXXXX folder"
     )
 
 
-def load_weights(model: torch.nn.Module, ckpt: str | Path, device: str | torch.device = "cpu") -> None:
-    """Load ``model.safetensors`` into ``model``; a missing or unexpected tensor is an error."""
-    if has_experts(model):  # MoE: canonical expert tensors, strict about every expert
-        load_sharded(model, ckpt)
+def load_weights(model: torch.nn.Module, ckpt: str | os.PathLike,
+                 device: str | torch.device = "cpu") -> None:
+    """Load the weights of checkpoint ``ckpt`` into ``model`` (one process): its
+    ``model.safetensors`` (and expert files), else (an intermediate FSDP checkpoint) the weights
+    in ``state/``. A missing or unexpected tensor is an error."""
+    store = CheckpointStore(ckpt)
+    if not store.exists(WEIGHTS):
+        if not store.exists(STATE):
+            raise FileNotFoundError(f"checkpoint {ckpt} has neither {WEIGHTS} nor {STATE}/")
+        from model.train.dcp_state import load_model_weights
+
+        load_model_weights(store.url_of(STATE), model)
         return
-    missing, unexpected = load_model(model, str(Path(ckpt) / "model.safetensors"), strict=False,
-                                     device=str(device))
+    with store.local_folder() as folder:
+        if has_experts(model):  # MoE: canonical expert tensors, strict about every expert
+            load_sharded(model, folder)
+            return
+        missing, unexpected = load_model(model, str(folder / WEIGHTS), strict=False,
+                                         device=str(device))
     if missing or unexpected:
         raise ValueError(
             f"checkpoint {ckpt} does not fit this model: missing {sorted(missing)[:8]}, "
@@ -162,37 +306,25 @@ def load_weights(model: torch.nn.Module, ckpt: str | Path, device: str | torch.d
         )
 
 
-def load_training_state(ckpt: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(optimizer.pt contents, trainer.json contents) of checkpoint ``ckpt``."""
-    ckpt = Path(ckpt)
-    blobs = torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=True)
-    return blobs, trainer_meta(ckpt)
-
-
-def trainer_meta(ckpt: str | Path) -> dict[str, Any]:
+def trainer_meta(ckpt: str | os.PathLike) -> dict[str, Any]:
     """``trainer.json`` of checkpoint ``ckpt`` (step, config, ...) without the optimiser."""
-    return json.loads((Path(ckpt) / "trainer.json").read_text())
+    return json.loads(CheckpointStore(ckpt).read_text("trainer.json"))
 
 
-def tokenizer_file(ckpt: str | Path) -> Path:
-    """The tokenizer saved with checkpoint ``ckpt``, else its run folder's ``tokenizer.json``."""
-    ckpt = Path(ckpt)
-    path = ckpt / "tokenizer.json"
-    return path if path.is_file() else ckpt.parent.parent / "tokenizer.json"
+def tokenizer_file(ckpt: str | os.PathLike) -> Path:
+    """The tokenizer saved with checkpoint ``ckpt``, else its run folder's ``tokenizer.json``
+    (a remote checkpoint's is copied into a local cache folder named after its URL)."""
+    store = CheckpointStore(ckpt)
+    if not store.local:
+        key = hashlib.sha256(store.url_of().encode()).hexdigest()[:16]
+        local = Path(tempfile.gettempdir()) / "m6-checkpoint-cache" / key / "tokenizer.json"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        store.fs.get_file(store.path("tokenizer.json"), str(local))
+        return local
+    path = Path(store.root) / "tokenizer.json"
+    return path if path.is_file() else Path(store.root).parent.parent / "tokenizer.json"
 
 
-def check_world_size(ckpt: str | Path, meta: dict[str, Any], world_size: int) -> None:
-    """Refuse to resume checkpoint ``ckpt`` (``trainer.json`` contents ``meta``) with another
-    number of processes than wrote it: data positions and optimiser parts are per process."""
-    written_by = int(meta.get("world_size", 1))
-    if written_by != world_size:
-        raise ValueError(
-            f"checkpoint {ckpt} was written by {written_by} processes and this run has "
-            f"{world_size}: resume with the same number (make pretrain NPROC={written_by}); "
-            "each process's data position and optimiser part are its own"
-        )
-
-
-def read_config(ckpt: str | Path) -> dict[str, Any]:
+def read_config(ckpt: str | os.PathLike) -> dict[str, Any]:
     """The resolved run config saved with checkpoint ``ckpt``."""
     return trainer_meta(ckpt)["config"]

@@ -49,7 +49,7 @@ class ExpertCheckpointError(RuntimeError):
     """A checkpoint's expert weights do not match the model: some are missing or unexpected."""
 
 
-def _expert_prefixes(model: nn.Module) -> dict[str, tuple[int, int, int]]:
+def expert_layout(model: nn.Module) -> dict[str, tuple[int, int, int]]:
     """state-dict prefix of each Experts module -> (global experts, first held, number held)."""
     names = {m: n for n, m in model.named_modules()}
     out = {}
@@ -65,7 +65,7 @@ def canonical_state_dict(model: nn.Module, experts_only: bool = False) -> dict[s
     """The model's state dict with each stacked expert tensor split into per-expert tensors
     under global indices. ``experts_only`` leaves out everything else."""
     sd = model.state_dict()
-    prefixes = _expert_prefixes(model)
+    prefixes = expert_layout(model)
     out: dict[str, torch.Tensor] = {}
     if not experts_only:
         stacked = {p + n for p in prefixes for n in EXPERT_TENSORS}
@@ -81,7 +81,7 @@ def canonical_state_dict(model: nn.Module, experts_only: bool = False) -> dict[s
 def load_canonical_state_dict(model: nn.Module, source: Mapping[str, torch.Tensor]) -> None:
     """Load a canonical state dict (or any mapping with ``keys()`` and ``[]``) into ``model``,
     taking only the experts this rank holds. Raises ExpertCheckpointError on any mismatch."""
-    prefixes = _expert_prefixes(model)
+    prefixes = expert_layout(model)
     keys = list(source.keys())
     missing: list[str] = []
     unexpected: list[str] = []

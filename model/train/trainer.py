@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -38,12 +37,12 @@ from model.data.batch import Batch
 from model.data.dataset import DataState, PretrainData, ReaderPosition, make_loader
 from model.nn.transformer import M6Model
 from model.train.checkpoint import (
-    check_world_size,
+    is_legacy,
     latest_checkpoint,
-    load_training_state,
-    load_weights,
+    restore_checkpoint,
+    restore_legacy,
     save_checkpoint,
-    set_rng_state,
+    trainer_meta,
 )
 from model.train.loss import task_loss
 from model.train.metrics import MetricsLogger
@@ -70,6 +69,7 @@ class Trainer:
         wandb: WandbOptions | None = None,
         progress: bool = True,
         tensorboard: bool = True,
+        checkpoint_dir: str | Path | None = None,
     ):
         self.cfg = cfg
         self.out = Path(out_dir)
@@ -92,7 +92,8 @@ class Trainer:
         self.optimizer, self.scheduler = build_optimizer(self.model, cfg.train)
         self.step = 0
         self.data_state = DataState(num_workers=max(1, cfg.data.num_workers))
-        self.ckpt_dir = self.out / "checkpoints"
+        # a path or any fsspec URL (memory://, s3://...); the run folder's checkpoints/ by default
+        self.ckpt_dir = checkpoint_dir if checkpoint_dir is not None else self.out / "checkpoints"
         self._warned_no_val = False
 
     # ------------------------------------------------------------------ hooks
@@ -217,27 +218,56 @@ class Trainer:
             "tokenizer": "tokenizer.json",
         }
 
-    def save(self) -> Path | None:
-        if not self.is_main:
-            return None
-        path = save_checkpoint(
+    def checkpoint_layout(self) -> dict[str, bool]:
+        """How this process's parameters are spread (``save_checkpoint``'s layout flags)."""
+        return {}
+
+    def save(self, export: bool = False) -> Path | str | None:
+        """Checkpoint the current step (every rank calls it; ``export``: the run's last step,
+        where an FSDP run also gathers the portable ``model.safetensors``)."""
+        return save_checkpoint(
             self.ckpt_dir, self.step, model=self.model, optimizer=self.optimizer,
             scheduler=self.scheduler, trainer_state=self.trainer_state(),
-            keep=self.cfg.train.keep_checkpoints,
+            data_state=self.data_state.to_dict(), tokenizer_path=self.tokenizer_path,
+            keep=self.cfg.train.keep_checkpoints, rank=self.rank, export=export,
+            **self.checkpoint_layout(),
         )
-        shutil.copyfile(self.tokenizer_path, path / "tokenizer.json")
-        return path
 
     def restore(self, ckpt: str | Path) -> None:
-        """Continue from checkpoint ``ckpt``: weights, optimiser, schedule, RNG, data position."""
-        load_weights(self.model, ckpt, self.device)
-        blobs, meta = load_training_state(ckpt)
-        self.optimizer.load_state_dict(blobs["optimizer"])
-        self.scheduler.load_state_dict(blobs["scheduler"])
-        set_rng_state(blobs["rng"])
-        check_world_size(ckpt, meta, self.world_size)
+        """Continue from checkpoint ``ckpt``: weights, optimiser, schedule, RNG, data position,
+        whatever number of processes wrote it (``model/train/reshard.py``)."""
+        meta = trainer_meta(ckpt)
+        if is_legacy(meta):
+            meta = self.restore_legacy(ckpt)
+        else:
+            self._warn_global_batch(ckpt, meta)
+            meta = restore_checkpoint(
+                ckpt, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                rank=self.rank, world=self.world_size, workers=max(1, self.cfg.data.num_workers),
+                seed=self.cfg.train.seed,
+                expert_parallel=self.checkpoint_layout().get("expert_parallel", False))
         self._resume_position(ckpt, meta)
         log.info("resumed from %s at step %d", ckpt, self.step)
+
+    def restore_legacy(self, ckpt: str | Path) -> dict[str, Any]:
+        """A checkpoint of the old per-process format (one process: it still resumes)."""
+        return restore_legacy(ckpt, model=self.model, optimizer=self.optimizer,
+                              scheduler=self.scheduler, world=self.world_size)
+
+    def _warn_global_batch(self, ckpt: str | Path, meta: dict[str, Any]) -> None:
+        """A resume on another number of processes continues the same run only with the same
+        global batch; say so when it differs (it is allowed: a deliberate change)."""
+        old = meta.get("config", {})
+        try:
+            was = (int(meta.get("world_size", 1)) * int(old["train"]["grad_accum"])
+                   * int(old["data"]["batch_size"]))
+        except (KeyError, TypeError, ValueError):
+            return
+        now = self.world_size * self.cfg.train.grad_accum * self.cfg.data.batch_size
+        if was != now:
+            log.warning("checkpoint %s was trained with a global batch of %d samples and this run "
+                        "has %d (processes x grad_accum x batch_size): the loss curve will not "
+                        "continue the same run", ckpt, was, now)
 
     def _resume_position(self, ckpt: str | Path, meta: dict[str, Any]) -> None:
         """Step and data position from ``trainer.json`` contents ``meta`` (this rank's)."""
@@ -302,7 +332,7 @@ class Trainer:
                         bar.write(f"step {self.step}: train loss {values['loss']:.4f}, "
                                   f"val loss {val['loss']:.4f}")
                 if cfg.ckpt_every and (self.step % cfg.ckpt_every == 0 or self.step == cfg.steps):
-                    self.save()
+                    self.save(export=self.step == cfg.steps)
         finally:
             bar.close()
             if metrics is not None:

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from model.moe_config import MoEConfig
 from model.nn.moe import MoE
 from model.presets import tiny_moe
-from model.train.checkpoint import load_weights, save_checkpoint
+from model.train.checkpoint import load_weights, restore_checkpoint, save_checkpoint
 from model.train.moe_checkpoint import (
     ExpertCheckpointError,
     canonical_state_dict,
@@ -80,6 +80,8 @@ def test_training_checkpoint_of_an_moe_model_is_canonical_and_loads_strictly(tmp
     assert "blocks.1.ffn.experts.7.w2" in keys and "blocks.1.ffn.experts.w2" not in keys
     torch.manual_seed(1)
     other = M6Model(cfg.model)
+    with pytest.raises(ValueError, match="holds no data position .* load_weights instead"):
+        restore_checkpoint(path, model=other, optimizer=opt, scheduler=sched)
     load_weights(other, path)
     for (name, a), b in zip(model.state_dict().items(), other.state_dict().values()):
         assert torch.equal(a, b), name

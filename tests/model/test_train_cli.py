@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import fsspec
 import pytest
 
 from model.apps.caption_cli import main as caption_main
@@ -136,3 +137,29 @@ def test_a_run_from_before_config_versions_resumes_and_generates(run_dir, corpus
     assert pretrain_main(args) == 0
     assert f"resuming at step {step}" in capsys.readouterr().err
     assert json.loads((old / "config.json").read_text())["version"] == 2
+
+
+def test_checkpoint_dir_takes_an_fsspec_url_for_resume_and_generate(corpus_dir, tmp_path, capsys):
+    url = f"memory://m6-cli-tests/{tmp_path.name}"
+    fs = fsspec.filesystem("memory")
+    out = tmp_path / "run"
+    try:
+        def args(steps):
+            return ["--preset", "tiny", "--data", str(corpus_dir), "--output", str(out),
+                    "--checkpoint-dir", url, "--steps", str(steps), "--batch-size", "4",
+                    "--val-every", "0", "--ckpt-every", "1", "--no-progress"]
+
+        assert pretrain_main(args(1)) == 0
+        assert not (out / "checkpoints").exists()
+        assert fs.cat_file(f"/m6-cli-tests/{tmp_path.name}/latest") == b"step_00000001\n"
+        assert pretrain_main(args(2)) == 0
+        assert f"resuming at step 1 from {url}" in capsys.readouterr().err
+        assert generate_main(["--checkpoint", url, "--prompt", "这本书", "--max-new-tokens", "3"]) == 0
+        assert capsys.readouterr().out.startswith("这本书")
+        assert pretrain_main([*args(1), "--fresh"]) == 0  # --fresh empties the URL first
+        assert "resuming" not in capsys.readouterr().err
+        assert fs.cat_file(f"/m6-cli-tests/{tmp_path.name}/latest") == b"step_00000001\n"
+        assert not fs.exists(f"/m6-cli-tests/{tmp_path.name}/step_00000002")
+    finally:
+        if fs.exists(f"/m6-cli-tests/{tmp_path.name}"):
+            fs.rm(f"/m6-cli-tests/{tmp_path.name}", recursive=True)

@@ -4,13 +4,17 @@ checkpoints, metrics, the schedule, gradient accumulation."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
+import fsspec
 import pytest
 import torch
 
 from model.data.tokenizer import M6Tokenizer
-from model.train.checkpoint import latest_checkpoint, load_training_state
+from model.infer.pretrained import load_pretrained
+from model.train.checkpoint import latest_checkpoint, resolve_checkpoint, rng_state, trainer_meta
+from model.train.dcp_state import read_metadata
 from model.train.metrics import read_metrics
 from model.train.optim import WarmupCosine
 from model.train.trainer import Trainer
@@ -55,11 +59,18 @@ def test_checkpoint_is_complete_atomic_and_pruned(corpus_dir, tokenizer_path, tm
     assert ckpts == ["latest", "step_00000004", "step_00000006"]
     last = latest_checkpoint(tmp_path / "checkpoints")
     assert last.name == "step_00000006"
-    assert {p.name for p in last.iterdir()} == {"model.safetensors", "optimizer.pt", "trainer.json", "tokenizer.json"}
-    blobs, meta = load_training_state(last)  # torch.load(weights_only=True) inside
-    assert meta["step"] == 6 and meta["data"]["batches"] == 6
-    assert set(blobs) == {"optimizer", "scheduler", "rng"}
-    assert blobs["scheduler"]["last_epoch"] == 6
+    assert {p.name for p in last.iterdir()} == {"model.safetensors", "state", "trainer.json",
+                                               "tokenizer.json"}
+    assert {p.name for p in (last / "state").iterdir()} == {".metadata", "__0_0.distcp"}
+    meta = trainer_meta(last)
+    assert (meta["format"], meta["step"], meta["world_size"]) == (2, 6, 1)
+    assert meta["data"]["batches_total"] == 6 and meta["data"]["readers_total"] == 1
+    assert meta["data"]["readers"]["0"]["n"] >= 6 * cfg.data.batch_size
+    saved = read_metadata(str(last / "state")).state_dict_metadata  # the restricted unpickler
+    assert {"extra/scheduler", "extra/rng/0"} <= set(saved) and "extra/rng/1" not in saved
+    assert {k.removeprefix("model.") for k in saved if k.startswith("model.")} == set(
+        t.model.state_dict())
+    assert any(k.startswith("optim.state.") and k.endswith(".exp_avg_sq") for k in saved)
 
 
 def test_a_checkpoint_of_another_model_is_refused(corpus_dir, tokenizer_path, tmp_path):
@@ -119,3 +130,54 @@ def test_no_validation_rows_skips_validation_with_a_warning(corpus_dir, tokenize
     _trainer(cfg, tmp_path, tokenizer_path).train()
     assert read_metrics(tmp_path / "metrics.jsonl", "val") == []
     assert "no validation rows" in caplog.text
+
+
+def test_checkpoints_on_an_fsspec_url_resume_exactly_and_load_for_inference(
+        corpus_dir, tokenizer_path, tmp_path):
+    url = f"memory://m6-tests/{tmp_path.name}/checkpoints"
+    fs = fsspec.filesystem("memory")
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=4, ckpt_every=2)
+    whole = _trainer(cfg, tmp_path / "whole", tokenizer_path).train()
+    try:
+        def on_url():
+            return Trainer(cfg, tmp_path / "split", tokenizer_path, progress=False,
+                           tensorboard=False, checkpoint_dir=url)
+
+        head = on_url().train(stop_at=2)
+        second = on_url()
+        assert second.maybe_resume() and second.step == 2
+        assert head + second.train() == whole  # bit-for-bit, as with a local folder
+        assert not (tmp_path / "split" / "checkpoints").exists()
+        names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"/m6-tests/{tmp_path.name}/checkpoints",
+                                                          detail=False))
+        assert names == ["latest", "step_00000002", "step_00000004"]
+        ckpt = resolve_checkpoint(url)
+        assert ckpt == f"memory:///m6-tests/{tmp_path.name}/checkpoints/step_00000004"
+        pre = load_pretrained(url)  # m6 generate's loader: config, tokenizer and weights
+        for (k, a), b in zip(second.model.state_dict().items(), pre.model.state_dict().values()):
+            assert torch.equal(a, b), k
+        assert pre.tokenizer.vocab_size == cfg.model.vocab_size
+    finally:
+        fs.rm(f"/m6-tests/{tmp_path.name}", recursive=True)
+
+
+def test_a_checkpoint_of_the_old_format_still_resumes_on_one_process(corpus_dir, tokenizer_path,
+                                                                     tmp_path):
+    """Format 1: ``optimizer.pt`` (optimiser, schedule, RNG) next to the weights."""
+    cfg = _cfg(corpus_dir, tokenizer_path, steps=4, ckpt_every=2)
+    whole = _trainer(cfg, tmp_path / "whole", tokenizer_path).train()
+    first = _trainer(cfg, tmp_path / "old", tokenizer_path)
+    head = first.train(stop_at=2)
+    ckpt = tmp_path / "old" / "checkpoints" / "step_00000002"
+    # rewrite the checkpoint as the previous version wrote it, from the same trainer state
+    first.restore(ckpt)
+    shutil.rmtree(ckpt / "state")
+    torch.save({"optimizer": first.optimizer.state_dict(), "scheduler": first.scheduler.state_dict(),
+                "rng": rng_state()}, ckpt / "optimizer.pt")
+    meta = trainer_meta(ckpt)
+    meta.pop("format")
+    meta["data"] = first.data_state.to_dict()
+    (ckpt / "trainer.json").write_text(json.dumps(meta))
+    second = _trainer(cfg, tmp_path / "old", tokenizer_path)
+    assert second.maybe_resume() and second.step == 2
+    assert head + second.train() == whole
