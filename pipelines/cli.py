@@ -36,6 +36,7 @@ from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
 from pipelines.options import pipeline_runner_and_options
 from pipelines.sink import start_run
+from pipelines.submit_paths import absolute, absolute_config, remote_path_warnings
 from schemas.layout import STATS_FILE
 
 log = logging.getLogger("m6.corpus")
@@ -118,8 +119,13 @@ def resolve_config_reporting_moves(args: argparse.Namespace) -> CorpusConfig:
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
-    cfg = resolve_config_reporting_moves(args)
-    plan = plan_inputs(args.input)
+    # workers may run in another directory: every local path is made absolute before submission
+    cfg = absolute_config(resolve_config_reporting_moves(args))
+    inputs = [absolute(i) for i in args.input]
+    output = absolute(args.output.rstrip("/"))
+    for warning in remote_path_warnings(inputs, output, cfg, args.runner, beam_args):
+        log.warning("%s", warning)
+    plan = plan_inputs(inputs)
     if not plan.files:
         raise SystemExit(f"m6 corpus: no crawl, dump or listing files under {args.input}")
     log.info("input: %s", plan.describe())
@@ -129,7 +135,6 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         fit = model_fit_warning(cfg.quality.perplexity.model, plan.files)
         if fit:
             log.warning("%s", fit)
-    output = args.output.rstrip("/")
     with contextlib.ExitStack() as stack:
         if args.runner == "DaskRunner" and not any(
                 a.startswith("--dask_client_address") for a in beam_args):
