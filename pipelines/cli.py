@@ -14,7 +14,8 @@ Runners: ``DirectRunner`` with ``--workers 1`` runs in-process on Beam's FnApiRu
 download attempt); ``--workers N`` uses the multi-processing DirectRunner; ``PortableRunner``
 defaults to the embedded job server with the LOOPBACK environment; ``DaskRunner`` needs
 ``--dask_client_address`` or starts a local cluster on 127.0.0.1 for the run; ``DataflowRunner``,
-``SparkRunner``, ``FlinkRunner`` take their own flags (README, "Running at scale").
+``SparkRunner``, ``FlinkRunner`` take their own flags (README, "Running on a cluster"). Every
+local path is made absolute before submission (``pipelines.submit_paths``).
 """
 
 from __future__ import annotations
