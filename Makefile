@@ -20,7 +20,7 @@ URLS         ?=
 CRAWL_OUTPUT ?= out/crawl
 CRAWL_ARGS   ?=
 
-.PHONY: help install kenlm quality-models corpus crawl crawl-urls crawl-cc pretrain test test-fast bench lint clean
+.PHONY: help install constraints image kenlm quality-models corpus crawl crawl-urls crawl-cc pretrain test test-fast bench lint clean
 
 help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
@@ -35,14 +35,28 @@ help:
 	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS= NPROC=)"
 	@echo "make bench    print the benchmarks (ratios against baselines run beside them)"
 	@echo "make lint     ruff"
+	@echo "make constraints  pin the installed dependency closure into constraints.txt"
+	@echo "make image    build the Beam worker image (IMAGE=REGISTRY/m6-beam:TAG; needs Docker)"
 
 # torch is pinned and installed first: a bare torch requirement would pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+# Every other version comes from constraints.txt (`make constraints` writes it; README,
+# "Pinned versions"), the same file the worker image installs with.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[model,dev]"
+	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e ".[model,dev]"
 	touch $@
+
+# constraints.txt: the exact installed version of every package of the dependency closure of
+# pyproject.toml (core, model, dev); run after changing a dependency list and installing it.
+constraints: install
+	$(PY) scripts/constraints.py > constraints.txt.tmp && mv constraints.txt.tmp constraints.txt
+
+# The Beam SDK worker image for Dataflow, Flink and Spark (Dockerfile; needs a Docker engine).
+IMAGE ?= m6-beam:0.1.0
+image:
+	docker build -t $(IMAGE) .
 
 install: $(VENV)/.installed
 

@@ -18,7 +18,8 @@ Runners: ``DirectRunner`` with ``--workers 1`` runs in-process on Beam's FnApiRu
 download attempt); ``--workers N`` uses the multi-processing DirectRunner; ``PortableRunner``
 defaults to the embedded job server with the LOOPBACK environment; ``DaskRunner`` needs
 ``--dask_client_address`` or starts a local cluster on 127.0.0.1 for the run; ``DataflowRunner``,
-``SparkRunner``, ``FlinkRunner`` take their own flags (README, "Running at scale").
+``SparkRunner``, ``FlinkRunner`` take their own flags (README, "Running on a cluster"). Every
+local path is made absolute before submission (``pipelines.submit_paths``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from pipelines.progress import (
     workers_can_report,
 )
 from pipelines.sink import start_run
+from pipelines.submit_paths import absolute, absolute_config, remote_path_warnings
 from schemas.layout import STATS_FILE
 
 log = logging.getLogger("m6.corpus")
@@ -137,8 +139,13 @@ def resolve_config_reporting_moves(args: argparse.Namespace) -> CorpusConfig:
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
-    cfg = resolve_config_reporting_moves(args)
-    plan = plan_inputs(args.input)
+    # workers may run in another directory: every local path is made absolute before submission
+    cfg = absolute_config(resolve_config_reporting_moves(args))
+    inputs = [absolute(i) for i in args.input]
+    output = absolute(args.output.rstrip("/"))
+    for warning in remote_path_warnings(inputs, output, cfg, args.runner, beam_args):
+        log.warning("%s", warning)
+    plan = plan_inputs(inputs)
     if not plan.files:
         raise SystemExit(f"m6 corpus: no crawl, dump or listing files under {args.input}")
     log.info("input: %s", plan.describe())
@@ -148,7 +155,6 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         fit = model_fit_warning(cfg.quality.perplexity.model, plan.files)
         if fit:
             log.warning("%s", fit)
-    output = args.output.rstrip("/")
     with contextlib.ExitStack() as stack:
         local = workers_can_report(args.runner, beam_args)  # before a local cluster's address
         if args.runner == "DaskRunner" and not any(
