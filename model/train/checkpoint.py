@@ -15,7 +15,8 @@ any fsspec URL given with ``--checkpoint-dir``, ``model/train/ckpt_store.py``) h
   intermediate FSDP checkpoint still loads for inference, from ``state/``;
 - ``trainer.json``: ``format`` (2), step, the run config, the number of processes, the data
   position of every reader by global reader number (``model/train/reshard.py``);
-- ``tokenizer.json``.
+- ``tokenizer.json``, with ``tokenizer_config.json`` and ``special_tokens_map.json`` so the
+  checkpoint folder loads in ``transformers.AutoTokenizer``.
 
 Publishing is atomic (``CheckpointStore.begin``/``publish``): ``latest`` names only complete
 checkpoints. Checkpoints of format 1 (``optimizer.pt`` next to the weights) still load for
@@ -40,6 +41,12 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_model, save_file, save_model
 
+from model.data.tokenizer import (
+    HF_CONFIG_FILE,
+    HF_SPECIAL_TOKENS,
+    HF_SPECIAL_TOKENS_FILE,
+    hf_tokenizer_config,
+)
 from model.train.ckpt_store import CheckpointStore
 from model.train.dcp_state import load_state, save_state
 from model.train.moe_checkpoint import has_experts, load_sharded, save_sharded
@@ -141,6 +148,10 @@ def save_checkpoint(
         store.write_text(json.dumps(meta, indent=1, ensure_ascii=False), tmp, "trainer.json")
         if tokenizer_path is not None:
             store.put(tokenizer_path, tmp, "tokenizer.json")
+            # the files transformers' AutoTokenizer needs beside it (special tokens)
+            for name, data in ((HF_CONFIG_FILE, hf_tokenizer_config()),
+                               (HF_SPECIAL_TOKENS_FILE, dict(HF_SPECIAL_TOKENS))):
+                store.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", tmp, name)
         final = _ref(store, store.publish(tmp, keep))
     _barrier()
     return final

@@ -60,7 +60,11 @@ def test_checkpoint_is_complete_atomic_and_pruned(corpus_dir, tokenizer_path, tm
     last = latest_checkpoint(tmp_path / "checkpoints")
     assert last.name == "step_00000006"
     assert {p.name for p in last.iterdir()} == {"model.safetensors", "state", "trainer.json",
-                                               "tokenizer.json"}
+                                               "tokenizer.json", "tokenizer_config.json",
+                                               "special_tokens_map.json"}
+    from transformers import AutoTokenizer  # the checkpoint folder is a tokenizer folder too
+
+    assert AutoTokenizer.from_pretrained(str(last)).mask_token == "[MASK]"
     assert {p.name for p in (last / "state").iterdir()} == {".metadata", "__0_0.distcp"}
     meta = trainer_meta(last)
     assert (meta["format"], meta["step"], meta["world_size"]) == (2, 6, 1)
