@@ -392,4 +392,5 @@ def test_torchrun_run_killed_midway_resumes_to_the_uninterrupted_losses(
         r["loss"] for r in read_metrics(whole / "metrics.jsonl", "val")]
     ckpt = split / "checkpoints" / "step_00000024"
     assert sorted(p.name for p in ckpt.iterdir()) == [
-        "model.safetensors", "state", "tokenizer.json", "trainer.json"]
+        "model.safetensors", "special_tokens_map.json", "state", "tokenizer.json",
+        "tokenizer_config.json", "trainer.json"]
