@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from corpus.dedup.buckets import jaccard, shingle_set
+from corpus.dedup.buckets import normal_jaccard
 from corpus.dedup.components import canonical, large_star, small_star
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import block_keys
@@ -322,9 +322,7 @@ class _CheckExact(beam.DoFn):
             text.setdefault(node, normal)
         if a not in text or b not in text:
             return
-        n = self.cfg.minhash.ngram
-        j = jaccard(shingle_set(text[a], n, normalised=True),
-                    shingle_set(text[b], n, normalised=True))
+        j = normal_jaccard(text[a], text[b], self.cfg.minhash.ngram)
         if j >= self.cfg.threshold:
             yield ((a, b), j)
         else:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from corpus.dedup.buckets import Edge, bucket_pairs
+from corpus.dedup.buckets import Edge, bucket_pairs, estimate_floor
 from corpus.dedup.minhash import fmix32
 
 Chunk = tuple[list[str], bytes, bytes]
@@ -102,7 +102,28 @@ def partition_pairs(group: Iterable[Chunk], *, rows: int, num_perm: int, thresho
     if not len(shared):
         return
     order = shared[np.argsort(inverse[shared], kind="stable")]
-    cuts = np.flatnonzero(np.diff(inverse[order])) + 1
-    for bucket in np.split(order, cuts):
-        members = [(nodes[i], sig_arr[i]) for i in bucket.tolist()]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(inverse[order])) + 1))
+    sizes = np.diff(np.append(starts, len(order)))
+    if max_pairs >= 2:
+        # buckets of two (a document and its copy, most shared buckets): one numpy comparison
+        # for all of them, with the values bucket_pairs would give
+        two = starts[sizes == 2]
+        yield from _pairs_of_two(nodes, sig_arr, order[two], order[two + 1],
+                                 estimate_floor(threshold, verify))
+        starts = starts[sizes != 2]
+        sizes = sizes[sizes != 2]
+    for start, size in zip(starts.tolist(), sizes.tolist()):
+        members = [(nodes[i], sig_arr[i]) for i in order[start:start + size].tolist()]
         yield from bucket_pairs(members, threshold=threshold, verify=verify, max_pairs=max_pairs)
+
+
+def _pairs_of_two(nodes: list[str], sigs: np.ndarray, first: np.ndarray, second: np.ndarray,
+                  floor: float) -> Iterator[Edge]:
+    """``bucket_pairs`` of the two-member buckets (first[k], second[k]) at once."""
+    if not len(first):
+        return
+    est = (sigs[first] == sigs[second]).mean(axis=1)
+    for k in np.flatnonzero(est >= floor).tolist():
+        a, b = nodes[first[k]], nodes[second[k]]
+        if a != b:  # the same node twice is no pair
+            yield (a, b, float(est[k])) if a < b else (b, a, float(est[k]))

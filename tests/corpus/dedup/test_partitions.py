@@ -18,10 +18,11 @@ from corpus.dedup.partitions import band_key_matrix, chunks, partition_of, parti
 
 @pytest.fixture(scope="module")
 def items(reviews) -> list[tuple[str, str]]:
-    """(node key, normal text): 300 real reviews and near copies of 60 of them, shuffled."""
+    """(node key, normal text): 300 real reviews, near copies of 60 of them and two more copies
+    of one (buckets of two and of four), shuffled."""
     rng = random.Random(5)
     texts = [r for r in reviews if len(normalise_text(r)) >= 30][:300]
-    texts += [near_copy(t, rng, rate=0.02).text for t in texts[:60]]
+    texts += [near_copy(t, rng, rate=0.02).text for t in texts[:60]] + [texts[0], texts[0]]
     rng.shuffle(texts)
     return [(f"1000{i:012d}", normalise_text(t)) for i, t in enumerate(texts)]
 
@@ -52,9 +53,10 @@ def test_partition_depends_on_the_key_only(items):
                           partition_of(sigs[[3]], bands, rows, 64))
 
 
-@pytest.mark.parametrize("parts,batch", [(1, 1000), (7, 50), (64, 37)])
-def test_partitioned_buckets_give_the_same_edges_as_band_keys(items, parts, batch):
-    cfg = DedupConfig()
+@pytest.mark.parametrize("parts,batch,verify", [(1, 1000, "exact"), (7, 50, "signature"),
+                                                (64, 37, "exact"), (64, 512, "none")])
+def test_partitioned_buckets_give_the_same_edges_as_band_keys(items, parts, batch, verify):
+    cfg = DedupConfig(verify=verify)
     bands, rows = cfg.lsh_shape()
     want = candidate_edges(items, cfg)
     assert 60 <= len(want) < 200  # the near copies are found, unrelated reviews are not
