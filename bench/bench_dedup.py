@@ -256,13 +256,17 @@ def end_to_end(records: list[Document]) -> None:
                      | beam.Map(lambda d: (d.id[:2], d.id))
                      | beam.GroupByKey() | beam.Map(lambda kv: len(list(kv[1]))))
 
-        def in_beam():
+        def in_beam(cfg: DedupConfig | None = None):
             with beam.Pipeline(runner=FnApiRunner()) as p:
-                _ = p | beam.io.ReadFromText(str(path)) | beam.Map(_parse) | DedupText(DedupConfig())
+                _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
+                     | DedupText(cfg or DedupConfig()))
 
         local_cpu, local_s, (kept, rejected) = timed(local)
         trivial_cpu, trivial_s, _ = timed(trivial)
         beam_cpu, beam_s, _ = timed(in_beam)
+        # each step's share: the pipeline with the steps up to it, minus the one before
+        url_cpu = timed(lambda: in_beam(DedupConfig(exact=False, near=False)))[0]
+        exact_cpu = timed(lambda: in_beam(DedupConfig(near=False)))[0]
     print(f"end to end: {n} documents read from JSON lines -> {len(kept)} kept, "
           f"{len(rejected)} rejected")
     print(f"  {'':<36} {'docs/CPU s':>10} {'docs/s':>8}")
@@ -273,6 +277,11 @@ def end_to_end(records: list[Document]) -> None:
           f" (x{local_s / beam_s:.2f} wall)")
     print(f"  {'Beam, trivial Read/Map/GroupByKey':<36} {rate(n, trivial_cpu):10,.0f}"
           f" {rate(n, trivial_s):8,.0f}   (the runner's floor)")
+    steps = [("read and parse (trivial pipeline)", trivial_cpu),
+             ("URL groups", url_cpu - trivial_cpu),
+             ("exact groups", exact_cpu - url_cpu), ("near duplicates", beam_cpu - exact_cpu)]
+    print("  DedupText CPU by step (pipelines cut after each step, differences): " + ", ".join(
+        f"{name} {max(0.0, t):.1f} s ({max(0.0, t) / beam_cpu:.0%})" for name, t in steps))
 
 
 def synthetic_docs(uniq: list[str], n: int, seed: int = 3) -> list[Document]:
