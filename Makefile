@@ -20,7 +20,7 @@ URLS         ?=
 CRAWL_OUTPUT ?= out/crawl
 CRAWL_ARGS   ?=
 
-.PHONY: help install constraints image kenlm quality-models corpus crawl crawl-urls crawl-cc pretrain test test-fast bench lint clean
+.PHONY: help install constraints image kenlm quality-models corpus crawl crawl-urls crawl-cc pretrain test test-fast bench bench-scale lint clean
 
 help:
 	@echo "make corpus   set up .venv and build the sample corpus into $(OUTPUT)"
@@ -34,6 +34,7 @@ help:
 	@echo "make test     run the test suite"
 	@echo "make pretrain train the tiny preset from the corpus (PRESET= DATA= OUTPUT= STEPS= NPROC=)"
 	@echo "make bench    print the benchmarks (ratios against baselines run beside them)"
+	@echo "make bench-scale  peak RSS and pages/s of m6 corpus at SCALES=\"50000 200000 1000000\" generated pages"
 	@echo "make lint     ruff"
 	@echo "make constraints  pin the installed dependency closure into constraints.txt"
 	@echo "make image    build the Beam worker image (IMAGE=REGISTRY/m6-beam:TAG; needs Docker)"
@@ -126,6 +127,14 @@ test-fast: install kenlm
 
 bench: install
 	@set -e; for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+
+# make bench-scale [SCALES="50000 200000 1000000"] [WORKERS=1]: peak RSS (whole process tree) and
+# pages/s of `m6 corpus` on generated crawls (bench/make_crawl.py) of each size. Not part of
+# `make bench` or CI: 1,000,000 pages take hours. Crawls are cached in $(SCALE_WORK).
+SCALES     ?= 50000 200000 1000000
+SCALE_WORK ?= /tmp/m6-bench-scale
+bench-scale: install quality-models
+	$(PY) bench/scale.py --scales '$(SCALES)' --work $(SCALE_WORK) --workers $(WORKERS) --runner $(RUNNER)
 
 lint: install
 	$(VENV)/bin/ruff check .

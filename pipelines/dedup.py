@@ -8,9 +8,10 @@ collects the documents, the edges or the graph on one worker, and nothing uses s
       Url              GroupByKey(normalised URL) -> one survivor     -> url_duplicate
       Exact            GroupByKey(text hash) -> one survivor          -> exact_duplicate
       Near
-        Sign           Batches -> vectorised MinHash -> (band key, (node, signature))
-        Buckets        GroupByKey(band key) -> candidate pairs (buckets.bucket_pairs)
-        Verify         CoGroupByKey with the texts twice -> exact n-gram Jaccard >= threshold
+        Sign           Batches -> vectorised MinHash -> (partition, chunk of band keys)
+        Buckets        GroupByKey(partition) -> buckets by np.unique -> candidate pairs
+        Verify         CoGroupByKey(node: text, candidate pairs) -> GroupByKey(pair)
+                       -> exact n-gram Jaccard >= threshold
         CC             cc_rounds x (large-star GroupByKey, small-star GroupByKey)
         Labels         CombinePerKey(min) -> node -> component survivor
         Apply          CoGroupByKey(documents, labels, scores) -> kept | near_duplicate
@@ -32,20 +33,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
-import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from corpus.dedup.buckets import bucket_pairs, jaccard, shingle_set
+from corpus.dedup.buckets import normal_jaccard
 from corpus.dedup.components import canonical, large_star, small_star
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import block_keys
 from corpus.dedup.images import hash_pairs, image_key, phash_int, sha256_of
 from corpus.dedup.local import exact_key, url_key
-from corpus.dedup.lsh import band_keys_batch
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text
+from corpus.dedup.partitions import chunks, partition_pairs
 from corpus.dedup.survivor import (
     id_of,
     is_existing,
@@ -70,6 +70,10 @@ _NOKEY = "nokey"
 _KEYED = "keyed"
 _KEPT = "kept"
 _BANDS = "bands"
+# Partitions of the band keys (corpus.dedup.partitions): the near-duplicate shuffle carries at most
+# this many elements per batch of documents, and each partition's group holds about 1/64 of all
+# band keys (about 150 MB at 1,000,000 documents).
+BUCKET_PARTITIONS = 64
 
 
 def _counter(reason: str):
@@ -242,9 +246,10 @@ def _apply_labels(items, labels, scores, label: str):
 # ---------------------------------------------------------------- text near-duplicates
 
 class _Sign(beam.DoFn):
-    """A batch of (node, document) -> ``bands``: (band key, (node, signature bytes)) per band,
-    and ``text``: (node, normal text) when candidates are verified exactly. Each document's
-    signature depends on that document only, not on the batch it came in."""
+    """A batch of (node, document) -> ``bands``: (partition, chunk of band keys and signatures)
+    per partition its documents' band keys fall in (``corpus.dedup.partitions``), and ``text``:
+    (node, normal text) when candidates are verified exactly. Each document's signature and band
+    keys depend on that document only, not on the batch it came in."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -257,54 +262,52 @@ class _Sign(beam.DoFn):
     def process(self, batch):
         normals = [normalise_text(doc.text) for _, doc in batch]
         sigs = self._hasher.signatures(normals, normalised=True)
+        signed = [i for i, normal in enumerate(normals) if normal]  # empty: nothing to compare
+        self._signed.inc(len(signed))
+        if self.cfg.verify == "exact":
+            for i in signed:
+                yield tag(_TEXT, (batch[i][0], normals[i]))
         bands, rows = self._shape
-        for (node, _), normal, sig, keys in zip(batch, normals, sigs,
-                                                band_keys_batch(sigs, bands, rows)):
-            if not normal:
-                continue
-            self._signed.inc()
-            if self.cfg.verify == "exact":
-                yield tag(_TEXT, (node, normal))
-            raw = sig.tobytes()
-            for key in keys:
-                yield tag(_BANDS, (key, (node, raw)))
+        for part, chunk in chunks([batch[i][0] for i in signed], sigs[signed], bands, rows,
+                                  BUCKET_PARTITIONS):
+            yield tag(_BANDS, (part, chunk))
 
 
 class _Pairs(beam.DoFn):
+    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets."""
+
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
 
-    def process(self, bucket):
-        members = _Signatures(bucket[1])  # read twice, decoded lazily, never copied
-        for a, b, est in bucket_pairs(members, threshold=self.cfg.threshold,
-                                      verify=self.cfg.verify, max_pairs=self.cfg.max_bucket_pairs):
+    def process(self, group):
+        cfg = self.cfg
+        for a, b, est in partition_pairs(group[1], rows=cfg.lsh_shape()[1],
+                                         num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
+                                         verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
             yield ((a, b), est)
 
 
-class _Signatures:
-    """A bucket's (node, signature bytes) values seen as (node, uint32 array), re-iterable."""
-
-    def __init__(self, values):
-        self.values = values
-
-    def __iter__(self):
-        for node, raw in self.values:
-            yield node, np.frombuffer(raw, dtype=np.uint32)
+def _pair_ends(candidate):
+    """((a, b), estimate) -> (a, (a, b)) and (b, (a, b)): each candidate to both its nodes."""
+    pair = candidate[0]
+    yield (pair[0], pair)
+    yield (pair[1], pair)
 
 
 def _send_text(kv):
-    """(u, {text, edge}) -> (v, (u, text of u)) for each candidate (u, v); edges are already
-    distinct and are streamed, so a node with a million candidates costs no memory here."""
+    """(u, {text, pair}) -> ((a, b), (u, text of u)) for each candidate pair of u; pairs are
+    streamed, so a node with a million candidates costs no memory here."""
     u, parts = kv
     text = next(iter(parts[_TEXT]), None)
     if text is None:
         return
-    for v in parts["edge"]:
-        yield (v, (u, text))
+    for pair in parts["pair"]:
+        yield (pair, (u, text))
 
 
 class _CheckExact(beam.DoFn):
-    """(v, {text, half}) -> ((u, v), J) for each u whose exact Jaccard with v is high enough."""
+    """((a, b), [(a, text), (b, text)]) -> ((a, b), J) when the exact n-gram Jaccard similarity J
+    of the two texts reaches the threshold."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -313,18 +316,17 @@ class _CheckExact(beam.DoFn):
         self._dropped = _counter("candidates_below_threshold")
 
     def process(self, kv):
-        v, parts = kv
-        texts = list(parts[_TEXT])
-        if not texts:
+        (a, b), ends = kv
+        text = {}
+        for node, normal in ends:
+            text.setdefault(node, normal)
+        if a not in text or b not in text:
             return
-        n = self.cfg.minhash.ngram
-        sv = shingle_set(texts[0], n, normalised=True)
-        for u, text_u in sorted(set(parts["half"])):
-            j = jaccard(sv, shingle_set(text_u, n, normalised=True))
-            if j >= self.cfg.threshold:
-                yield ((u, v), j)
-            else:
-                self._dropped.inc()
+        j = normal_jaccard(text[a], text[b], self.cfg.minhash.ngram)
+        if j >= self.cfg.threshold:
+            yield ((a, b), j)
+        else:
+            self._dropped.inc()
 
 
 def _node(item):
@@ -355,12 +357,12 @@ class NearDuplicates(beam.PTransform):
                       | "DistinctPairs" >> beam.CombinePerKey(max))
         if cfg.verify == "exact":
             texts = signed[_TEXT]
-            by_first = candidates | "ByFirst" >> beam.Map(lambda e: (e[0][0], e[0][1]))
-            halves = ({_TEXT: texts, "edge": by_first}
-                      | "JoinFirst" >> beam.CoGroupByKey()
-                      | "SendText" >> beam.FlatMap(_send_text))
-            edges = ({_TEXT: texts, "half": halves}
-                     | "JoinSecond" >> beam.CoGroupByKey()
+            # one join of the texts with both ends of each candidate, then one group per pair
+            ends = candidates | "PairEnds" >> beam.FlatMap(_pair_ends)
+            edges = ({_TEXT: texts, "pair": ends}
+                     | "JoinText" >> beam.CoGroupByKey()
+                     | "SendText" >> beam.FlatMap(_send_text)
+                     | "ByPair" >> beam.GroupByKey()
                      | "Verify" >> beam.ParDo(_CheckExact(cfg)))
         else:
             edges = candidates

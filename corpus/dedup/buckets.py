@@ -47,6 +47,12 @@ def anchors_of(members: Iterable[tuple[str, Any]], max_pairs: int) -> list[tuple
     return out
 
 
+def estimate_floor(threshold: float, verify: str) -> float:
+    """The lowest signature estimate a candidate may have to become an edge (or be verified)."""
+    floor = {"signature": threshold, "exact": threshold - EXACT_PREFILTER, "none": -1.0}[verify]
+    return floor - 1e-9  # 0.8 - 0.2 is 0.6000000000000001 in floating point
+
+
 def bucket_pairs(members: Iterable[tuple[str, np.ndarray]], *, threshold: float, verify: str,
                  max_pairs: int) -> Iterator[Edge]:
     """Edges (smaller key, larger key, estimated Jaccard) among the members of one bucket.
@@ -60,8 +66,7 @@ def bucket_pairs(members: Iterable[tuple[str, np.ndarray]], *, threshold: float,
         return
     keys = [k for k, _ in anchors]
     sigs = np.stack([np.asarray(s) for _, s in anchors])
-    floor = {"signature": threshold, "exact": threshold - EXACT_PREFILTER, "none": -1.0}[verify]
-    floor -= 1e-9  # 0.8 - 0.2 is 0.6000000000000001 in floating point
+    floor = estimate_floor(threshold, verify)
     for key, sig in members:
         below = bisect.bisect_left(keys, key)
         if below == 0:
@@ -81,6 +86,34 @@ def jaccard(a: set, b: set) -> float:
     if not a and not b:
         return 0.0
     inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def packed_shingles(normal: str, ngram: int) -> np.ndarray | None:
+    """The distinct n-grams of a normalised text as sorted uint64 (21 bits per code point), or
+    None where that is not the same set as ``shingle_set``: n-grams longer than 3 characters, or
+    a text shorter than one n-gram (its single shingle is the whole text). Packing is
+    one-to-one, so set sizes and intersections, hence Jaccard values, are exactly those of the
+    string sets; it avoids building one Python string per n-gram."""
+    if ngram > 3 or len(normal) < ngram:
+        return None
+    cps = np.frombuffer(normal.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+    count = len(cps) - ngram + 1
+    packed = cps[:count].copy()
+    for j in range(1, ngram):
+        packed = (packed << np.uint64(21)) | cps[j:j + count]
+    return np.unique(packed)
+
+
+def normal_jaccard(normal_a: str, normal_b: str, ngram: int) -> float:
+    """``jaccard(shingle_set(a), shingle_set(b))`` of two normalised texts, the same value,
+    computed on packed n-grams where ``packed_shingles`` allows."""
+    a = packed_shingles(normal_a, ngram)
+    b = packed_shingles(normal_b, ngram)
+    if a is None or b is None:
+        return jaccard(shingle_set(normal_a, ngram, normalised=True),
+                       shingle_set(normal_b, ngram, normalised=True))
+    inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter / (len(a) + len(b) - inter)
 
 

@@ -71,3 +71,25 @@ def test_exact_jaccard_on_real_text(reviews):
     a, b = shingle_set(text, 3), shingle_set(text + "真的很好", 3)
     assert jaccard(a, b) == len(a) / len(b)
     assert jaccard(set(), set()) == 0.0
+
+
+def test_normal_jaccard_equals_the_string_set_jaccard(reviews):
+    from corpus.dedup.buckets import normal_jaccard, packed_shingles
+    from corpus.dedup.edits import near_copy
+    from corpus.dedup.normalise import normalise_text
+
+    rng = random.Random(11)
+    normals = [normalise_text(r) for r in reviews[:80]] + ["好", "好书", "好书啊", "𠀀𠀁𠀂"]
+    normals += [normalise_text(near_copy(t, rng, rate=0.05).text) for t in normals[:40]]
+    pairs = [(k, 84 + k) for k in range(40)]  # each review and its near copy
+    pairs += [(i, (i * 7 + 3) % len(normals)) for i in range(len(normals))]
+    similar = 0
+    for n in (1, 2, 3, 5):
+        for i, j in pairs:
+            a, b = normals[i], normals[j]
+            want = jaccard(shingle_set(a, n, normalised=True), shingle_set(b, n, normalised=True))
+            assert normal_jaccard(a, b, n) == want, (n, a, b)
+            similar += 0.5 < want < 1
+    assert similar >= 100
+    assert packed_shingles("好书", 3) is None and packed_shingles("abcd", 4) is None
+    assert packed_shingles("ababa", 2).tolist() == sorted({(97 << 21) | 98, (98 << 21) | 97})

@@ -1,0 +1,123 @@
+"""Peak memory and throughput of ``m6 corpus`` against the size of the crawl (``make bench-scale``).
+
+For each scale (pages) this builds a synthetic crawl with ``bench/make_crawl.py`` (cached under
+``--work``), runs ``m6 corpus`` on it in a subprocess with the sample's quality models, and samples
+the resident memory of the whole process tree (the runner's workers included) with psutil every
+0.2 s. Printed per scale: pages, WARC MB, seconds, pages/s, pages/s per core, peak RSS of the tree
+and KB per page, and kept/rejected counts from the run's ``stats.json``.
+
+It is not part of ``make bench`` or CI: 1,000,000 pages take hours. ``SCALES`` (Makefile) or
+``--scales`` picks the sizes; ``WORKERS``/``--workers`` and ``--runner`` are passed to ``m6 corpus``.
+The issue's targets (peak RSS under 3 GB at 200,000 pages, under 4 GB at 1,000,000) are printed
+beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.make_crawl import build  # noqa: E402
+
+TARGET_GB = {200_000: 3.0, 1_000_000: 4.0}  # issue 17.1
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """Resident bytes of a process and all its descendants (those that vanish are skipped)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list[str],
+               code: Path = ROOT) -> tuple[float, int, int]:
+    """(seconds, peak tree RSS in bytes, exit code) of one ``m6 corpus`` run."""
+    if output.exists():
+        shutil.rmtree(output)
+    m6 = [sys.executable, "-m", "m6.cli"]
+    models = ROOT / "out" / "models"
+    argv = [*m6, "corpus", "--input", str(crawl), "--output", str(output),
+            "--runner", runner, "--workers", str(workers), "--no-report",
+            "--set", f"quality.perplexity.model={models / 'lm' / 'encyclopedia.char5.bin'}",
+            "--set", f"quality.spam.model={models / 'spam' / 'spam.bin'}", *extra]
+    env = dict(os.environ, PYTHONPATH=str(code))
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(ps))
+        time.sleep(0.2)
+    secs = time.perf_counter() - t
+    if proc.returncode:
+        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        print(err[-2000:], file=sys.stderr)
+    return secs, peak, proc.returncode
+
+
+def counts(output: Path) -> str:
+    try:
+        stats = json.loads((output / "stats.json").read_text())
+    except (OSError, ValueError):
+        return "no stats.json"
+    flat = json.dumps(stats)
+    return f"stats.json {len(flat):,} bytes" if not isinstance(stats, dict) else ", ".join(
+        f"{k}={v}" for k, v in stats.items() if isinstance(v, (int, float)))[:200]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scale.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--scales", default="50000,200000,1000000",
+                    help="pages per run, comma- or space-separated (default: %(default)s)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/m6-bench-scale"),
+                    help="crawls and outputs go here; crawls are reused (default: %(default)s)")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--runner", default="DirectRunner")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="checkout whose m6 runs (e.g. an older commit, as the baseline)")
+    ap.add_argument("--keep-output", action="store_true", help="keep each run's corpus")
+    ap.add_argument("corpus_args", nargs="*", help="more arguments for m6 corpus (after --)")
+    args = ap.parse_args(argv)
+    scales = [int(s) for s in args.scales.replace(",", " ").split()]
+    cores = psutil.cpu_count() or 1
+    print(f"bench-scale: m6 corpus of {args.code.resolve()}, {args.runner}, workers={args.workers}, {cores} cores; "
+          "peak RSS of the whole process tree (psutil)")
+    print(f"{'pages':>10} {'WARC MB':>8} {'s':>8} {'pages/s':>8} {'/core':>7} {'peak GB':>8}"
+          f" {'KB/page':>8}  target")
+    for n in scales:
+        crawl = args.work / f"crawl-{n}"
+        meta = build(crawl, n, args.seed)
+        out = args.work / f"out-{n}"
+        secs, peak, rc = run_corpus(crawl, out, args.workers, args.runner, args.corpus_args,
+                                   args.code.resolve())
+        target = TARGET_GB.get(n)
+        verdict = "" if target is None else (
+            f"< {target:.0f} GB: {'holds' if peak < target * 1e9 else 'FAILS'}")
+        if rc:
+            verdict = f"m6 corpus exited {rc}"
+        print(f"{n:>10,} {meta['warc_bytes'] / 1e6:8.1f} {secs:8.1f} {n / secs:8.0f}"
+              f" {n / secs / min(cores, max(1, args.workers)):7.0f} {peak / 1e9:8.2f}"
+              f" {peak / 1024 / n:8.1f}  {verdict}", flush=True)
+        if not args.keep_output and out.exists():
+            shutil.rmtree(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
