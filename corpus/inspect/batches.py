@@ -150,13 +150,15 @@ class Query:
                 self.con.register_filesystem(fs)
             allowed += [a for s in shards if s.fs is fs for a in _allowed(s, local)]
         # SET takes no bound parameters: the paths are quoted as literals.
-        self.con.execute(f"SET allowed_paths = [{', '.join(map(quote_literal, allowed))}]")
+        self.con.execute(f"SET allowed_paths = [{', '.join(map(quote_literal, allowed))}]")  # sql-checked
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
         self._error = duckdb.Error
 
     def _relation(self, select: str, suffix: str = ""):
-        sql = (f"SELECT {select} FROM read_parquet($files, filename=true, file_row_number=true) "
+        # sql-checked: select holds quoted identifiers only; the WHERE is the user's own SQL, run in
+        # this connection, locked to the shards; the file list is a bound parameter
+        sql = (f"SELECT {select} FROM read_parquet($files, filename=true, file_row_number=true) "  # sql-checked
                f"WHERE ({self.sql_expr}) {suffix}")
         try:
             return self.con.sql(sql, params={"files": self.urls})
