@@ -110,18 +110,23 @@ class ReadWetFile(Stage):
 
     name: ClassVar[str] = "read_wet"
 
-    def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None):
+    def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None,
+                 emit_counts: bool = False):
         self.source = source
         self.config = config or ParseConfig()
+        self.emit_counts = emit_counts
 
     def process(self, path: str) -> Iterator[Any]:
         from corpus.parse.wet import iter_wet_docs
 
+        counts = RecordCounts()
         try:
             yield from _with_progress(path, iter_wet_docs(path, source=self.source,
-                                                          config=self.config))
+                                                          config=self.config, counts=counts))
         except OSError as exc:
             yield _unreadable(path, self.name, exc)
+        if self.emit_counts:
+            yield FileCounts("wet", path, counts)
 
 
 def _mime(page: Page) -> str:

@@ -79,16 +79,18 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
         ReadDumpFile(config=cfg.dumps, emit_counts=True), budget=cfg.budget)
     rejected.append(dumps.rejected)
     dump_docs = dumps.main | "DumpDocs" >> beam.Filter(is_not_file_counts)
-    input_counts = ((crawl.main | "CrawlCounts" >> beam.Filter(is_file_counts),
-                     dumps.main | "DumpCounts" >> beam.Filter(is_file_counts))
-                    | "InputCounts" >> beam.Flatten())
+    counts = [crawl.main | "CrawlCounts" >> beam.Filter(is_file_counts),
+              dumps.main | "DumpCounts" >> beam.Filter(is_file_counts)]
 
     doc_inputs = [web_docs, dump_docs]
     if plan.wet:  # only then, so the graph of a run without WET files is unchanged
         wet = _files(p, "Wet", plan.wet) | "ReadWet" >> ApplyStage(
-            ReadWetFile(source=cfg.run.crawl_source, config=cfg.parse), budget=cfg.budget)
+            ReadWetFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True),
+            budget=cfg.budget)
         rejected.append(wet.rejected)
-        doc_inputs.append(wet.main)
+        doc_inputs.append(wet.main | "WetDocs" >> beam.Filter(is_not_file_counts))
+        counts.append(wet.main | "WetCounts" >> beam.Filter(is_file_counts))
+    input_counts = tuple(counts) | "InputCounts" >> beam.Flatten()
     docs = tuple(doc_inputs) | "AllDocs" >> beam.Flatten()
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
     rejected.append(rej)

@@ -62,7 +62,8 @@ class RecordCounts:
 
 @dataclass
 class FileCounts:
-    """What one reader (``crawl`` or ``dumps``) saw in one input file."""
+    """What one reader (``crawl``, ``dumps``, or ``wet`` when WET files were read) saw in one
+    input file."""
 
     reader: str
     path: str
@@ -74,7 +75,8 @@ READERS = ("crawl", "dumps")
 
 def fold_counts(items: list[FileCounts]) -> dict[str, Any]:
     """The ``inputs`` entry of ``stats.json``: counts summed per reader over all files (every
-    reader present, zeros when it read nothing), with the number of files."""
+    reader of ``READERS`` present, zeros when it read nothing; ``wet`` only when WET files were
+    read, so the statistics of a run without them are unchanged), with the number of files."""
     totals = {r: RecordCounts() for r in READERS}
     files = dict.fromkeys(READERS, 0)
     for item in items:

@@ -117,3 +117,6 @@ def test_m6_corpus_builds_text_from_wet_as_common_crawl(tmp_path):
     stats = json.loads((out / "stats.json").read_text())
     assert [(o["kind"], o["source"], o["modality"], o["passages"]) for o in stats["outputs"]] == [
         ("text", "common_crawl", "Plain-text", 10)]
+    # the WET reader's counts reach stats.json beside the other readers'
+    assert stats["inputs"]["wet"]["files"] == 1 and stats["inputs"]["wet"]["kept"] == 11
+    assert stats["inputs"]["crawl"]["files"] == stats["inputs"]["dumps"]["files"] == 0
