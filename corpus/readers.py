@@ -57,10 +57,32 @@ def _unreadable(path: str, stage: str, exc: BaseException) -> RejectedRecord:
     )
 
 
-class ReadCrawlFile(Stage):
+class _FileReader(Stage):
+    """A stage whose record is the path of one input file: the records ``_records`` reads from
+    it, a rejected row when the file cannot be read at all, and with ``emit_counts`` one
+    ``FileCounts`` of the reader named ``reader`` after them."""
+
+    reader: ClassVar[str]
+    emit_counts: bool
+
+    def _records(self, path: str, counts: RecordCounts) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def process(self, path: str) -> Iterator[Any]:
+        counts = RecordCounts()
+        try:
+            yield from _with_progress(path, self._records(path, counts))
+        except OSError as exc:
+            yield _unreadable(path, self.name, exc)
+        if self.emit_counts:
+            yield FileCounts(self.reader, path, counts)
+
+
+class ReadCrawlFile(_FileReader):
     """Path of a WARC/ARC file (gzipped or not) -> Pages and rejected records."""
 
     name: ClassVar[str] = "read_crawl"
+    reader: ClassVar[str] = "crawl"
 
     def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None,
                  emit_counts: bool = False, sources: dict[str, str] | None = None):
@@ -69,46 +91,34 @@ class ReadCrawlFile(Stage):
         self.emit_counts = emit_counts
         self.sources = dict(sources or {})  # per file, e.g. an m6 crawl folder's own source
 
-    def process(self, path: str) -> Iterator[Any]:
+    def _records(self, path: str, counts: RecordCounts) -> Iterator[Any]:
         from corpus.parse.warc import iter_records
 
-        counts = RecordCounts()
-        source = self.sources.get(path, self.source)
-        try:
-            yield from _with_progress(path, iter_records(path, source=source,
-                                                         config=self.config, counts=counts))
-        except OSError as exc:
-            yield _unreadable(path, self.name, exc)
-        if self.emit_counts:
-            yield FileCounts("crawl", path, counts)
+        return iter_records(path, source=self.sources.get(path, self.source),
+                            config=self.config, counts=counts)
 
 
-class ReadDumpFile(Stage):
+class ReadDumpFile(_FileReader):
     """Path of a JSON-lines dump -> Documents and rejected records."""
 
     name: ClassVar[str] = "read_dump"
+    reader: ClassVar[str] = "dumps"
 
     def __init__(self, config: DumpConfig | None = None, emit_counts: bool = False):
         self.config = config or DumpConfig()
         self.emit_counts = emit_counts
 
-    def process(self, path: str) -> Iterator[Any]:
+    def _records(self, path: str, counts: RecordCounts) -> Iterator[Any]:
         from corpus.parse.dumps import iter_dump_docs
 
-        counts = RecordCounts()
-        try:
-            yield from _with_progress(path, iter_dump_docs(path, config=self.config,
-                                                           counts=counts))
-        except OSError as exc:
-            yield _unreadable(path, self.name, exc)
-        if self.emit_counts:
-            yield FileCounts("dumps", path, counts)
+        return iter_dump_docs(path, config=self.config, counts=counts)
 
 
-class ReadWetFile(Stage):
+class ReadWetFile(_FileReader):
     """Path of a Common Crawl WET file -> Documents (extracted text) and rejected records."""
 
     name: ClassVar[str] = "read_wet"
+    reader: ClassVar[str] = "wet"
 
     def __init__(self, source: str = "common_crawl", config: ParseConfig | None = None,
                  emit_counts: bool = False):
@@ -116,17 +126,10 @@ class ReadWetFile(Stage):
         self.config = config or ParseConfig()
         self.emit_counts = emit_counts
 
-    def process(self, path: str) -> Iterator[Any]:
+    def _records(self, path: str, counts: RecordCounts) -> Iterator[Any]:
         from corpus.parse.wet import iter_wet_docs
 
-        counts = RecordCounts()
-        try:
-            yield from _with_progress(path, iter_wet_docs(path, source=self.source,
-                                                          config=self.config, counts=counts))
-        except OSError as exc:
-            yield _unreadable(path, self.name, exc)
-        if self.emit_counts:
-            yield FileCounts("wet", path, counts)
+        return iter_wet_docs(path, source=self.source, config=self.config, counts=counts)
 
 
 def _mime(page: Page) -> str:

@@ -29,7 +29,7 @@ def _all_stage_classes() -> list[type[Stage]]:
     return [found[k] for k in sorted(found)]
 
 
-ABSTRACT = {"corpus.stage.Stage", "corpus.stage.Filter"}
+ABSTRACT = {"corpus.stage.Stage", "corpus.stage.Filter", "corpus.readers._FileReader"}
 # Two modes of one stage, which share the name so that rejected rows do not depend on the mode.
 SAME_NAME = {"ParagraphPerplexity": "PerplexityFilter"}
 
