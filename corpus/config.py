@@ -63,6 +63,10 @@ class RunConfig:
 
     crawl_source: str = "common_crawl"  # source of pages read from WARC/ARC files
     dedup_against: tuple[str, ...] = ()  # earlier outputs whose documents count as seen
+    # Input records (pages, lines) per batch: a larger input runs as batches of files, one
+    # pipeline each, deduplicated against the batches before them, so memory holds one batch
+    # (corpus/batch_plan.py; README "Running at scale"); 0: the whole input in one pipeline.
+    batch_records: int = 20_000
 
 
 @dataclass(frozen=True, kw_only=True)

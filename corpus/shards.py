@@ -66,8 +66,11 @@ def bucket_of(row_id: str, n: int) -> int:
     return int(row_id[:15], 16) % n if n > 1 else 0
 
 
-def shard_name(kind: str, bucket: int, n: int, part: int) -> str:
-    return f"{kind}/{SHARD_PREFIX}{bucket:05d}-of-{n:05d}-{part:03d}{SHARD_SUFFIX}"
+def shard_name(kind: str, bucket: int, n: int, part: int, batch: int | None = None) -> str:
+    """``<kind>/part-<bucket>-of-<n>-<part>.parquet``; a run in batches (``pipelines/batch_run.py``)
+    puts the batch first, ``part-b<batch>-<bucket>-of-<n>-<part>.parquet``."""
+    prefix = SHARD_PREFIX if batch is None else f"{SHARD_PREFIX}b{batch:05d}-"
+    return f"{kind}/{prefix}{bucket:05d}-of-{n:05d}-{part:03d}{SHARD_SUFFIX}"
 
 
 def split_parts(rows: Iterable[dict[str, Any]], target_bytes: int) -> Iterator[list[dict]]:

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import apache_beam as beam
 
+from corpus.batch_plan import BatchSpec, fits_one_batch
 from corpus.config import CorpusConfig, apply_overrides
-from corpus.inputs import plan_inputs
+from corpus.inputs import InputPlan, plan_inputs
 from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
 from pipelines.options import pipeline_runner_and_options
@@ -161,20 +162,43 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
                 a.startswith("--dask_client_address") for a in beam_args):
             address = stack.enter_context(local_dask_cluster(args.workers))
             beam_args = [*beam_args, f"--dask_client_address={address}"]
-        runner, options = pipeline_runner_and_options(args.runner, args.workers, beam_args)
+        # the first runner is made here, so that bad runner flags fail before start_run
+        runners = [pipeline_runner_and_options(args.runner, args.workers, beam_args)]
         _check_dedup_against(cfg.run.dedup_against, output)
         mode = choose_mode(args.quiet, args.json_progress, sys.stderr)
-        monitor = ProgressMonitor(mode) if mode else None
+
+        def run_one(part: InputPlan, batch: BatchSpec | None = None) -> None:
+            runner, options = (runners.pop() if runners else
+                               pipeline_runner_and_options(args.runner, args.workers, beam_args))
+            _run_pipeline(runner, options, cfg, part, output, batch, mode, local)
+
         start_run(output)
         t0 = time.time()
-        p = beam.Pipeline(runner=runner, options=options)
-        with (reporting_to(monitor.address) if monitor and local
-              else contextlib.nullcontext([])) as stages:
-            corpus_pipeline.build(p, cfg, plan, output)
-        if monitor is not None:
-            monitor.stages[:] = stages
-            monitor.start()
-        result = None
+        summary = None
+        if fits_one_batch(plan, cfg.run.batch_records):
+            run_one(plan)
+        else:
+            from pipelines.batch_run import run_batches
+
+            summary = run_batches(run_one, cfg, plan, output)
+        elapsed = time.time() - t0
+    return {"output": output, "elapsed_s": elapsed, "plan": plan, "batches": summary}
+
+
+def _run_pipeline(runner, options, cfg: CorpusConfig, plan: InputPlan, output: str,
+                  batch: BatchSpec | None, mode, local: bool) -> None:
+    """Build and run one corpus pipeline (the whole input, or one batch of it) with its
+    progress lines."""
+    monitor = ProgressMonitor(mode) if mode else None
+    p = beam.Pipeline(runner=runner, options=options)
+    with (reporting_to(monitor.address) if monitor and local
+          else contextlib.nullcontext([])) as stages:
+        corpus_pipeline.build(p, cfg, plan, output, batch)
+    if monitor is not None:
+        monitor.stages[:] = stages
+        monitor.start()
+    result = None
+    with contextlib.ExitStack() as stack:
         try:
             if monitor is not None:
                 stack.enter_context(logging_above(monitor))
@@ -185,8 +209,6 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         finally:
             if monitor is not None:
                 monitor.stop(_final_counts(result))
-        elapsed = time.time() - t0
-    return {"output": output, "elapsed_s": elapsed, "plan": plan}
 
 
 def _final_counts(result) -> dict[str, tuple[int, int]] | None:
@@ -271,8 +293,11 @@ def main(argv: list[str]) -> int:
 
         stats = json.loads(f.read().decode())
     print(format_table(stats))
+    batches = info["batches"]
+    in_batches = (f"; {batches.batches} batches, {batches.resumed} resumed, work folder at most "
+                  f"{batches.work_bytes / 1e6:.0f} MB" if batches else "")
     print(f"\nwrote {info['output']} in {info['elapsed_s']:.1f} s "
-          f"({info['plan'].describe()})")
+          f"({info['plan'].describe()}{in_batches})")
     if not args.no_report:
         _report(info["output"])
     return 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
+from corpus.batch_plan import BatchSpec
 from corpus.config import CorpusConfig
 from corpus.crawl.source import crawl_sources
 from corpus.inputs import InputPlan
@@ -60,8 +61,13 @@ def _files(p: beam.Pipeline, label: str, paths: tuple[str, ...]) -> beam.PCollec
             | f"{label}Spread" >> beam.Reshuffle())
 
 
-def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> Outputs:
-    """Add the whole corpus pipeline to ``p``; returns its main PCollections."""
+def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
+          batch: BatchSpec | None = None) -> Outputs:
+    """Add the whole corpus pipeline to ``p``; returns its main PCollections.
+
+    ``batch``: this run is one batch of a larger input (``pipelines/batch_run.py``): its
+    documents are first checked against the batches before it (``DedupEarlier``), its shards are
+    named by batch, and instead of finalizing the output it writes its result for the driver."""
     rejected = []
 
     crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
@@ -100,6 +106,11 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
     if cfg.dedup.enabled:
         from pipelines.dedup import DedupText
 
+        if batch is not None and batch.earlier:
+            from pipelines.dedup_earlier import DedupEarlier
+
+            docs, rej = docs | "DedupEarlier" >> DedupEarlier(cfg.dedup, batch.earlier)
+            rejected.append(rej)
         docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
@@ -125,17 +136,21 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str) -> 
 
     n = num_buckets(plan.total_bytes, cfg.shards.target_bytes)
     rows = {"text": text_rows, "image_text": image_rows, "rejected": rejected_rows}
-    written = [rows[k] | WriteShards(k, output, n, cfg.shards) for k in KINDS]
+    written = [rows[k] | WriteShards(k, output, n, cfg.shards,
+                                     batch=None if batch is None else batch.index)
+               for k in KINDS]
 
-    stats = ({k: rows[k] for k in KINDS} | "Stats" >> CorpusStats())
-    manifest = _finalize(p, written, stats, input_counts, cfg, output)
+    stats = ({k: rows[k] for k in KINDS} | "Stats" >> CorpusStats(accumulator=batch is not None))
+    manifest = _finalize(p, written, stats, input_counts, cfg, output, batch)
     return Outputs(text_rows, image_rows, rejected_rows, manifest)
 
 
-def _finalize(p, written, stats, input_counts, cfg: CorpusConfig, output: str
-              ) -> beam.PCollection:
+def _finalize(p, written, stats, input_counts, cfg: CorpusConfig, output: str,
+              batch: BatchSpec | None = None) -> beam.PCollection:
     """Run ``finalize`` once, after every shard is written and the stats are combined; the
-    readers' per-file counts become the ``inputs`` entry of ``stats.json``.
+    readers' per-file counts become the ``inputs`` entry of ``stats.json``. A batch writes
+    its result instead (``pipelines.batch_result.write_batch_result``): its shards, its stats
+    accumulator and its input counts.
 
     A constant key and a GroupByKey (not a side input, not CombineGlobally's default) bring
     the written names and the stats to one place on every runner, even when an output is empty.
@@ -153,8 +168,14 @@ def _finalize(p, written, stats, input_counts, cfg: CorpusConfig, output: str
         all_stats = [v for tag, v in values if tag == "stats"]
         # no rows at all (every input empty): the statistics of nothing, zero counts, so the
         # corpus is complete and every reader of stats.json finds the keys it expects
+        inputs = fold_counts([v for tag, v in values if tag == "inputs"])
+        if batch is not None:
+            from pipelines.batch_result import write_batch_result
+
+            return write_batch_result(batch.result, files, all_stats[0] if all_stats else None,
+                                      inputs)
         stats_dict = dict(all_stats[0] if all_stats else compute_stats([]))
-        stats_dict["inputs"] = fold_counts([v for tag, v in values if tag == "inputs"])
+        stats_dict["inputs"] = inputs
         return finalize(files, stats_dict, output=output, cfg=cfg.shards,
                         config_json=config_json)
 

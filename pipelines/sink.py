@@ -82,12 +82,13 @@ def write_atomically(path: str, data: bytes, temp_root: str) -> None:
 
 
 def write_bucket(item: tuple[int, Iterable[dict[str, Any]]], *, kind: str, output: str,
-                 n_buckets: int, cfg: ShardConfig) -> Iterator[tuple[str, int]]:
+                 n_buckets: int, cfg: ShardConfig, batch: int | None = None
+                 ) -> Iterator[tuple[str, int]]:
     """Write one bucket's rows as one or more shards; yields ``(relative name, rows)``."""
     bucket, rows = item
     temp_root = join(output, TEMP_DIR, kind)
     for part, part_rows in enumerate(split_parts(rows, cfg.target_bytes)):
-        name = shard_name(kind, bucket, n_buckets, part)
+        name = shard_name(kind, bucket, n_buckets, part, batch)
         table = rows_to_table(part_rows, kind)
         write_atomically(join(output, name), table_to_parquet_bytes(table, cfg), temp_root)
         yield name, len(part_rows)
@@ -96,9 +97,11 @@ def write_bucket(item: tuple[int, Iterable[dict[str, Any]]], *, kind: str, outpu
 class WriteShards(beam.PTransform):
     """Rows (dicts of the ``kind`` schema) -> shards; outputs ``(relative name, rows)`` pairs."""
 
-    def __init__(self, kind: str, output: str, n_buckets: int, cfg: ShardConfig):
+    def __init__(self, kind: str, output: str, n_buckets: int, cfg: ShardConfig,
+                 batch: int | None = None):
         super().__init__(f"Write_{kind}")
         self.kind, self.output, self.n_buckets, self.cfg = kind, output, n_buckets, cfg
+        self.batch = batch
 
     def expand(self, rows):
         n = self.n_buckets
@@ -107,7 +110,7 @@ class WriteShards(beam.PTransform):
             | "Bucket" >> beam.Map(lambda r: (bucket_of(r["id"], n), r))
             | "GroupByBucket" >> beam.GroupByKey()
             | "WriteBucket" >> beam.FlatMap(write_bucket, kind=self.kind, output=self.output,
-                                            n_buckets=n, cfg=self.cfg)
+                                            n_buckets=n, cfg=self.cfg, batch=self.batch)
         )
 
 

@@ -17,8 +17,21 @@ class CorpusStatsFn(CorpusStatsCombiner, beam.CombineFn):
     """``corpus.stats`` fold as a Beam CombineFn."""
 
 
+class CorpusStatsAccumulatorFn(CorpusStatsFn):
+    """The fold without its last step: the accumulator itself (JSON-ready counts), which the
+    batches of one run (``pipelines/batch_run.py``) merge into one ``stats.json``."""
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
 class CorpusStats(beam.PTransform):
-    """``{kind: PCollection of rows}`` -> PCollection with one stats dict."""
+    """``{kind: PCollection of rows}`` -> PCollection with one stats dict (with
+    ``accumulator=True``: one ``corpus.stats`` accumulator)."""
+
+    def __init__(self, accumulator: bool = False, label: str | None = None):
+        super().__init__(label)
+        self.accumulator = accumulator
 
     def expand(self, rows_by_kind):
         items = [
@@ -27,6 +40,7 @@ class CorpusStats(beam.PTransform):
         ]
         return (
             tuple(items) | "AllItems" >> beam.Flatten()
-            | "Fold" >> beam.CombinePerKey(CorpusStatsFn())
+            | "Fold" >> beam.CombinePerKey(CorpusStatsAccumulatorFn() if self.accumulator
+                                           else CorpusStatsFn())
             | "Drop key" >> beam.Values()
         )

@@ -1,0 +1,316 @@
+"""An on-disk index of the documents kept by the earlier batches of one run, so that each batch is
+deduplicated against all of them with the memory of one batch (issue 17.1, docs/dedup.md
+"Batches").
+
+Why: Beam's in-process runner holds every PCollection between fused steps in memory, and nothing
+spills, so one pipeline over a million documents holds all of them at once. ``m6 corpus``
+therefore runs a large input as batches of files (``pipelines/batch_run.py``); the Beam dedup
+removes duplicates inside a batch, and this index removes the documents of a batch that repeat a
+document kept by an earlier batch, by the same three rules:
+
+* URL: the same ``normalise_url`` (``url_duplicate``);
+* exact: the same ``text_hash`` (``exact_duplicate``);
+* near: a shared LSH band (the same bands x rows as the Beam step), a signature estimate at
+  least ``estimate_floor`` and, with ``verify = "exact"``, the exact n-gram Jaccard similarity of
+  the normal texts at least the threshold (``near_duplicate``, score the similarity). The earlier
+  document named in ``duplicate_of`` is the matching one with the smallest node key.
+
+One part per batch, in its own folder, each array a ``.npy`` file opened memory-mapped (on a
+local disk; read whole from other filesystems), so a lookup touches a few pages per part:
+
+    meta.json        documents, dedup settings the part was built with
+    keys.npy         (n,) node keys of the batch's kept documents (fixed-width bytes)
+    url.npy          (n,) sorted uint64 URL hashes, url_doc.npy their documents
+    exact.npy        (n,) sorted uint64 text hashes, exact_doc.npy their documents
+    bands.npy        (n * bands,) sorted uint64 band-key hashes, band_doc.npy their documents
+    sigs.npy         (n, num_perm) uint32 MinHash signatures
+    text.bin         the normal texts, UTF-8, one after the other; text_off.npy (n + 1,) offsets
+
+Its size is about 4 * num_perm + 12 * bands + the normal text's bytes + 80 per document (1.3 KB
+of Chinese text: about 5.5 KB); ``m6 corpus`` reports it and removes it when the run completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import fsspec
+import numpy as np
+
+from corpus.dedup.buckets import estimate_floor, normal_jaccard
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.minhash import minhasher
+from corpus.dedup.normalise import normalise_text, normalise_url, text_hash
+
+NO_HASH = np.uint64(0)  # a document without a URL
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+ARRAYS = ("keys", "url", "url_doc", "exact", "exact_doc", "bands", "band_doc", "sigs",
+          "text_off")
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def band_hashes(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(docs, bands) uint64: one hash per band key (band index and its ``rows`` values), the
+    same in every process; equal band keys give equal hashes."""
+    m = len(sigs)
+    block = np.ascontiguousarray(sigs[:, :bands * rows]).astype(np.uint64).reshape(m, bands, rows)
+    with np.errstate(over="ignore"):
+        h = np.broadcast_to(np.arange(1, bands + 1, dtype=np.uint64), (m, bands)).copy()
+        for r in range(rows):
+            h = _mix64(h * _GOLDEN + block[:, :, r])
+    return h
+
+
+def url_hash(url: str | None) -> np.uint64:
+    key = normalise_url(url) if url else None
+    if key is None:
+        return NO_HASH
+    h = int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
+                                       digest_size=8).digest(), "little")
+    return np.uint64(h or 1)
+
+
+def exact_hash(text: str) -> np.uint64:
+    return np.uint64(int(text_hash(text)[:16], 16) or 1)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A document of this batch that repeats one of an earlier batch."""
+
+    reason: str  # url_duplicate | exact_duplicate | near_duplicate
+    duplicate_of: str  # node key of the earlier document
+    score: float | None = None
+
+
+# ---------------------------------------------------------------- writing
+
+def _save(fs, path: str, array: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    with fs.open(path, "wb") as f:
+        f.write(buf.getvalue())
+
+
+def write_part(folder: str, docs: Iterable[tuple[str, str | None, str]], cfg: DedupConfig
+               ) -> dict:
+    """Write the index part of one batch's kept documents, ``(node key, url, text)`` each, to
+    ``folder`` (written under ``folder + '.tmp'``, then renamed, so a part is whole or absent).
+    Returns its ``meta.json``."""
+    bands, rows = cfg.lsh_shape()
+    hasher = minhasher(cfg.minhash)
+    keys: list[str] = []
+    urls: list[np.uint64] = []
+    exact: list[np.uint64] = []
+    sigs: list[np.ndarray] = []
+    texts: list[bytes] = []
+    batch: list[str] = []
+
+    def flush():
+        if batch:
+            sigs.append(hasher.signatures(batch, normalised=True))
+            batch.clear()
+
+    for key, url, text in docs:
+        normal = normalise_text(text)
+        keys.append(key)
+        urls.append(url_hash(url))
+        exact.append(exact_hash(text))
+        texts.append(normal.encode("utf-8", "surrogatepass"))
+        batch.append(normal)
+        if len(batch) == cfg.minhash.batch_size:
+            flush()
+    flush()
+    n = len(keys)
+    sig = np.vstack(sigs) if sigs else np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32)
+    # a document without shingles has no bands (as in the Beam step: nothing to be similar to)
+    signed = np.flatnonzero(np.fromiter((len(t) > 0 for t in texts), dtype=bool, count=n))
+    bh = band_hashes(sig[signed], bands, rows).ravel()
+    bdoc = np.repeat(signed.astype(np.uint32), bands)
+    arrays = {"keys": np.array(keys, dtype="S") if keys else np.zeros(0, dtype="S1")}
+    for name, values in (("url", np.array(urls, dtype=np.uint64)),
+                         ("exact", np.array(exact, dtype=np.uint64))):
+        present = np.flatnonzero(values != NO_HASH)
+        order = present[np.argsort(values[present], kind="stable")]
+        arrays[name] = values[order]
+        arrays[f"{name}_doc"] = order.astype(np.uint32)
+    order = np.argsort(bh, kind="stable")
+    arrays["bands"] = bh[order]
+    arrays["band_doc"] = bdoc[order]
+    arrays["sigs"] = sig
+    arrays["text_off"] = np.concatenate(([0], np.cumsum([len(t) for t in texts],
+                                                        dtype=np.int64))).astype(np.int64)
+    meta = {"documents": n, "bands": bands, "rows": rows, "settings": _settings(cfg)}
+    fs, root = fsspec.core.url_to_fs(folder)
+    tmp = root + ".tmp"
+    if fs.exists(tmp):
+        fs.rm(tmp, recursive=True)
+    fs.makedirs(tmp, exist_ok=True)
+    for name, array in arrays.items():
+        _save(fs, f"{tmp}/{name}.npy", array)
+    with fs.open(f"{tmp}/text.bin", "wb") as f:
+        for t in texts:
+            f.write(t)
+    with fs.open(f"{tmp}/meta.json", "w") as f:
+        f.write(json.dumps(meta, sort_keys=True))
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+    fs.mv(tmp, root, recursive=True)
+    return meta
+
+
+def _settings(cfg: DedupConfig) -> dict:
+    """What must match between the parts and the batch that reads them."""
+    m = cfg.minhash
+    return {"num_perm": m.num_perm, "ngram": m.ngram, "seed": m.seed, "hash": m.hash,
+            "shape": list(cfg.lsh_shape()), "threshold": cfg.threshold, "verify": cfg.verify,
+            "url": cfg.url, "exact": cfg.exact, "near": cfg.near}
+
+
+def part_bytes(folder: str) -> int:
+    """Bytes on disk of one part."""
+    fs, root = fsspec.core.url_to_fs(folder)
+    return sum(fs.size(p) for p in fs.find(root))
+
+
+# ---------------------------------------------------------------- reading
+
+class _Part:
+    """One part, its arrays memory-mapped where the filesystem allows."""
+
+    def __init__(self, folder: str):
+        fs, root = fsspec.core.url_to_fs(folder)
+        self.local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        with fs.open(f"{root}/meta.json") as f:
+            self.meta = json.loads(f.read())
+        self.arrays = {name: self._load(fs, f"{root}/{name}.npy") for name in ARRAYS}
+        if self.local:
+            size = fs.size(f"{root}/text.bin")
+            self.text = (np.memmap(f"{root}/text.bin", dtype=np.uint8, mode="r") if size
+                         else np.zeros(0, dtype=np.uint8))
+        else:
+            with fs.open(f"{root}/text.bin") as f:
+                self.text = np.frombuffer(f.read(), dtype=np.uint8)
+
+    def _load(self, fs, path: str) -> np.ndarray:
+        if self.local:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        with fs.open(path) as f:
+            return np.load(io.BytesIO(f.read()), allow_pickle=False)
+
+    def key(self, doc: int) -> str:
+        return bytes(self.arrays["keys"][doc]).decode("ascii")
+
+    def normal(self, doc: int) -> str:
+        off = self.arrays["text_off"]
+        return bytes(self.text[int(off[doc]):int(off[doc + 1])]).decode("utf-8", "surrogatepass")
+
+    def find(self, name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query index, document) of every query value equal to one of the part's ``name``."""
+        sorted_values = self.arrays[name]
+        lo = np.searchsorted(sorted_values, values, side="left")
+        hi = np.searchsorted(sorted_values, values, side="right")
+        counts = hi - lo
+        hit = np.flatnonzero(counts)
+        if not len(hit):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        queries = np.repeat(hit, counts[hit])
+        starts = np.repeat(lo[hit], counts[hit])
+        within = np.arange(len(queries)) - np.repeat(np.cumsum(counts[hit]) - counts[hit],
+                                                     counts[hit])
+        docs = np.asarray(self.arrays[f"{'band' if name == 'bands' else name}_doc"]
+                          )[starts + within]
+        return queries, docs.astype(np.int64)
+
+
+class EarlierIndex:
+    """The parts of the earlier batches; ``check`` finds the documents of a new batch that
+    repeat one of theirs."""
+
+    def __init__(self, folders: Sequence[str], cfg: DedupConfig):
+        self.cfg = cfg
+        self.parts = [_Part(f) for f in folders]
+        want = _settings(cfg)
+        for folder, part in zip(folders, self.parts):
+            if part.meta["settings"] != want:
+                raise ValueError(f"dedup index {folder} was built with other dedup settings "
+                                 f"({part.meta['settings']}, now {want}); rerun from the start")
+
+    def check(self, docs: Sequence[tuple[str | None, str]]) -> list[Earlier | None]:
+        """For each ``(url, text)``: the earlier document it repeats, or None."""
+        cfg = self.cfg
+        out: list[Earlier | None] = [None] * len(docs)
+        if not self.parts or not docs:
+            return out
+        if cfg.url:
+            self._group(out, np.array([url_hash(u) for u, _ in docs], dtype=np.uint64), "url",
+                        "url_duplicate")
+        if cfg.exact:
+            self._group(out, np.array([exact_hash(t) for _, t in docs], dtype=np.uint64),
+                        "exact", "exact_duplicate")
+        if cfg.near:
+            self._near(out, docs)
+        return out
+
+    def _group(self, out: list, values: np.ndarray, name: str, reason: str) -> None:
+        best: dict[int, str] = {}
+        for part in self.parts:
+            queries, found = part.find(name, values)
+            for q, d in zip(queries.tolist(), found.tolist()):
+                if out[q] is None and values[q] != NO_HASH:
+                    k = part.key(d)
+                    if q not in best or k < best[q]:
+                        best[q] = k
+        for q, k in best.items():
+            out[q] = Earlier(reason, k)
+
+    def _near(self, out: list, docs: Sequence[tuple[str | None, str]]) -> None:
+        cfg = self.cfg
+        bands, rows = cfg.lsh_shape()
+        todo = [i for i, r in enumerate(out) if r is None]
+        normals = {i: normalise_text(docs[i][1]) for i in todo}
+        todo = [i for i in todo if normals[i]]
+        if not todo:
+            return
+        sigs = minhasher(cfg.minhash).signatures([normals[i] for i in todo], normalised=True)
+        bh = band_hashes(sigs, bands, rows).ravel()
+        floor = estimate_floor(cfg.threshold, cfg.verify)
+        best: dict[int, tuple[str, float]] = {}
+        for part in self.parts:
+            queries, found = part.find("bands", bh)
+            if not len(queries):
+                continue
+            pairs = np.unique(np.stack([queries // bands, found], axis=1), axis=0)
+            q_idx, d_idx = pairs[:, 0], pairs[:, 1]
+            est = (sigs[q_idx] == np.asarray(part.arrays["sigs"])[d_idx]).mean(axis=1)
+            for q, d, e in zip(q_idx.tolist(), d_idx.tolist(), est.tolist()):
+                if e < floor:
+                    continue
+                i = todo[q]
+                score = e
+                if cfg.verify == "exact":
+                    score = normal_jaccard(normals[i], part.normal(d), cfg.minhash.ngram)
+                    if score < cfg.threshold:
+                        continue
+                k = part.key(d)
+                if i not in best or k < best[i][0]:
+                    best[i] = (k, float(score))
+        for i, (k, score) in best.items():
+            out[i] = Earlier("near_duplicate", k, score)
+
+
+__all__ = ["Earlier", "EarlierIndex", "band_hashes", "part_bytes", "write_part"]

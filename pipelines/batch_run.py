@@ -1,0 +1,171 @@
+"""``m6 corpus`` over an input larger than one batch: one pipeline per batch of files, each
+deduplicated against the batches before it, then one corpus (issue 17.1; docs/design.md,
+"Batches").
+
+Why batches: Beam's in-process runner (the DirectRunner) holds every PCollection between fused
+steps in memory and spills nothing, so a single pipeline's memory grows with the documents of the
+whole input (2.8 GB at 50,000 pages). Run in batches of ``run.batch_records`` input records, the
+memory is that of one batch plus the memory-mapped dedup index.
+
+For each batch (``corpus.batch_plan`` cuts them, from the input only):
+
+1. its pipeline (``corpus_pipeline.build`` with a ``BatchSpec``) drops documents that repeat one
+   kept by an earlier batch (``DedupEarlier``), deduplicates within the batch, writes its shards
+   as ``<kind>/part-b<batch>-...`` and its result (``pipelines.batch_result``);
+2. the driver adds the batch's kept documents to the dedup index (``corpus.dedup.index``).
+
+Then the results are merged: one ``stats.json`` and one ``manifest.json`` over all batches
+(``sink.finalize``, which also removes shards no batch wrote), and the work folder
+``<output>/_batches`` (results and index) is removed; its size is reported.
+
+Resuming: a run killed partway, run again with the same input and settings, skips the batches
+whose result and index part are there and goes on from the first that is not; ``state.json``
+holds the fingerprint of the input and the settings, and any difference starts from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import fsspec
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from corpus.batch_plan import BatchSpec, next_files, sub_plan, target_bytes
+from corpus.config import CorpusConfig
+from corpus.dedup.index import part_bytes, write_part
+from corpus.dedup.survivor import node_key
+from corpus.inputs import InputPlan
+from corpus.stats import compute_stats, extract_output, merge_accumulators
+from pipelines.batch_result import BatchResult, merge_inputs, read_batch_result
+from pipelines.sink import finalize, join, write_atomically
+
+log = logging.getLogger("m6.corpus")
+
+WORK_DIR = "_batches"
+STATE_FILE = "state.json"
+
+RunOne = Callable[[InputPlan, BatchSpec], None]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batches: int
+    resumed: int  # batches done by an earlier, killed run and skipped
+    work_bytes: int  # the work folder's size at its largest (results and dedup index)
+
+
+def fingerprint(cfg: CorpusConfig, plan: InputPlan) -> str:
+    """What must be equal for a killed run's batches to be reused: every setting and every
+    input file with its size."""
+    data = json.dumps({"config": json.loads(cfg.to_json()) | {"m6_version": None},
+                       "files": [[f, plan.sizes.get(f, 0)] for f in plan.files]},
+                      sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _prepare(work: str, fp: str) -> bool:
+    """Keep ``work`` when it belongs to the same run (True); otherwise empty it (False)."""
+    state = join(work, STATE_FILE)
+    if FileSystems.exists(state):
+        with FileSystems.open(state) as f:
+            try:
+                same = json.loads(f.read()).get("fingerprint") == fp
+            except ValueError:
+                same = False
+        if same:
+            return True
+        log.info("%s is from another input or other settings: starting from the first batch",
+                 work)
+    if FileSystems.exists(work):
+        FileSystems.delete([work])
+    write_atomically(state, json.dumps({"fingerprint": fp}).encode(), join(work, "_tmp"))
+    return False
+
+
+def _kept_documents(output: str, result: BatchResult, cfg: CorpusConfig):
+    """(node key, url, text) of the text rows a batch wrote."""
+    priority = cfg.dedup.source_priority
+    for path, rows in result.files:
+        if not path.startswith("text/") or not rows:
+            continue
+        with FileSystems.open(join(output, path)) as f:
+            for batch in pq.ParquetFile(f).iter_batches(columns=["id", "source", "url", "text"],
+                                                         batch_size=4096):
+                for row in batch.to_pylist():
+                    yield (node_key(row["id"], row["source"], source_priority=priority),
+                           row["url"], row["text"] or "")
+
+
+def _folder_bytes(path: str) -> int:
+    fs, root = fsspec.core.url_to_fs(path)
+    return sum(fs.size(p) for p in fs.find(root)) if fs.exists(root) else 0
+
+
+def run_batches(run_one: RunOne, cfg: CorpusConfig, plan: InputPlan, output: str
+                ) -> BatchSummary:
+    """Run ``plan`` in batches with ``run_one(sub_plan, batch)`` and finalize ``output``."""
+    work = join(output, WORK_DIR)
+    resuming = _prepare(work, fingerprint(cfg, plan))
+    dedup = cfg.dedup.enabled
+    results: list[BatchResult] = []
+    parts: list[str] = []
+    start = bytes_done = records_done = resumed = work_peak = 0
+    files = plan.files
+    while start < len(files):
+        k = len(results)
+        end = next_files(plan, start, target_bytes(cfg.run.batch_records, bytes_done,
+                                                   records_done))
+        chosen = files[start:end]
+        size = sum(plan.sizes.get(f, 0) for f in chosen)
+        result_path = join(work, f"batch-{k:05d}.json")
+        part = join(work, "index", f"part-{k:05d}")
+        last = end == len(files)
+        result = read_batch_result(result_path) if resuming else None
+        if result is not None and dedup and not last and not FileSystems.exists(
+                join(part, "meta.json")):
+            result = None  # killed between the batch and its index part: run it again
+        if result is not None:
+            resumed += 1
+            log.info("batch %d: files %d-%d of %d: done by an earlier run, skipped", k + 1,
+                     start + 1, end, len(files))
+        else:
+            log.info("batch %d: files %d-%d of %d (%.1f MB, %.0f%% of the input done)", k + 1,
+                     start + 1, end, len(files), size / 1e6,
+                     100 * bytes_done / max(1, plan.total_bytes))
+            run_one(sub_plan(plan, chosen), BatchSpec(k, tuple(parts), result_path))
+            result = read_batch_result(result_path)
+            if result is None:
+                raise RuntimeError(f"batch {k + 1} finished without writing {result_path}")
+            if dedup and not last:
+                meta = write_part(part, _kept_documents(output, result, cfg), cfg.dedup)
+                log.info("batch %d: %d documents added to the dedup index (%.1f MB)", k + 1,
+                         meta["documents"], part_bytes(part) / 1e6)
+        if dedup and not last:
+            parts.append(part)
+        results.append(result)
+        work_peak = max(work_peak, _folder_bytes(work))
+        bytes_done += size
+        records_done += result.records
+        start = end
+    _finish(results, cfg, output)
+    FileSystems.delete([work])
+    log.info("%d batches (%d resumed); the work folder %s held at most %.1f MB and is removed",
+             len(results), resumed, work, work_peak / 1e6)
+    return BatchSummary(len(results), resumed, work_peak)
+
+
+def _finish(results: list[BatchResult], cfg: CorpusConfig, output: str) -> None:
+    """One manifest and one stats.json over every batch."""
+    written = [f for r in results for f in r.files]
+    accs = [r.stats for r in results if r.stats is not None]
+    stats = extract_output(merge_accumulators(accs)) if accs else compute_stats([])
+    stats["inputs"] = merge_inputs([r.inputs for r in results])
+    finalize(written, stats, output=output, cfg=cfg.shards, config_json=cfg.to_json())
+
+
+__all__ = ["BatchSummary", "WORK_DIR", "fingerprint", "run_batches"]

@@ -1,0 +1,69 @@
+"""``DedupEarlier``: drop the documents of this batch that repeat a document kept by an earlier
+batch of the same run (``corpus.dedup.index``; ``pipelines/batch_run.py`` runs the batches).
+
+It runs before ``DedupText``, which then removes the duplicates inside the batch, so the corpus
+of all batches keeps one document per URL, text and near-duplicate group, as one run would (the
+kept copy is the earliest batch's, where one run keeps the smallest node key; docs/dedup.md,
+"Batches"). Documents are checked in lists (``pipelines.batches``) so the hashing and the index
+lookups are vectorised; each document's verdict depends on that document only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.index import EarlierIndex
+from corpus.dedup.survivor import id_of
+from pipelines.batches import Batches
+from pipelines.stage_dofn import REJECTED
+from pipelines.tagged import ParDoTags, tag
+
+_KEPT = "kept"
+STAGE = "dedup"
+
+
+class _CheckEarlier(beam.DoFn):
+    def __init__(self, cfg: DedupConfig, parts: Sequence[str]):
+        self.cfg = cfg
+        self.parts = tuple(parts)
+
+    def setup(self):
+        self._index = EarlierIndex(self.parts, self.cfg)
+        self._counters = {}
+
+    def _count(self, reason: str):
+        if reason not in self._counters:
+            self._counters[reason] = Metrics.counter("m6.dedup", reason)
+        self._counters[reason].inc()
+
+    def process(self, docs):
+        verdicts = self._index.check([(d.url, d.text) for d in docs])
+        for doc, verdict in zip(docs, verdicts):
+            if verdict is None:
+                yield tag(_KEPT, doc)
+            else:
+                self._count(verdict.reason)
+                yield tag(REJECTED, doc.reject(STAGE, verdict.reason, score=verdict.score,
+                                               duplicate_of=id_of(verdict.duplicate_of)))
+
+
+class DedupEarlier(beam.PTransform):
+    """``docs | DedupEarlier(cfg, parts)`` -> ``(kept, rejected)``; no parts: every document
+    is kept, unchanged."""
+
+    def __init__(self, cfg: DedupConfig, parts: Sequence[str], label: str | None = None):
+        super().__init__(label)
+        self.cfg = cfg
+        self.parts = tuple(parts)
+
+    def expand(self, docs):
+        out = (docs | "Batch" >> Batches(self.cfg.minhash.batch_size, key=lambda d: d.id)
+               | "Check" >> ParDoTags(_CheckEarlier(self.cfg, self.parts), (_KEPT, REJECTED)))
+        return out[_KEPT], out[REJECTED]
+
+
+__all__ = ["DedupEarlier"]
