@@ -36,7 +36,8 @@ def test_the_shortcut_flags_are_the_part_switches(capsys):
                               "--dedup-against", "old,run", "--set", "dedup.threshold=0.7")
     assert (cfg["dedup"]["enabled"], cfg["quality"]["enabled"], cfg["images"]["enabled"]) == (
         False, False, False)
-    assert cfg["run"] == {"crawl_source": "common_crawl", "dedup_against": ["old,run"]}
+    assert cfg["run"] == {"crawl_source": "common_crawl", "dedup_against": ["old,run"],
+                          "batch_records": 20_000}
     assert cfg["dedup"]["threshold"] == 0.7 and cfg["version"] == 2 and err == ""
     default, _ = printed_config(capsys)
     assert default == json.loads(CorpusConfig().to_json())

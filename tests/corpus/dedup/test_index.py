@@ -1,0 +1,113 @@
+"""The on-disk dedup index of earlier batches (corpus/dedup/index.py), on real reviews: it finds
+what one in-memory dedup over both batches finds, with the same duplicate_of and scores."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+
+import numpy as np
+import pytest
+
+from corpus.dedup.buckets import normal_jaccard
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.edits import near_copy as _near_copy
+from corpus.dedup.index import EarlierIndex, band_hashes, write_part
+from corpus.dedup.lsh import band_keys
+from corpus.dedup.minhash import minhasher
+from corpus.dedup.normalise import normalise_text
+from corpus.dedup.survivor import node_key
+
+
+def near_copy(text: str, rate: float, seed: int) -> str:
+    return _near_copy(text, random.Random(seed), rate=rate).text
+
+
+def _articles(reviews: list[str], n: int) -> list[str]:
+    """Distinct "articles" of four consecutive reviews (long enough for near copies)."""
+    distinct = list(dict.fromkeys(r for r in reviews if len(r) >= 20))
+    return ["".join(distinct[i:i + 4]) for i in range(0, 4 * n, 4)]
+
+
+@pytest.fixture()
+def earlier(reviews, tmp_path):
+    texts = _articles(reviews, 60)
+    docs = [(node_key(f"{i:032x}", "forum"), f"https://a.example.cn/{i}", t)
+            for i, t in enumerate(texts)]
+    cfg = DedupConfig()
+    meta = write_part(str(tmp_path / "part-00000"), docs, cfg)
+    return docs, cfg, tmp_path / "part-00000", meta
+
+
+def test_part_files_and_meta(earlier):
+    docs, cfg, folder, meta = earlier
+    assert meta["documents"] == len(docs) == 60
+    assert json.loads((folder / "meta.json").read_text())["settings"]["verify"] == "exact"
+    bands, rows = cfg.lsh_shape()
+    assert np.load(folder / "bands.npy").shape == (60 * bands,)
+    assert np.all(np.diff(np.load(folder / "bands.npy").astype(np.float64)) >= 0)
+    assert not (folder.parent / "part-00000.tmp").exists()
+
+
+def test_band_hashes_equal_exactly_when_band_keys_are_equal(reviews):
+    cfg = DedupConfig()
+    bands, rows = cfg.lsh_shape()
+    texts = [normalise_text(t) for t in _articles(reviews, 30)]
+    texts += [normalise_text(near_copy(t, 0.01, seed=i)) for i, t in enumerate(texts[:10])]
+    sigs = minhasher(cfg.minhash).signatures(texts, normalised=True)
+    h = band_hashes(sigs, bands, rows)
+    keys = [band_keys(s, bands, rows) for s in sigs]
+    for a in range(len(texts)):
+        for b in range(a + 1, len(texts)):
+            for band in range(bands):
+                assert (h[a, band] == h[b, band]) == (keys[a][band] == keys[b][band])
+
+
+def test_finds_url_exact_and_near_copies_of_earlier_documents(earlier, reviews):
+    docs, cfg, folder, _ = earlier
+    index = EarlierIndex([str(folder)], cfg)
+    texts = [t for _, _, t in docs]
+    fresh = _articles(reviews, 70)[65]  # not among the earlier 60
+    near = near_copy(texts[3], 0.01, seed=7)
+    far = near_copy(texts[4], 0.30, seed=7)
+    queries = [
+        ("https://A.example.cn/1?utm_source=x", "another text entirely, not in the index"),
+        ("https://b.example.cn/x", "  " + texts[2] + "\n"),  # the same text, spacing aside
+        ("https://b.example.cn/y", near),
+        ("https://b.example.cn/z", far),
+        ("https://b.example.cn/w", fresh),
+        (None, ""),
+    ]
+    found = index.check(queries)
+    assert found[0].reason == "url_duplicate" and found[0].duplicate_of == docs[1][0]
+    assert found[1].reason == "exact_duplicate" and found[1].duplicate_of == docs[2][0]
+    j = normal_jaccard(normalise_text(near), normalise_text(texts[3]), cfg.minhash.ngram)
+    assert j >= cfg.threshold
+    assert found[2].reason == "near_duplicate" and found[2].duplicate_of == docs[3][0]
+    assert found[2].score == pytest.approx(j)
+    assert normal_jaccard(normalise_text(far), normalise_text(texts[4]), cfg.minhash.ngram) < 0.8
+    assert found[3] is None and found[4] is None and found[5] is None
+
+
+def test_near_copy_of_two_parts_names_the_smaller_key(reviews, tmp_path):
+    cfg = DedupConfig()
+    text = _articles(reviews, 1)[0]
+    copy = near_copy(text, 0.005, seed=1)
+    write_part(str(tmp_path / "p0"), [(node_key("f" * 32, "forum"), None, text)], cfg)
+    write_part(str(tmp_path / "p1"), [(node_key("0" * 32, "forum"), None, copy)], cfg)
+    index = EarlierIndex([str(tmp_path / "p0"), str(tmp_path / "p1")], cfg)
+    (hit,) = index.check([(None, near_copy(text, 0.005, seed=2))])
+    assert hit.reason == "near_duplicate" and hit.duplicate_of.endswith("0" * 32)
+
+
+def test_other_settings_are_refused(earlier):
+    _, cfg, folder, _ = earlier
+    with pytest.raises(ValueError, match="other dedup settings"):
+        EarlierIndex([str(folder)], dataclasses.replace(cfg, threshold=0.7))
+
+
+def test_an_empty_part_finds_nothing(tmp_path):
+    cfg = DedupConfig()
+    write_part(str(tmp_path / "empty"), [], cfg)
+    assert EarlierIndex([str(tmp_path / "empty")], cfg).check([("https://x.cn/", "文本")]) == [None]
