@@ -37,17 +37,22 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.batch_plan import BatchSpec, next_files, sub_plan, target_bytes
 from corpus.config import CorpusConfig
+from corpus.dedup.images import image_key, phash_int, sha256_of
 from corpus.dedup.index import part_bytes, write_part
+from corpus.dedup.index_images import write_image_part
 from corpus.dedup.survivor import node_key
 from corpus.inputs import InputPlan
 from corpus.stats import compute_stats, extract_output, merge_accumulators
 from pipelines.batch_result import BatchResult, merge_inputs, read_batch_result
 from pipelines.sink import finalize, join, write_atomically
+from schemas.image_column import with_image_bytes
+from schemas.records import ImageTextRecord
 
 log = logging.getLogger("m6.corpus")
 
 WORK_DIR = "_batches"
 STATE_FILE = "state.json"
+DONE = "done"
 
 RunOne = Callable[[InputPlan, BatchSpec], None]
 
@@ -87,18 +92,42 @@ def _prepare(work: str, fp: str) -> bool:
     return False
 
 
+def _rows(output: str, result: BatchResult, kind: str, columns: list[str]):
+    """The rows of the ``kind`` shards a batch wrote (only ``columns``), streamed."""
+    for path, rows in result.files:
+        if not path.startswith(kind + "/") or not rows:
+            continue
+        with FileSystems.open(join(output, path)) as f:
+            for batch in pq.ParquetFile(f).iter_batches(columns=columns, batch_size=1024):
+                yield from with_image_bytes(batch).to_pylist() if kind == "image_text" else (
+                    batch.to_pylist())
+
+
 def _kept_documents(output: str, result: BatchResult, cfg: CorpusConfig):
     """(node key, url, text) of the text rows a batch wrote."""
     priority = cfg.dedup.source_priority
-    for path, rows in result.files:
-        if not path.startswith("text/") or not rows:
-            continue
-        with FileSystems.open(join(output, path)) as f:
-            for batch in pq.ParquetFile(f).iter_batches(columns=["id", "source", "url", "text"],
-                                                         batch_size=4096):
-                for row in batch.to_pylist():
-                    yield (node_key(row["id"], row["source"], source_priority=priority),
-                           row["url"], row["text"] or "")
+    for row in _rows(output, result, "text", ["id", "source", "url", "text"]):
+        yield (node_key(row["id"], row["source"], source_priority=priority), row["url"],
+               row["text"] or "")
+
+
+def _kept_images(output: str, result: BatchResult, cfg: CorpusConfig):
+    """(node key, sha256, phash) of the image-text rows a batch wrote."""
+    columns = ["id", "source", "width", "height", "sha256", "phash", "image"]
+    for row in _rows(output, result, "image_text", columns):
+        rec = ImageTextRecord(id=row["id"], source=row["source"], image=row["image"] or b"",
+                              width=row["width"] or 0, height=row["height"] or 0,
+                              sha256=row["sha256"] or "", phash=row["phash"])
+        yield image_key(rec, cfg.dedup), sha256_of(rec), phash_int(rec)
+
+
+def write_index(part: str, output: str, result: BatchResult, cfg: CorpusConfig) -> int:
+    """Add a finished batch's kept text and images to the dedup index (``part``); the
+    ``done`` marker goes last, so a part is used only when whole. Returns its documents."""
+    meta = write_part(join(part, "text"), _kept_documents(output, result, cfg), cfg.dedup)
+    write_image_part(join(part, "images"), _kept_images(output, result, cfg), cfg.dedup)
+    write_atomically(join(part, DONE), b"", join(part, "_tmp"))
+    return meta["documents"]
 
 
 def _folder_bytes(path: str) -> int:
@@ -127,7 +156,7 @@ def run_batches(run_one: RunOne, cfg: CorpusConfig, plan: InputPlan, output: str
         last = end == len(files)
         result = read_batch_result(result_path) if resuming else None
         if result is not None and dedup and not last and not FileSystems.exists(
-                join(part, "meta.json")):
+                join(part, DONE)):
             result = None  # killed between the batch and its index part: run it again
         if result is not None:
             resumed += 1
@@ -142,9 +171,9 @@ def run_batches(run_one: RunOne, cfg: CorpusConfig, plan: InputPlan, output: str
             if result is None:
                 raise RuntimeError(f"batch {k + 1} finished without writing {result_path}")
             if dedup and not last:
-                meta = write_part(part, _kept_documents(output, result, cfg), cfg.dedup)
-                log.info("batch %d: %d documents added to the dedup index (%.1f MB)", k + 1,
-                         meta["documents"], part_bytes(part) / 1e6)
+                n = write_index(part, output, result, cfg)
+                log.info("batch %d: %d documents added to the dedup index (%.1f MB)", k + 1, n,
+                         part_bytes(part) / 1e6)
         if dedup and not last:
             parts.append(part)
         results.append(result)

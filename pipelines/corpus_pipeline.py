@@ -125,6 +125,12 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
         if cfg.dedup.enabled:
             from pipelines.dedup import DedupImages
 
+            if batch is not None and batch.earlier:
+                from pipelines.dedup_earlier import DedupEarlierImages
+
+                pairs, rej = pairs | "DedupEarlierImages" >> DedupEarlierImages(
+                    cfg.dedup, batch.earlier)
+                rejected.append(rej)
             pairs, rej = pairs | "DedupImages" >> DedupImages(cfg.dedup)
             rejected.append(rej)
         image_rows = pairs | "ImageRows" >> beam.Map(lambda r: r.to_row())

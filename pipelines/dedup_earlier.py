@@ -4,7 +4,8 @@ batch of the same run (``corpus.dedup.index``; ``pipelines/batch_run.py`` runs t
 It runs before ``DedupText``, which then removes the duplicates inside the batch, so the corpus
 of all batches keeps one document per URL, text and near-duplicate group, as one run would (the
 kept copy is the earliest batch's, where one run keeps the smallest node key; docs/dedup.md,
-"Batches"). Documents are checked in lists (``pipelines.batches``) so the hashing and the index
+"Batches"); ``DedupEarlierImages`` does the same for image-text rows before ``DedupImages``
+(``corpus.dedup.index_images``). Documents are checked in lists (``pipelines.batches``) so the hashing and the index
 lookups are vectorised; each document's verdict depends on that document only.
 """
 
@@ -16,8 +17,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from corpus.dedup.config import DedupConfig
+from corpus.dedup.images import phash_int, sha256_of
 from corpus.dedup.index import EarlierIndex
-from corpus.dedup.survivor import id_of
+from corpus.dedup.index_images import EarlierImages
+from corpus.dedup.survivor import id_of, reject
 from pipelines.batches import Batches
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
@@ -26,19 +29,29 @@ _KEPT = "kept"
 STAGE = "dedup"
 
 
-class _CheckEarlier(beam.DoFn):
+def text_parts(parts: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f"{p}/text" for p in parts)
+
+
+def image_parts(parts: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f"{p}/images" for p in parts)
+
+
+class _Counting(beam.DoFn):
+    def _count(self, reason: str):
+        if reason not in self._counters:
+            self._counters[reason] = Metrics.counter("m6.dedup", reason)
+        self._counters[reason].inc()
+
+
+class _CheckEarlier(_Counting):
     def __init__(self, cfg: DedupConfig, parts: Sequence[str]):
         self.cfg = cfg
         self.parts = tuple(parts)
 
     def setup(self):
-        self._index = EarlierIndex(self.parts, self.cfg)
+        self._index = EarlierIndex(text_parts(self.parts), self.cfg)
         self._counters = {}
-
-    def _count(self, reason: str):
-        if reason not in self._counters:
-            self._counters[reason] = Metrics.counter("m6.dedup", reason)
-        self._counters[reason].inc()
 
     def process(self, docs):
         verdicts = self._index.check([(d.url, d.text) for d in docs])
@@ -49,6 +62,40 @@ class _CheckEarlier(beam.DoFn):
                 self._count(verdict.reason)
                 yield tag(REJECTED, doc.reject(STAGE, verdict.reason, score=verdict.score,
                                                duplicate_of=id_of(verdict.duplicate_of)))
+
+
+class _CheckEarlierImages(_Counting):
+    def __init__(self, cfg: DedupConfig, parts: Sequence[str]):
+        self.cfg = cfg
+        self.parts = tuple(parts)
+
+    def setup(self):
+        self._index = EarlierImages(image_parts(self.parts), self.cfg)
+        self._counters = {}
+
+    def process(self, row):
+        (verdict,) = self._index.check([(sha256_of(row), phash_int(row))])
+        if verdict is None:
+            yield tag(_KEPT, row)
+        else:
+            self._count(verdict.reason)
+            yield tag(REJECTED, reject(row, verdict.reason, id_of(verdict.duplicate_of),
+                                       verdict.score))
+
+
+class DedupEarlierImages(beam.PTransform):
+    """``pairs | DedupEarlierImages(cfg, parts)`` -> ``(kept, rejected)``: image-text rows whose
+    image repeats one kept by an earlier batch are rejected."""
+
+    def __init__(self, cfg: DedupConfig, parts: Sequence[str], label: str | None = None):
+        super().__init__(label)
+        self.cfg = cfg
+        self.parts = tuple(parts)
+
+    def expand(self, rows):
+        out = rows | "Check" >> ParDoTags(_CheckEarlierImages(self.cfg, self.parts),
+                                          (_KEPT, REJECTED))
+        return out[_KEPT], out[REJECTED]
 
 
 class DedupEarlier(beam.PTransform):
@@ -66,4 +113,4 @@ class DedupEarlier(beam.PTransform):
         return out[_KEPT], out[REJECTED]
 
 
-__all__ = ["DedupEarlier"]
+__all__ = ["DedupEarlier", "DedupEarlierImages", "image_parts", "text_parts"]

@@ -1,5 +1,5 @@
 """An on-disk index of the documents kept by the earlier batches of one run, so that each batch is
-deduplicated against all of them with the memory of one batch (issue 17.1, docs/dedup.md
+deduplicated against all of them with the memory of one batch (issue 17.1, docs/design.md
 "Batches").
 
 Why: Beam's in-process runner holds every PCollection between fused steps in memory, and nothing
@@ -99,11 +99,24 @@ class Earlier:
 
 # ---------------------------------------------------------------- writing
 
-def _save(fs, path: str, array: np.ndarray) -> None:
+def _is_local(fs) -> bool:
+    return "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+
+
+def save_array(fs, path: str, array: np.ndarray) -> None:
+    """One ``.npy`` file on any fsspec filesystem (no pickles)."""
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)
     with fs.open(path, "wb") as f:
         f.write(buf.getvalue())
+
+
+def load_array(fs, path: str) -> np.ndarray:
+    """A ``.npy`` file, memory-mapped on a local disk, read whole from other filesystems."""
+    if _is_local(fs):
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    with fs.open(path) as f:
+        return np.load(io.BytesIO(f.read()), allow_pickle=False)
 
 
 def write_part(folder: str, docs: Iterable[tuple[str, str | None, str]], cfg: DedupConfig
@@ -161,7 +174,7 @@ def write_part(folder: str, docs: Iterable[tuple[str, str | None, str]], cfg: De
         fs.rm(tmp, recursive=True)
     fs.makedirs(tmp, exist_ok=True)
     for name, array in arrays.items():
-        _save(fs, f"{tmp}/{name}.npy", array)
+        save_array(fs, f"{tmp}/{name}.npy", array)
     with fs.open(f"{tmp}/text.bin", "wb") as f:
         for t in texts:
             f.write(t)
@@ -194,10 +207,10 @@ class _Part:
 
     def __init__(self, folder: str):
         fs, root = fsspec.core.url_to_fs(folder)
-        self.local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        self.local = _is_local(fs)
         with fs.open(f"{root}/meta.json") as f:
             self.meta = json.loads(f.read())
-        self.arrays = {name: self._load(fs, f"{root}/{name}.npy") for name in ARRAYS}
+        self.arrays = {name: load_array(fs, f"{root}/{name}.npy") for name in ARRAYS}
         if self.local:
             size = fs.size(f"{root}/text.bin")
             self.text = (np.memmap(f"{root}/text.bin", dtype=np.uint8, mode="r") if size
@@ -205,12 +218,6 @@ class _Part:
         else:
             with fs.open(f"{root}/text.bin") as f:
                 self.text = np.frombuffer(f.read(), dtype=np.uint8)
-
-    def _load(self, fs, path: str) -> np.ndarray:
-        if self.local:
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-        with fs.open(path) as f:
-            return np.load(io.BytesIO(f.read()), allow_pickle=False)
 
     def key(self, doc: int) -> str:
         return bytes(self.arrays["keys"][doc]).decode("ascii")
@@ -313,4 +320,5 @@ class EarlierIndex:
             out[i] = Earlier("near_duplicate", k, score)
 
 
-__all__ = ["Earlier", "EarlierIndex", "band_hashes", "part_bytes", "write_part"]
+__all__ = ["Earlier", "EarlierIndex", "band_hashes", "load_array", "part_bytes", "save_array",
+           "write_part"]
