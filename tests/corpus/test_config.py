@@ -48,7 +48,7 @@ def test_each_part_switch_lives_in_its_part():
     assert (cfg.dedup.enabled, cfg.quality.enabled, cfg.images.enabled) == (True, True, True)
     assert (cfg.quality.language.enabled, cfg.quality.badwords.enabled,
             cfg.quality.repetition.enabled) == (True, True, True)
-    assert sorted(vars(cfg.run)) == ["crawl_source", "dedup_against"]
+    assert sorted(vars(cfg.run)) == ["batch_records", "crawl_source", "dedup_against"]
 
 
 def test_a_version_1_config_json_still_loads_with_a_warning_per_moved_key():
