@@ -9,7 +9,9 @@ and KB per page, and kept/rejected counts from the run's ``stats.json``.
 It is not part of ``make bench`` or CI: 1,000,000 pages take hours. ``SCALES`` (Makefile) or
 ``--scales`` picks the sizes; ``WORKERS``/``--workers`` and ``--runner`` are passed to ``m6 corpus``.
 The issue's targets (peak RSS under 3 GB at 200,000 pages, under 4 GB at 1,000,000) are printed
-beside the figures.
+beside the figures. ``--verify`` also prints Table 1's kept figures and the duplicates an in-memory
+dedup still finds in the output (none, when batches deduplicate across each other); pass
+``-- --set run.batch_records=0`` for the single-pipeline run to compare with.
 """
 
 from __future__ import annotations
@@ -80,6 +82,33 @@ def counts(output: Path) -> str:
         f"{k}={v}" for k, v in stats.items() if isinstance(v, (int, float)))[:200]
 
 
+def table1(output: Path) -> dict:
+    """Kept passages, tokens and chars of a run's ``stats.json`` (Table 1's figures)."""
+    totals = json.loads((output / "stats.json").read_text())["totals"].get("text", {})
+    return {k: totals.get(k, 0) for k in ("passages", "tokens", "chars")}
+
+
+def surviving_duplicates(output: Path) -> dict[str, int]:
+    """Duplicates left in a corpus: one in-memory dedup (``corpus.dedup.local``, the default
+    settings) over all its kept documents, by reason; {} when none survive."""
+    import pyarrow.parquet as pq
+
+    from corpus.dedup.config import DedupConfig
+    from corpus.dedup.local import dedup_text
+    from corpus.document import Document
+
+    docs = []
+    for entry in json.loads((output / "manifest.json").read_text())["files"]["text"]:
+        for r in pq.read_table(output / entry["path"],
+                               columns=["id", "source", "url", "text"]).to_pylist():
+            docs.append(Document(id=r["id"], source=r["source"], text=r["text"], url=r["url"]))
+    _, rejected = dedup_text(docs, DedupConfig())
+    out: dict[str, int] = {}
+    for r in rejected:
+        out[r.reason] = out.get(r.reason, 0) + 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scale.py", description=__doc__.split("\n")[0])
     ap.add_argument("--scales", default="50000,200000,1000000",
@@ -92,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--code", type=Path, default=ROOT,
                     help="checkout whose m6 runs (e.g. an older commit, as the baseline)")
     ap.add_argument("--keep-output", action="store_true", help="keep each run's corpus")
+    ap.add_argument("--verify", action="store_true",
+                    help="after each run print Table 1's kept passages, tokens and chars and the "
+                         "duplicates an in-memory dedup still finds in the corpus (should be none)")
     ap.add_argument("corpus_args", nargs="*", help="more arguments for m6 corpus (after --)")
     args = ap.parse_args(argv)
     scales = [int(s) for s in args.scales.replace(",", " ").split()]
@@ -114,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:>10,} {meta['warc_bytes'] / 1e6:8.1f} {secs:8.1f} {n / secs:8.0f}"
               f" {n / secs / min(cores, max(1, args.workers)):7.0f} {peak / 1e9:8.2f}"
               f" {peak / 1024 / n:8.1f}  {verdict}", flush=True)
+        if args.verify and not rc:
+            print(f"{'':>10} Table 1: {table1(out)}; duplicates left: "
+                  f"{surviving_duplicates(out) or 'none'}", flush=True)
         if not args.keep_output and out.exists():
             shutil.rmtree(out)
     return 0

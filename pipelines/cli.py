@@ -177,6 +177,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         summary = None
         if fits_one_batch(plan, cfg.run.batch_records):
             run_one(plan)
+            _remove_batch_work(output)  # of an earlier, killed run in batches
         else:
             from pipelines.batch_run import run_batches
 
@@ -209,6 +210,16 @@ def _run_pipeline(runner, options, cfg: CorpusConfig, plan: InputPlan, output: s
         finally:
             if monitor is not None:
                 monitor.stop(_final_counts(result))
+
+
+def _remove_batch_work(output: str) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipelines.batch_run import WORK_DIR
+
+    work = FileSystems.join(output, WORK_DIR)
+    if FileSystems.exists(work):
+        FileSystems.delete([work])
 
 
 def _final_counts(result) -> dict[str, tuple[int, int]] | None:
