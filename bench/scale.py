@@ -59,16 +59,19 @@ def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list
             "--set", f"quality.spam.model={models / 'spam' / 'spam.bin'}", *extra]
     env = dict(os.environ, PYTHONPATH=str(code))
     t = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ps = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(ps))
-        time.sleep(0.2)
+    # stderr (progress lines, one block per batch) goes to a file: a pipe nobody reads fills up
+    # and stalls the run
+    log_path = output.parent / f"{output.name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        ps = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(ps))
+            time.sleep(0.2)
     secs = time.perf_counter() - t
     if proc.returncode:
-        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        print(err[-2000:], file=sys.stderr)
+        print(log_path.read_text("utf-8", "replace")[-2000:], file=sys.stderr)
     return secs, peak, proc.returncode
 
 
