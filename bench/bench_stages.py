@@ -7,11 +7,12 @@ quality filters with the sample's kenlm and fastText models) run in a plain Pyth
 pages of a generated crawl (``bench/make_crawl.py``, cached under ``--work``), each stage timed
 on its own, with the same per-record budget wrapper (``corpus.budget.BudgetedStage``) the Beam
 adapter puts around it. The sum is the baseline the Beam pipeline is compared with: the same
-crawl through ``m6 corpus --no-dedup`` on the in-process runner (``--beam``; a subprocess, so
-the import and start-up cost are in it) gives what Beam's per-element plumbing adds.
+crawl through ``m6 corpus --no-dedup`` on the in-process runner (a subprocess, so
+the import and start-up cost are in it) gives what Beam and the writing of the shards add.
 
-Run: ``.venv/bin/python bench/bench_stages.py --pages 10000`` (about 15 s on one core; the crawl
-is built once, about 10 s). Dedup is not here: ``bench/bench_dedup.py`` measures it.
+Run: ``.venv/bin/python bench/bench_stages.py`` (10,000 pages: about 10 s for the stages and 15 s
+for the Beam run on one idle core; the crawl is built once, about 10 s). Dedup is not here:
+``bench/bench_dedup.py`` measures it.
 """
 
 from __future__ import annotations
@@ -87,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench_stages.py", description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=PER)
     ap.add_argument("--work", type=Path, default=Path("/tmp/m6-bench-scale"))
-    ap.add_argument("--beam", action="store_true",
-                    help="also run m6 corpus --no-dedup on the crawl, for Beam's overhead")
+    ap.add_argument("--no-beam", dest="beam", action="store_false",
+                    help="skip the m6 corpus --no-dedup run (Beam's overhead)")
     args = ap.parse_args(argv)
     crawl = args.work / f"crawl-{args.pages}"
     build(crawl, args.pages)

@@ -31,6 +31,7 @@ per-document stages (``bench/bench_stages.py``).
 from __future__ import annotations
 
 import re
+import threading
 from typing import ClassVar
 
 import numpy as np
@@ -107,10 +108,29 @@ def token_arrays(text: str) -> tuple[np.ndarray, np.ndarray]:
         at = np.searchsorted(starts, w_starts)
         keys[at] = 0x10000 + np.array(w_keys, dtype=np.int64)
         lens[at] = w_ends - w_starts
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.uint64)
-    rank[np.argsort(first)] = np.arange(len(first), dtype=np.uint64)
-    return rank[inverse.reshape(-1)], lens
+    return _first_occurrence_ranks(keys), lens
+
+
+_NOT_SEEN = np.iinfo(np.int64).max
+_scratch = threading.local()  # Beam may run bundles in threads: one table each
+
+
+def _first_occurrence_ranks(keys: np.ndarray) -> np.ndarray:
+    """Each key's rank among the distinct keys in the order of their first occurrence
+    (``[7, 3, 7, 5] -> [0, 1, 0, 2]``), with no sort: a table indexed by key holds the first
+    position of each, and is reset after use (``np.unique`` sorts twice, 3x slower here)."""
+    table = getattr(_scratch, "table", None)
+    top = int(keys.max()) + 1
+    if table is None or table.size < top:
+        table = _scratch.table = np.full(max(top, 0x11000), _NOT_SEEN, dtype=np.int64)
+    try:
+        np.minimum.at(table, keys, np.arange(len(keys)))
+        first = table[keys]
+    finally:
+        table[keys] = _NOT_SEEN
+    is_first = np.zeros(len(keys), dtype=bool)
+    is_first[first] = True
+    return (np.cumsum(is_first) - 1).astype(np.uint64)[first]
 
 
 def duplicate_lines(text: str) -> tuple[int, float, float]:
