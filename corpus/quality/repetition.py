@@ -189,12 +189,13 @@ def _fractions(ids: np.ndarray, lens: np.ndarray, top_sizes: tuple[int, ...],
 
 
 def _fractions_wrapping(ids, lens, total, top_sizes, dup_sizes):
+    """The body of ``_fractions``, run where uint64 overflow is not reported."""
     top: dict[int, float] = {}
     dup: dict[int, float] = {}
     top_set, dup_set = set(top_sizes), set(dup_sizes)
     last_top = max(top_set, default=0)
     no_dups_from = None  # smallest duplicate size found without repeats
-    repeated, rep_n = None, 0  # positions starting an n-gram seen before, of the last sorted n
+    again, rep_n = None, 0  # positions starting an n-gram seen before, of the last sorted n
     ids = (ids + np.uint64(1)) * _MULT
     grams = ids
     for n in range(1, max(top_set | dup_set) + 1):
@@ -210,16 +211,17 @@ def _fractions_wrapping(ids, lens, total, top_sizes, dup_sizes):
             top.update({k: 0.0 for k in top_set if k >= n})
             dup.update({k: 0.0 for k in dup_set if k >= n})
             break
-        if want_dup and not want_top and repeated is not None:
+        if want_dup and not want_top and again is not None:
             k = len(grams)
-            if not (repeated[:k] & repeated[n - rep_n:n - rep_n + k]).any():
+            repeated = np.zeros(k + n - rep_n, dtype=bool)
+            repeated[again] = True
+            if not (repeated[:k] & repeated[n - rep_n:]).any():
                 no_dups_from = n
                 continue
         order = np.argsort(grams, kind="stable")
-        same = grams[order[1:]] == grams[order[:-1]]
+        ordered = grams[order]
+        same = ordered[1:] == ordered[:-1]
         again = order[1:][same]
-        repeated = np.zeros(len(grams), dtype=bool)
-        repeated[again] = True
         rep_n = n
         if want_top:
             starts = np.flatnonzero(np.concatenate(([True], ~same)))
