@@ -69,3 +69,33 @@ def test_apply_stages_chains_and_flattens_rejected():
                     label="kept")
         assert_that(rejected | beam.Map(lambda r: r.reason), equal_to(["too_short"]),
                     label="rej")
+
+
+class LongerThan(MinChars):
+    name: ClassVar[str] = "longer_than"
+
+
+def test_apply_stages_is_one_step_with_each_stage_counted():
+    # the chain runs in one ParDo (plus the two Filters that split its output), a stage sees
+    # only what the stage before it kept, and each stage keeps its own counters and error rows
+    p = beam.Pipeline(runner=FnApiRunner())
+    kept, rejected = (p | beam.Create(_docs("abcdef", "ab", "boom", "xyzxyzxyz"))
+                      | ApplyStages([MinChars(3), Upper(0), LongerThan(7)], label="Chain"))
+    assert_that(kept | beam.Map(lambda d: d.text), equal_to(["XYZXYZXYZ"]), label="kept")
+    assert_that(rejected | beam.Map(lambda r: (r.id, r.stage, r.reason, r.text)),
+                equal_to([("1", "min_chars", "too_short", "ab"),
+                          ("2", "min_chars", "error:RuntimeError", "boom"),
+                          ("0", "longer_than", "too_short", "ABCDEF")]), label="rejected")
+    pardos = [t.unique_name for t in p.to_runner_api().components.transforms.values()
+              if t.unique_name.startswith("Chain/") and t.spec.urn == "beam:transform:pardo:v1"]
+    assert sorted(pardos) == ["Chain/Kept", "Chain/Rejected", "Chain/Run"]
+    result = p.run()
+    result.wait_until_finish()
+
+    def counters(stage):
+        return {c.key.metric.name: c.committed for c in result.metrics().query(
+            MetricsFilter().with_namespace(f"m6.{stage}"))["counters"]}
+
+    assert counters("min_chars") == {"kept": 2, "too_short": 1, "error:RuntimeError": 1}
+    assert counters("upper") == {"kept": 2}
+    assert counters("longer_than") == {"kept": 1, "too_short": 1}

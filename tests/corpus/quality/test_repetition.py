@@ -12,8 +12,10 @@ from corpus.document import Document
 from corpus.quality.config import RepetitionConfig
 from corpus.quality.repetition import (
     RepetitionFilter,
+    _ids_of,
     duplicate_lines,
     ngram_fractions,
+    token_arrays,
     tokens,
 )
 from corpus.stage import split
@@ -81,6 +83,37 @@ def test_vectorised_equals_plain_python_on_real_text(encyclopedia, reviews):
             assert top[n] == pytest.approx(naive_fractions(toks, n)[0]), (n, text[:30])
         for n in (7, 8, 9, 10, 11, 12):
             assert dup[n] == pytest.approx(naive_fractions(toks, n)[1]), (n, text[:30])
+
+
+def test_sizes_ruled_out_by_smaller_repeats_equal_plain_python():
+    # The 5-, 6- and 9-gram sizes are sorted only where a repeated 3-gram starts and ends
+    # a candidate: texts with repeated 3-grams and no repeated 5-gram, a repeated 5-gram but
+    # no 6-gram, and repeats of every size.
+    texts = ["一二三四五六七" + "甲" + "一二三" + "乙" + "五六七" + "丙" + "三四五",
+             "一二三四五" + "天地" + "一二三四五" + "玄黄" + "一二三四六",
+             "ab cd ef gh ij kl " * 3 + "中文" * 2]
+    for text in texts:
+        toks = tokens(text)
+        top, dup = ngram_fractions(toks, (2, 3), (5, 6, 9))
+        for n in (2, 3):
+            assert top[n] == pytest.approx(naive_fractions(toks, n)[0]), (n, text)
+        for n in (5, 6, 9):
+            assert dup[n] == pytest.approx(naive_fractions(toks, n)[1]), (n, text)
+    assert ngram_fractions(tokens(texts[0]), (2, 3), (5, 6, 9))[1] == {5: 0.0, 6: 0.0, 9: 0.0}
+    assert ngram_fractions(tokens(texts[1]), (2, 3), (5, 6, 9))[1] == {
+        5: pytest.approx(5 / 19), 6: 0.0, 9: 0.0}
+
+
+def test_token_arrays_equal_the_token_list(encyclopedia, reviews):
+    # The filter numbers tokens from a code point table; the list of strings is the reference.
+    texts = encyclopedia[:40] + reviews[:40] + [
+        "İstanbul ABC_def 中文𠀀字 ½² ٣٤ ﬁ Straße 123abc 〇〇 Ωμέγα",  # beyond the BMP: regex path
+        "İSTANBUL x_1 ½² ٣٤ ﬁ STRASSE \ud800 Ωμέγα 〇 ㈠ ⅫⅪ 中",  # changes length when lowered
+        "", "  \n ", "abc", "中"]
+    for text in texts:
+        ids, lens = token_arrays(text)
+        want_ids, want_lens = _ids_of(tokens(text))
+        assert ids.tolist() == want_ids.tolist() and lens.tolist() == want_lens.tolist(), text
 
 
 def test_real_articles_are_kept(encyclopedia):

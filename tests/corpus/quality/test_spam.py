@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from corpus.document import Document
 from corpus.quality import spam_cli
 from corpus.quality.config import SpamConfig
-from corpus.quality.spam import SpamFilter, features
+from corpus.quality.spam import _TOKEN_RE, _URL_RE, MAX_DIGIT_CLASS, SpamFilter, features
 from corpus.stage import split
 from schemas import RejectedRecord
 
@@ -37,6 +38,29 @@ def test_features_are_what_fasttext_sees():
         "加 微 信 abc <num3> ， 电 话 ： <num11> 看 <url> 好")
     assert features("首存100%返利\n官网 https://bet7.example.vip") == (
         "首 存 <num3> % 返 利 官 网 <url>")
+
+
+def features_by_chunk(text: str) -> str:
+    """The features the obvious way: each whitespace-separated chunk split by ``_TOKEN_RE``,
+    an ASCII digit run replaced by its length class."""
+    text = _URL_RE.sub(" <url> ", text.lower())
+    out = []
+    for chunk in text.split():
+        if chunk == "<url>":
+            out.append(chunk)
+            continue
+        for tok in _TOKEN_RE.findall(chunk):
+            digits = re.fullmatch("[0-9]+", tok)
+            out.append(f"<num{min(len(tok), MAX_DIGIT_CLASS)}>" if digits else tok)
+    return " ".join(out)
+
+
+def test_features_equal_the_chunk_by_chunk_definition(spam_rows, reviews, encyclopedia):
+    texts = [r["text"] for r in spam_rows] + reviews[:100] + encyclopedia[:20] + [
+        "<url> x<url> <url>y 〈url〉 <URL>\t<url>", "a\x1cb\u3000c\xa0d 12\u200b34 ١٢٣ ²³",
+        "𠀀𠀁ab𠀂 ＡＢＣ１２３ 1234567890123456 ____ --- ", "", " \n\t "]
+    for text in texts:
+        assert features(text) == features_by_chunk(text), text
 
 
 def test_shipped_set_is_balanced_and_documented(spam_rows):
