@@ -63,7 +63,8 @@ def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list
     # and stalls the run
     log_path = output.parent / f"{output.name}.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        # from inside ``code``: ``python -m`` puts the working directory first on sys.path
+        proc = subprocess.Popen(argv, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=log)
         ps = psutil.Process(proc.pid)
         peak = 0
         while proc.poll() is None:
