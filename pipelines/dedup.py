@@ -48,13 +48,13 @@ import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.dedup.buckets import normal_jaccard
+from corpus.dedup.buckets import estimate_floor, normal_jaccard
 from corpus.dedup.components import components_by_union_find
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text, normalise_url
 from corpus.dedup.packed import TEXT, URL, pack, unpack
-from corpus.dedup.partitions import chunks, partition_pairs
+from corpus.dedup.partitions import candidate_pairs, chunks, partition_pairs
 from corpus.dedup.survivor import is_existing, node_key
 from corpus.dedup.vertices import (
     Record,
@@ -134,7 +134,7 @@ class _Router:
             return
         sigs = np.frombuffer(b"".join(r[3] for r in signed), dtype="<u4").reshape(len(signed), -1)
         for part, chunk in chunks([r[0] for r in signed], sigs, self.bands, self.rows,
-                                  BUCKET_PARTITIONS):
+                                  BUCKET_PARTITIONS, signatures=self.cfg.verify != "exact"):
             yield tag(_BANDS, (part, chunk))
 
 
@@ -158,17 +158,18 @@ class _Prepare(beam.DoFn):
                 for node, group in batch for rank, doc in enumerate(group)]
         yield tag(_DOCS, (batch_id, docs))
         normals = [normalise_text(doc[TEXT]) for _, doc in docs]
-        if cfg.near and cfg.verify == "exact":
-            yield tag(_TEXTS, (batch_id, [(v, n) for (v, _), n in zip(docs, normals) if n]))
-        exact = ([exact_key_of(n) for n in normals] if cfg.exact else [None] * len(docs))
-        urls = ([normalise_url(doc[URL]) if doc[URL] else None for _, doc in docs] if cfg.url
-                else [None] * len(docs))
         if self._hasher is not None:
             sigs = np.ascontiguousarray(self._hasher.signatures(normals, normalised=True),
                                         dtype="<u4")
             sig_bytes = [sigs[i].tobytes() if normals[i] else b"" for i in range(len(docs))]
         else:
             sig_bytes = [b""] * len(docs)
+        if cfg.near and cfg.verify == "exact":
+            yield tag(_TEXTS, (batch_id, [(v, n, sig) for (v, _), n, sig
+                                          in zip(docs, normals, sig_bytes) if n]))
+        exact = ([exact_key_of(n) for n in normals] if cfg.exact else [None] * len(docs))
+        urls = ([normalise_url(doc[URL]) if doc[URL] else None for _, doc in docs] if cfg.url
+                else [None] * len(docs))
         records = [(v, u, e, s) for (v, _), u, e, s in zip(docs, urls, exact, sig_bytes)]
         yield from self.router.to_url(records)
 
@@ -202,13 +203,23 @@ class _Resolve(beam.DoFn):
 # ---------------------------------------------------------------- near duplicates
 
 class _Pairs(beam.DoFn):
-    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets."""
+    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets; with
+    exact verification the chunks carry no signatures and the estimate is taken in
+    ``_CheckExact`` (0.0 here)."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
 
     def process(self, group):
         cfg = self.cfg
+        if cfg.verify == "exact":
+            seen = set()  # a pair shares several bands, often in the same partition
+            for pair in candidate_pairs(group[1], rows=cfg.lsh_shape()[1],
+                                        max_pairs=cfg.max_bucket_pairs):
+                if pair not in seen:
+                    seen.add(pair)
+                    yield (pair, 0.0)
+            return
         for a, b, est in partition_pairs(group[1], rows=cfg.lsh_shape()[1],
                                          num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
                                          verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
@@ -223,36 +234,43 @@ def _pair_ends(candidate):
 
 
 def _send_text(kv):
-    """(batch, {texts, ends}) -> ((a, b), (v, normal text of v)) for each pair end v in the
-    batch."""
+    """(batch, {texts, ends}) -> ((a, b), (v, normal text of v, signature of v)) for each pair
+    end v in the batch."""
     _, parts = kv
     ends = parts["ends"]
     if not ends:
         return
-    normal = {v: text for texts in parts[_TEXTS] for v, text in texts}
+    signed = {t[0]: t for texts in parts[_TEXTS] for t in texts}
     for v, pair in ends:
-        text = normal.get(v)
-        if text is not None:
-            yield (pair, (v, text))
+        end = signed.get(v)
+        if end is not None:
+            yield (pair, end)
 
 
 class _CheckExact(beam.DoFn):
-    """((a, b), [(a, text), (b, text)]) -> ((a, b), J) when the exact n-gram Jaccard similarity J
-    of the two texts reaches the threshold."""
+    """((a, b), [(a, text, signature), (b, text, signature)]) -> ((a, b), J) when the signature
+    estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs`` checks before a pair
+    becomes a candidate) and the exact n-gram Jaccard similarity J of the two texts reaches the
+    threshold."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
 
     def setup(self):
         self._dropped = counter("candidates_below_threshold")
+        self._floor = estimate_floor(self.cfg.threshold, self.cfg.verify)
 
     def process(self, kv):
         (a, b), ends = kv
-        text = {}
-        for node, normal in ends:
+        text, sig = {}, {}
+        for node, normal, signature in ends:
             text.setdefault(node, normal)
+            sig.setdefault(node, signature)
         if a not in text or b not in text:
             return
+        est = (np.frombuffer(sig[a], dtype="<u4") == np.frombuffer(sig[b], dtype="<u4")).mean()
+        if est < self._floor:
+            return  # never a candidate: bucket_pairs drops it before verification
         j = normal_jaccard(text[a], text[b], self.cfg.minhash.ngram)
         if j >= self.cfg.threshold:
             yield ((a, b), j)
