@@ -2,7 +2,8 @@
 once and the dedup steps run on small records.
 
 Every step is a pure function of ``corpus.dedup`` run per key after a ``GroupByKey``; no step
-collects the documents, the edges or the graph on one worker, and nothing uses side inputs:
+collects the documents on one worker, only the component step collects the verified edges (about
+one per near duplicate, ``_Components``), and nothing uses side inputs:
 
     DedupText
       ReadExisting   --dedup-against outputs: their text shards, as documents of tier 0
@@ -13,19 +14,20 @@ collects the documents, the edges or the graph on one worker, and nothing uses s
       Url            GroupByKey(partition of URL keys) -> smallest vertex per key -> url_duplicate
       Exact          GroupByKey(partition of exact keys) -> likewise        -> exact_duplicate
       Buckets        GroupByKey(partition of band keys) -> buckets by np.unique -> candidate pairs
-      Verify         CoGroupByKey(batch: documents, pair ends) -> GroupByKey(pair)
-                     -> exact n-gram Jaccard >= threshold
-      CC             cc_rounds x (large-star GroupByKey, small-star GroupByKey) -> labels
-      Apply          CoGroupByKey(batch: documents, verdicts, labels, scores) -> kept | rejected
+      Verify         CoGroupByKey(batch: normal texts and signatures, pair ends)
+                     -> GroupByKey(pair) -> estimate prefilter, exact n-gram Jaccard >= threshold
+      Components     GroupByKey(all verified edges) -> union-find -> component survivors
+      Apply          CoGroupByKey(batch: documents, URL/exact verdicts, near verdicts)
+                     -> kept | rejected
 
 Why this shape (issue 17.2, ``docs/dedup.md``): on Beam's runners the cost of dedup was the
 per-element and per-pickled-document cost of five shuffles of whole documents (URL, exact,
 batching, text join, survivor join), not the dedup work, and the in-process runner holds every
-shuffle's input in memory. Here whole documents are shuffled once by node (which also ranks
-documents with the same id, ``corpus.dedup.vertices``) and rejoin their verdicts once, a batch at a
-time; the URL, exact and band steps move records many to an element (about 600 bytes per
-document, nearly all of it the signature), and only candidate pairs and graph edges travel one
-per element.
+shuffle's input in memory. Here whole documents, as plain tuples (``corpus.dedup.packed``), are
+shuffled once by node (which also ranks documents with the same id, ``corpus.dedup.vertices``)
+and rejoin their verdicts once, a batch at a time; the URL, exact and band steps move records many
+to an element (about 600 bytes per document, nearly all of it the signature), and only candidate
+pairs and verified edges travel one per element.
 
 DoFns with several outputs yield ``(tag, value)`` pairs split by ``pipelines.tagged`` and batches
 come from ``pipelines.batches``, not ``TaggedOutput``/``BatchElements``, so every runner (the
@@ -157,7 +159,9 @@ class _Prepare(beam.DoFn):
         docs = [(vertex(node, rank, batch_id), doc)
                 for node, group in batch for rank, doc in enumerate(group)]
         yield tag(_DOCS, (batch_id, docs))
-        normals = [normalise_text(doc[TEXT]) for _, doc in docs]
+        # the normal form feeds the exact key and the signature: not needed for URLs alone
+        normals = ([normalise_text(doc[TEXT]) for _, doc in docs] if cfg.exact or cfg.near
+                   else [""] * len(docs))
         if self._hasher is not None:
             sigs = np.ascontiguousarray(self._hasher.signatures(normals, normalised=True),
                                         dtype="<u4")

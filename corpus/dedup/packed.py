@@ -15,16 +15,24 @@ type this module does not know is refused with a ``TypeError`` naming it, never 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import operator
 
 from corpus.document import Document, ImageRef
 from schemas.records import Quality
 
-_PLAIN = (str, int, float, bool, type(None), bytes)
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes})
 _DOC_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.init)
 _IMAGE_FIELDS = tuple(f.name for f in dataclasses.fields(ImageRef) if f.init)
 _QUALITY_FIELDS = tuple(f.name for f in dataclasses.fields(Quality) if f.init)
 _INDEX = {name: i for i, name in enumerate(_DOC_FIELDS)}
+_IMAGES = _INDEX["images"]
+_QUALITY = _INDEX["quality"]
+# one C call per object instead of a getattr per field: packing is on every document's path
+_DOC_GET = operator.attrgetter(*_DOC_FIELDS)
+_IMAGE_GET = operator.attrgetter(*_IMAGE_FIELDS)
+_QUALITY_GET = operator.attrgetter(*_QUALITY_FIELDS)
+_SCALAR_FIELDS = tuple(n for n in _DOC_FIELDS if n not in ("images", "quality"))
+_SCALAR_GET = operator.attrgetter(*_SCALAR_FIELDS)
 TEXT = _INDEX["text"]
 URL = _INDEX["url"]
 INPUT_FILE = _INDEX["input_file"]
@@ -33,27 +41,24 @@ OFFSET = _INDEX["offset"]
 Packed = tuple
 
 
-def _plain(name: str, value: Any) -> Any:
-    if not isinstance(value, _PLAIN):
-        raise TypeError(f"corpus.dedup.packed cannot carry Document.{name} of type "
-                        f"{type(value).__name__}; teach pack/unpack this field")
-    return value
+def _check(where: str, names: tuple[str, ...], values: tuple) -> tuple:
+    """``values`` if every one is plain data; else a TypeError naming the first that is not."""
+    if not _PLAIN.issuperset(map(type, values)):
+        for name, value in zip(names, values):
+            if type(value) not in _PLAIN:
+                raise TypeError(f"corpus.dedup.packed cannot carry {where}{name} of type "
+                                f"{type(value).__name__}; teach pack/unpack this field")
+    return values
 
 
 def pack(doc: Document) -> Packed:
     """The tuple form of ``doc``."""
-    out = []
-    for name in _DOC_FIELDS:
-        value = getattr(doc, name)
-        if name == "images":
-            value = tuple(tuple(_plain(f"images.{n}", getattr(img, n)) for n in _IMAGE_FIELDS)
-                          for img in value)
-        elif name == "quality":
-            value = tuple(_plain(f"quality.{n}", getattr(value, n)) for n in _QUALITY_FIELDS)
-        else:
-            value = _plain(name, value)
-        out.append(value)
-    return tuple(out)
+    values = list(_DOC_GET(doc))
+    values[_IMAGES] = tuple(_check("Document.images.", _IMAGE_FIELDS, _IMAGE_GET(img))
+                            for img in values[_IMAGES])
+    values[_QUALITY] = _check("Document.quality.", _QUALITY_FIELDS, _QUALITY_GET(values[_QUALITY]))
+    _check("Document.", _SCALAR_FIELDS, _SCALAR_GET(doc))
+    return tuple(values)
 
 
 def unpack(packed: Packed) -> Document:
