@@ -62,11 +62,12 @@ def pack(doc: Document) -> Packed:
 
 
 def unpack(packed: Packed) -> Document:
-    """The ``Document`` that ``pack`` was given (equal field by field)."""
-    kwargs = dict(zip(_DOC_FIELDS, packed))
-    kwargs["images"] = [ImageRef(**dict(zip(_IMAGE_FIELDS, img))) for img in kwargs["images"]]
-    kwargs["quality"] = Quality(**dict(zip(_QUALITY_FIELDS, kwargs["quality"])))
-    return Document(**kwargs)
+    """The ``Document`` that ``pack`` was given (equal field by field). Fields are passed by
+    position: ``pack`` wrote them in declaration order."""
+    values = list(packed)
+    values[_IMAGES] = [ImageRef(*img) for img in values[_IMAGES]]
+    values[_QUALITY] = Quality(*values[_QUALITY])
+    return Document(*values)
 
 
 def member_order(key: str, packed: Packed) -> tuple:
