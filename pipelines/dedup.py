@@ -80,6 +80,8 @@ from schemas.listing import RERUN, corpus_folder
 
 _DOCS = "docs"
 _TEXTS = "texts"
+_ENDS = "ends"
+_JOIN = "join"  # (batch id, (_DOCS | _VERDICTS | _NEAR, value)): what the final group joins
 _URL = "url"
 _EXACT = "exact"
 _BANDS = "bands"
@@ -158,7 +160,7 @@ class _Prepare(beam.DoFn):
         batch_id = min(node for node, _ in batch)
         docs = [(vertex(node, rank, batch_id), doc)
                 for node, group in batch for rank, doc in enumerate(group)]
-        yield tag(_DOCS, (batch_id, docs))
+        yield tag(_JOIN, (batch_id, (_DOCS, docs)))
         # the normal form feeds the exact key and the signature: not needed for URLs alone
         normals = ([normalise_text(doc[TEXT]) for _, doc in docs] if cfg.exact or cfg.near
                    else [""] * len(docs))
@@ -169,8 +171,8 @@ class _Prepare(beam.DoFn):
         else:
             sig_bytes = [b""] * len(docs)
         if cfg.near and cfg.verify == "exact":
-            yield tag(_TEXTS, (batch_id, [(v, n, sig) for (v, _), n, sig
-                                          in zip(docs, normals, sig_bytes) if n]))
+            yield tag(_TEXTS, (batch_id, (_TEXTS, [(v, n, sig) for (v, _), n, sig
+                                                   in zip(docs, normals, sig_bytes) if n])))
         exact = ([exact_key_of(n) for n in normals] if cfg.exact else [None] * len(docs))
         urls = ([normalise_url(doc[URL]) if doc[URL] else None for _, doc in docs] if cfg.url
                 else [None] * len(docs))
@@ -197,7 +199,7 @@ class _Resolve(beam.DoFn):
         survivors, verdicts = resolve(records, self.field, self.reason)
         self._rejected.inc(len(verdicts))
         for batch_id, vs in by_batch(verdicts):
-            yield tag(_VERDICTS, (batch_id, vs))
+            yield tag(_JOIN, (batch_id, (_VERDICTS, vs)))
         if self.step == _URL:
             yield from self.router.after_url(survivors)
         else:
@@ -231,20 +233,22 @@ class _Pairs(beam.DoFn):
 
 
 def _pair_ends(candidate):
-    """((a, b), estimate) -> (batch of a, (a, (a, b))) and the same for b."""
+    """((a, b), estimate) -> (batch of a, (ends, (a, (a, b)))) and the same for b."""
     pair = candidate[0]
-    yield (batch_of(pair[0]), (pair[0], pair))
-    yield (batch_of(pair[1]), (pair[1], pair))
+    yield (batch_of(pair[0]), (_ENDS, (pair[0], pair)))
+    yield (batch_of(pair[1]), (_ENDS, (pair[1], pair)))
 
 
 def _send_text(kv):
-    """(batch, {texts, ends}) -> ((a, b), (v, normal text of v, signature of v)) for each pair
-    end v in the batch."""
-    _, parts = kv
-    ends = parts["ends"]
-    if not ends:
-        return
-    signed = {t[0]: t for texts in parts[_TEXTS] for t in texts}
+    """(batch, tagged [texts of the batch, pair ends]) -> ((a, b), (v, normal text of v,
+    signature of v)) for each pair end v in the batch."""
+    signed: dict[str, tuple] = {}
+    ends = []
+    for kind, value in kv[1]:
+        if kind == _TEXTS:
+            signed.update((t[0], t) for t in value)
+        else:
+            ends.append(value)
     for v, pair in ends:
         end = signed.get(v)
         if end is not None:
@@ -252,7 +256,8 @@ def _send_text(kv):
 
 
 class _CheckExact(beam.DoFn):
-    """((a, b), [(a, text, signature), (b, text, signature)]) -> ((a, b), J) when the signature
+    """((a, b), [(a, text, signature), (b, text, signature)]) -> (0, ((a, b), J)) when the
+    signature
     estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs`` checks before a pair
     becomes a candidate) and the exact n-gram Jaccard similarity J of the two texts reaches the
     threshold."""
@@ -277,16 +282,16 @@ class _CheckExact(beam.DoFn):
             return  # never a candidate: bucket_pairs drops it before verification
         j = normal_jaccard(text[a], text[b], self.cfg.minhash.ngram)
         if j >= self.cfg.threshold:
-            yield ((a, b), j)
+            yield (0, ((a, b), j))  # one group: the whole graph (_Components)
         else:
             self._dropped.inc()
 
 
 class _Components(beam.DoFn):
-    """(graph, verified edges ((a, b), similarity)) -> (batch, [(vertex, component survivor,
-    best similarity)]) for every vertex that is not the smallest of its component.
+    """(0, verified edges ((a, b), similarity)) -> (batch, (near, [(vertex, component survivor,
+    best similarity)])) for every vertex that is not the smallest of its component.
 
-    The whole edge list is one group: near-duplicate components are tiny (a page and its
+    The whole edge list is one group (key 0): near-duplicate components are tiny (a page and its
     copies), so the edges are about one per rejected document (about 100 bytes each: 100 MB at
     1,000,000 near duplicates) and union-find labels them exactly in one pass. The star rounds
     of ``ConnectedComponents`` never hold the graph in one place, but cost two shuffles a round
@@ -301,26 +306,28 @@ class _Components(beam.DoFn):
             best[a] = max(best.get(a, sim), sim)
             best[b] = max(best.get(b, sim), sim)
         root = components_by_union_find(pairs)
-        yield from by_batch([(v, r, best[v]) for v, r in root.items() if r != v])
+        for batch_id, found in by_batch([(v, r, best[v]) for v, r in root.items() if r != v]):
+            yield (batch_id, (_NEAR, found))
 
 
-def _one_graph(edge):
+def _in_graph(edge):
     return (0, edge)
 
 
 def _near_edges(bands, texts, cfg: DedupConfig):
-    """Verified near-duplicate edges ((a, b), similarity) from the band chunks."""
+    """Verified near-duplicate edges (0, ((a, b), similarity)) from the band chunks: key 0 puts
+    them in one group for ``_Components``."""
     candidates = (bands
                   | "Buckets" >> beam.GroupByKey()
                   | "Pairs" >> beam.ParDo(_Pairs(cfg))
                   | "DistinctPairs" >> beam.CombinePerKey(max))
     if cfg.verify != "exact":
-        return candidates
+        return candidates | "ToGraph" >> beam.Map(_in_graph)
     # each pair end goes to its document's batch for its normal text (``_Prepare`` keeps the
     # batch's normal texts apart from the documents), then the two meet per pair
     ends = candidates | "PairEnds" >> beam.FlatMap(_pair_ends)
-    return ({_TEXTS: texts, "ends": ends}
-            | "JoinText" >> beam.CoGroupByKey()
+    return ((texts, ends) | "TextsAndEnds" >> beam.Flatten()
+            | "JoinText" >> beam.GroupByKey()
             | "SendText" >> beam.FlatMap(_send_text)
             | "ByPair" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_CheckExact(cfg)))
@@ -329,8 +336,8 @@ def _near_edges(bands, texts, cfg: DedupConfig):
 # ---------------------------------------------------------------- the survivors
 
 class _Apply(beam.DoFn):
-    """(batch, {docs, verdicts, labels, scores}) -> ``kept`` documents and ``rejected`` rows
-    (``vertices.apply_verdicts``)."""
+    """(batch, tagged [documents, URL and exact verdicts, near verdicts]) -> ``kept`` documents
+    and ``rejected`` rows (``vertices.apply_verdicts``)."""
 
     def __init__(self, cfg: DedupConfig):
         self.near = cfg.near
@@ -339,13 +346,17 @@ class _Apply(beam.DoFn):
         self._near = counter("near_duplicate")
 
     def process(self, kv):
-        _, parts = kv
-        docs = [item for batch in parts[_DOCS] for item in batch]
+        docs, verdicts, found = [], [], []
+        for kind, value in kv[1]:
+            if kind == _DOCS:
+                docs.extend(value)
+            elif kind == _VERDICTS:
+                verdicts.extend(value)
+            else:
+                found.extend(value)
         if not docs:
             return
-        verdicts = [v for vs in parts.get(_VERDICTS, ()) for v in vs]
-        found = [n for ns in parts.get(_NEAR, ()) for n in ns] if self.near else None
-        kept, rejected, near = apply_verdicts(docs, verdicts, found)
+        kept, rejected, near = apply_verdicts(docs, verdicts, found if self.near else None)
         self._near.inc(near)
         for doc in kept:
             yield tag(KEPT, doc)
@@ -445,33 +456,30 @@ class DedupText(beam.PTransform):
             return kept, docs.pipeline | "NoRejected" >> beam.Create([])
         prepared = (items
                     | "ByNode" >> beam.GroupByKey()
-                    | "Rank" >> beam.Map(rank_group)
+                    | "Rank" >> beam.Map(rank_group)  # also a plain list for any runner's coder
                     | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
-                    | "Prepare" >> ParDoTags(_Prepare(cfg), (_DOCS, _TEXTS, _URL, _EXACT, _BANDS)))
-        batches = prepared[_DOCS]
-        verdicts, exact_in, bands_in = [], [prepared[_EXACT]], [prepared[_BANDS]]
+                    | "Prepare" >> ParDoTags(_Prepare(cfg), (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))
+        # the final group: documents, verdicts and near verdicts, tagged, per batch id
+        joined, exact_in, bands_in = [prepared[_JOIN]], [prepared[_EXACT]], [prepared[_BANDS]]
         if cfg.url:
             out = (prepared[_URL] | "UrlGroups" >> beam.GroupByKey()
-                   | "Url" >> ParDoTags(_Resolve(cfg, _URL), (_VERDICTS, _EXACT, _BANDS)))
-            verdicts.append(out[_VERDICTS])
+                   | "Url" >> ParDoTags(_Resolve(cfg, _URL), (_JOIN, _EXACT, _BANDS)))
+            joined.append(out[_JOIN])
             exact_in.append(out[_EXACT])
             bands_in.append(out[_BANDS])
         if cfg.exact:
             out = (tuple(exact_in) | "ExactIn" >> beam.Flatten()
                    | "ExactGroups" >> beam.GroupByKey()
-                   | "Exact" >> ParDoTags(_Resolve(cfg, _EXACT), (_VERDICTS, _BANDS)))
-            verdicts.append(out[_VERDICTS])
+                   | "Exact" >> ParDoTags(_Resolve(cfg, _EXACT), (_JOIN, _BANDS)))
+            joined.append(out[_JOIN])
             bands_in.append(out[_BANDS])
-        joined = {_DOCS: batches}
-        if verdicts:
-            joined[_VERDICTS] = tuple(verdicts) | "Verdicts" >> beam.Flatten()
         if cfg.near:
             bands = tuple(bands_in) | "BandsIn" >> beam.Flatten()
-            edges = _near_edges(bands, prepared[_TEXTS], cfg)
-            joined[_NEAR] = (edges | "ToGraph" >> beam.Map(_one_graph)
-                             | "Graph" >> beam.GroupByKey()
-                             | "Components" >> beam.ParDo(_Components()))
-        out = (joined | "Join" >> beam.CoGroupByKey()
+            joined.append(_near_edges(bands, prepared[_TEXTS], cfg)
+                          | "Graph" >> beam.GroupByKey()
+                          | "Components" >> beam.ParDo(_Components()))
+        out = (tuple(joined) | "ToJoin" >> beam.Flatten()
+               | "Join" >> beam.GroupByKey()
                | "Apply" >> ParDoTags(_Apply(cfg), (KEPT, REJECTED)))
         return out[KEPT], out[REJECTED]
 
