@@ -4,7 +4,7 @@ to keyed records.
 ``GroupDedup`` keeps one ``(node, record)`` per group key (``DedupImages``' exact copies);
 ``ConnectedComponents`` labels every node of an edge list with its component's smallest node in
 rounds of large-star and small-star (Kiveris et al., 2014), each a ``GroupByKey`` per node, so no
-worker holds the graph; ``_apply_labels`` joins records with labels and scores
+worker holds the graph; ``apply_labels`` joins records with labels and scores
 (``DedupImages``' perceptual copies). ``pipelines/dedup.py`` (``DedupText``) uses the components
 and the counters. Rejected rows are counted with ``Metrics.counter("m6.dedup", reason)``.
 """

@@ -273,3 +273,14 @@ def test_the_same_id_twice_keeps_the_copy_the_reference_keeps():
     assert reasons == ["duplicate_id", "near_duplicate", "url_duplicate", "url_duplicate"]
     survivor = min(page, key=lambda d: (d.text, d.url, d.input_file, d.offset))
     assert (survivor.id, survivor.text, survivor.input_file, survivor.offset) in kept
+
+
+@pytest.mark.parametrize("cfg", [
+    DedupConfig(verify="signature", source_priority=("common_crawl",)), DedupConfig(url=False),
+    DedupConfig(exact=False), DedupConfig(near=False), DedupConfig(url=False, exact=False),
+], ids=["signature-priority", "no-url", "no-exact", "no-near", "near-only"])
+def test_every_step_combination_equals_the_reference(cfg):
+    """Each step on its own path: records routed past the steps that are off, signatures in
+    the band chunks when verification does not take them from the texts."""
+    _, rejected = run_text(corpus_docs(50, seed=11), shards=2, cfg=cfg)
+    assert rejected
