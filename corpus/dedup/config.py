@@ -92,7 +92,9 @@ class DedupConfig:
     # A bucket with more members than this compares each member against its first
     # ``max_bucket_pairs`` members (in survivor order) only, so one giant bucket stays linear.
     max_bucket_pairs: int = 64
-    # Rounds of large-star + small-star for connected components (corpus.dedup.components).
+    # Rounds of large-star + small-star for the connected components of image near-duplicates
+    # (corpus.dedup.components). Text near-duplicates use union-find over the verified edges in
+    # one group instead: exact, and two shuffles instead of 2 x cc_rounds (pipelines/dedup.py).
     cc_rounds: int = 8
     # Sources listed here win a duplicate group before all others, in this order; then the
     # smallest id (corpus.dedup.survivor).

@@ -13,7 +13,13 @@ from corpus.dedup.local import candidate_edges
 from corpus.dedup.lsh import band_keys
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text
-from corpus.dedup.partitions import band_key_matrix, chunks, partition_of, partition_pairs
+from corpus.dedup.partitions import (
+    band_key_matrix,
+    candidate_pairs,
+    chunks,
+    partition_of,
+    partition_pairs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +89,27 @@ def test_no_documents_no_chunks():
     assert list(chunks([], empty, bands, rows, 64)) == []
     assert list(partition_pairs([], rows=rows, num_perm=cfg.minhash.num_perm, threshold=0.8,
                                 verify="exact", max_pairs=64)) == []
+
+
+@pytest.mark.parametrize("max_pairs", [64, 3])
+def test_chunks_without_signatures_give_the_same_pairs_before_the_estimate(items, max_pairs):
+    """candidate_pairs (no signatures in the chunks) = partition_pairs with verify="none" (every
+    compared pair, no estimate floor), for small and large buckets (3 anchors: four copies of
+    one review make a bucket larger than that)."""
+    cfg = DedupConfig(verify="none", max_bucket_pairs=max_pairs)
+    bands, rows = cfg.lsh_shape()
+    sigs = signatures(items, cfg)
+    nodes = [k for k, _ in items]
+    full = dict(chunks(nodes, sigs, bands, rows, 16))
+    bare = dict(chunks(nodes, sigs, bands, rows, 16, signatures=False))
+    assert full.keys() == bare.keys()
+    assert all(bare[p][2] == b"" and bare[p][:2] == full[p][:2] for p in full)
+    want, got = [], []
+    for p in sorted(full):
+        want += [(a, b) for a, b, _ in partition_pairs([full[p]], rows=rows,
+                                                       num_perm=cfg.minhash.num_perm,
+                                                       threshold=cfg.threshold, verify="none",
+                                                       max_pairs=max_pairs)]
+        got += list(candidate_pairs([bare[p]], rows=rows, max_pairs=max_pairs))
+    assert sorted(got) == sorted(want)
+    assert len(set(got)) > 60 and all(a < b for a, b in got)
