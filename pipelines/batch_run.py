@@ -103,12 +103,29 @@ def _rows(output: str, result: BatchResult, kind: str, columns: list[str]):
                     batch.to_pylist())
 
 
-def _kept_documents(output: str, result: BatchResult, cfg: CorpusConfig):
-    """(node key, url, text) of the text rows a batch wrote."""
+COPIES = ("exact_duplicate", "near_duplicate")  # dropped copies that stay in the index
+
+
+def _index_documents(output: str, result: BatchResult, cfg: CorpusConfig):
+    """(node key, label, url, text) of a batch's kept documents (labelled with their own id)
+    and of the documents it dropped as exact or near copies, labelled with the kept document
+    their chain of ``duplicate_of`` ends at (``corpus/dedup/index.py`` says why)."""
     priority = cfg.dedup.source_priority
     for row in _rows(output, result, "text", ["id", "source", "url", "text"]):
-        yield (node_key(row["id"], row["source"], source_priority=priority), row["url"],
-               row["text"] or "")
+        yield (node_key(row["id"], row["source"], source_priority=priority), row["id"],
+               row["url"], row["text"] or "")
+    columns = ["id", "source", "kind", "stage", "reason", "duplicate_of", "url", "text"]
+    copies = [r for r in _rows(output, result, "rejected", columns)
+              if r["kind"] == "text" and r["stage"] == "dedup" and r["reason"] in COPIES
+              and r["duplicate_of"]]
+    dropped_for = {r["id"]: r["duplicate_of"] for r in copies}
+    for r in copies:
+        label, seen = r["duplicate_of"], {r["id"]}
+        while label in dropped_for and label not in seen:  # an exact copy of a near copy
+            seen.add(label)
+            label = dropped_for[label]
+        yield (node_key(r["id"], r["source"], source_priority=priority), label, r["url"],
+               r["text"] or "")
 
 
 def _kept_images(output: str, result: BatchResult, cfg: CorpusConfig):
@@ -122,9 +139,9 @@ def _kept_images(output: str, result: BatchResult, cfg: CorpusConfig):
 
 
 def write_index(part: str, output: str, result: BatchResult, cfg: CorpusConfig) -> int:
-    """Add a finished batch's kept text and images to the dedup index (``part``); the
+    """Add a finished batch's text and kept images to the dedup index (``part``); the
     ``done`` marker goes last, so a part is used only when whole. Returns its documents."""
-    meta = write_part(join(part, "text"), _kept_documents(output, result, cfg), cfg.dedup)
+    meta = write_part(join(part, "text"), _index_documents(output, result, cfg), cfg.dedup)
     write_image_part(join(part, "images"), _kept_images(output, result, cfg), cfg.dedup)
     write_atomically(join(part, DONE), b"", join(part, "_tmp"))
     return meta["documents"]

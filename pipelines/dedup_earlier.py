@@ -20,7 +20,7 @@ from corpus.dedup.config import DedupConfig
 from corpus.dedup.images import phash_int, sha256_of
 from corpus.dedup.index import EarlierIndex
 from corpus.dedup.index_images import EarlierImages
-from corpus.dedup.survivor import id_of, reject
+from corpus.dedup.survivor import reject
 from pipelines.batches import Batches
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
@@ -61,7 +61,7 @@ class _CheckEarlier(_Counting):
             else:
                 self._count(verdict.reason)
                 yield tag(REJECTED, doc.reject(STAGE, verdict.reason, score=verdict.score,
-                                               duplicate_of=id_of(verdict.duplicate_of)))
+                                               duplicate_of=verdict.duplicate_of))
 
 
 class _CheckEarlierImages(_Counting):
@@ -79,8 +79,7 @@ class _CheckEarlierImages(_Counting):
             yield tag(_KEPT, row)
         else:
             self._count(verdict.reason)
-            yield tag(REJECTED, reject(row, verdict.reason, id_of(verdict.duplicate_of),
-                                       verdict.score))
+            yield tag(REJECTED, reject(row, verdict.reason, verdict.duplicate_of, verdict.score))
 
 
 class DedupEarlierImages(beam.PTransform):

@@ -12,14 +12,19 @@ document kept by an earlier batch, by the same three rules:
 * exact: the same ``text_hash`` (``exact_duplicate``);
 * near: a shared LSH band (the same bands x rows as the Beam step), a signature estimate at
   least ``estimate_floor`` and, with ``verify = "exact"``, the exact n-gram Jaccard similarity of
-  the normal texts at least the threshold (``near_duplicate``, score the similarity). The earlier
-  document named in ``duplicate_of`` is the matching one with the smallest node key.
+  the normal texts at least the threshold (``near_duplicate``, score the similarity).
+
+The index holds the batch's kept documents and also those it dropped as exact or near copies,
+each labelled with the id of the document it was dropped for, so that a copy of a dropped copy
+is dropped too, for the same document, as one pipeline's connected components would do.
+``duplicate_of`` is the label of the matching entry with the smallest node key.
 
 One part per batch, in its own folder, each array a ``.npy`` file opened memory-mapped (on a
 local disk; read whole from other filesystems), so a lookup touches a few pages per part:
 
     meta.json        documents, dedup settings the part was built with
-    keys.npy         (n,) node keys of the batch's kept documents (fixed-width bytes)
+    keys.npy         (n,) node keys of the documents (fixed-width bytes)
+    labels.npy       (n,) the id each one counts as a copy of: its own for a kept document
     url.npy          (n,) sorted uint64 URL hashes, url_doc.npy their documents
     exact.npy        (n,) sorted uint64 text hashes, exact_doc.npy their documents
     bands.npy        (n * bands,) sorted uint64 band-key hashes, band_doc.npy their documents
@@ -50,7 +55,7 @@ NO_HASH = np.uint64(0)  # a document without a URL
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-ARRAYS = ("keys", "url", "url_doc", "exact", "exact_doc", "bands", "band_doc", "sigs",
+ARRAYS = ("keys", "labels", "url", "url_doc", "exact", "exact_doc", "bands", "band_doc", "sigs",
           "text_off")
 
 
@@ -93,7 +98,7 @@ class Earlier:
     """A document of this batch that repeats one of an earlier batch."""
 
     reason: str  # url_duplicate | exact_duplicate | near_duplicate
-    duplicate_of: str  # node key of the earlier document
+    duplicate_of: str  # id of the earlier document kept
     score: float | None = None
 
 
@@ -119,14 +124,15 @@ def load_array(fs, path: str) -> np.ndarray:
         return np.load(io.BytesIO(f.read()), allow_pickle=False)
 
 
-def write_part(folder: str, docs: Iterable[tuple[str, str | None, str]], cfg: DedupConfig
+def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cfg: DedupConfig
                ) -> dict:
-    """Write the index part of one batch's kept documents, ``(node key, url, text)`` each, to
+    """Write the index part of one batch's documents, ``(node key, label, url, text)`` each, to
     ``folder`` (written under ``folder + '.tmp'``, then renamed, so a part is whole or absent).
     Returns its ``meta.json``."""
     bands, rows = cfg.lsh_shape()
     hasher = minhasher(cfg.minhash)
     keys: list[str] = []
+    labels: list[str] = []
     urls: list[np.uint64] = []
     exact: list[np.uint64] = []
     sigs: list[np.ndarray] = []
@@ -138,9 +144,10 @@ def write_part(folder: str, docs: Iterable[tuple[str, str | None, str]], cfg: De
             sigs.append(hasher.signatures(batch, normalised=True))
             batch.clear()
 
-    for key, url, text in docs:
+    for key, label, url, text in docs:
         normal = normalise_text(text)
         keys.append(key)
+        labels.append(label)
         urls.append(url_hash(url))
         exact.append(exact_hash(text))
         texts.append(normal.encode("utf-8", "surrogatepass"))
@@ -154,7 +161,8 @@ def write_part(folder: str, docs: Iterable[tuple[str, str | None, str]], cfg: De
     signed = np.flatnonzero(np.fromiter((len(t) > 0 for t in texts), dtype=bool, count=n))
     bh = band_hashes(sig[signed], bands, rows).ravel()
     bdoc = np.repeat(signed.astype(np.uint32), bands)
-    arrays = {"keys": np.array(keys, dtype="S") if keys else np.zeros(0, dtype="S1")}
+    arrays = {name: np.array(values, dtype="S") if values else np.zeros(0, dtype="S1")
+              for name, values in (("keys", keys), ("labels", labels))}
     for name, values in (("url", np.array(urls, dtype=np.uint64)),
                          ("exact", np.array(exact, dtype=np.uint64))):
         present = np.flatnonzero(values != NO_HASH)
@@ -222,6 +230,9 @@ class _Part:
     def key(self, doc: int) -> str:
         return bytes(self.arrays["keys"][doc]).decode("ascii")
 
+    def label(self, doc: int) -> str:
+        return bytes(self.arrays["labels"][doc]).decode("ascii")
+
     def normal(self, doc: int) -> str:
         off = self.arrays["text_off"]
         return bytes(self.text[int(off[doc]):int(off[doc + 1])]).decode("utf-8", "surrogatepass")
@@ -274,16 +285,16 @@ class EarlierIndex:
         return out
 
     def _group(self, out: list, values: np.ndarray, name: str, reason: str) -> None:
-        best: dict[int, str] = {}
+        best: dict[int, tuple[str, str]] = {}
         for part in self.parts:
             queries, found = part.find(name, values)
             for q, d in zip(queries.tolist(), found.tolist()):
                 if out[q] is None and values[q] != NO_HASH:
                     k = part.key(d)
-                    if q not in best or k < best[q]:
-                        best[q] = k
-        for q, k in best.items():
-            out[q] = Earlier(reason, k)
+                    if q not in best or k < best[q][0]:
+                        best[q] = (k, part.label(d))
+        for q, (_, label) in best.items():
+            out[q] = Earlier(reason, label)
 
     def _near(self, out: list, docs: Sequence[tuple[str | None, str]]) -> None:
         cfg = self.cfg
@@ -296,7 +307,7 @@ class EarlierIndex:
         sigs = minhasher(cfg.minhash).signatures([normals[i] for i in todo], normalised=True)
         bh = band_hashes(sigs, bands, rows).ravel()
         floor = estimate_floor(cfg.threshold, cfg.verify)
-        best: dict[int, tuple[str, float]] = {}
+        best: dict[int, tuple[str, str, float]] = {}
         for part in self.parts:
             queries, found = part.find("bands", bh)
             if not len(queries):
@@ -315,9 +326,9 @@ class EarlierIndex:
                         continue
                 k = part.key(d)
                 if i not in best or k < best[i][0]:
-                    best[i] = (k, float(score))
-        for i, (k, score) in best.items():
-            out[i] = Earlier("near_duplicate", k, score)
+                    best[i] = (k, part.label(d), float(score))
+        for i, (_, label, score) in best.items():
+            out[i] = Earlier("near_duplicate", label, score)
 
 
 __all__ = ["Earlier", "EarlierIndex", "band_hashes", "load_array", "part_bytes", "save_array",

@@ -25,6 +25,7 @@ import numpy as np
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import HASH_BITS, block_spans
 from corpus.dedup.index import Earlier, load_array, save_array
+from corpus.dedup.survivor import id_of
 
 
 def _blocks(hashes: np.ndarray, radius: int) -> list[np.ndarray]:
@@ -99,7 +100,7 @@ class EarlierImages:
             exact = sorted(bytes(part["keys"][d]).decode("ascii") for part in self.parts
                            for d in _matches(part["sha"], part["sha_doc"], digest))
             if exact:
-                out[i] = Earlier("exact_duplicate", exact[0])
+                out[i] = Earlier("exact_duplicate", id_of(exact[0]))
                 continue
             if phash is None:
                 continue
@@ -116,7 +117,7 @@ class EarlierImages:
                         cand = (dist, bytes(part["keys"][d]).decode("ascii"))
                         best = cand if best is None or cand < best else best
             if best is not None:
-                out[i] = Earlier("near_duplicate", best[1], float(best[0]))
+                out[i] = Earlier("near_duplicate", id_of(best[1]), float(best[0]))
         return out
 
 

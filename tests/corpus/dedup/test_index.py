@@ -33,7 +33,7 @@ def _articles(reviews: list[str], n: int) -> list[str]:
 @pytest.fixture()
 def earlier(reviews, tmp_path):
     texts = _articles(reviews, 60)
-    docs = [(node_key(f"{i:032x}", "forum"), f"https://a.example.cn/{i}", t)
+    docs = [(node_key(f"{i:032x}", "forum"), f"{i:032x}", f"https://a.example.cn/{i}", t)
             for i, t in enumerate(texts)]
     cfg = DedupConfig()
     meta = write_part(str(tmp_path / "part-00000"), docs, cfg)
@@ -67,7 +67,7 @@ def test_band_hashes_equal_exactly_when_band_keys_are_equal(reviews):
 def test_finds_url_exact_and_near_copies_of_earlier_documents(earlier, reviews):
     docs, cfg, folder, _ = earlier
     index = EarlierIndex([str(folder)], cfg)
-    texts = [t for _, _, t in docs]
+    texts = [t for _, _, _, t in docs]
     fresh = _articles(reviews, 70)[65]  # not among the earlier 60
     near = near_copy(texts[3], 0.01, seed=7)
     far = near_copy(texts[4], 0.30, seed=7)
@@ -80,11 +80,11 @@ def test_finds_url_exact_and_near_copies_of_earlier_documents(earlier, reviews):
         (None, ""),
     ]
     found = index.check(queries)
-    assert found[0].reason == "url_duplicate" and found[0].duplicate_of == docs[1][0]
-    assert found[1].reason == "exact_duplicate" and found[1].duplicate_of == docs[2][0]
+    assert found[0].reason == "url_duplicate" and found[0].duplicate_of == docs[1][1]
+    assert found[1].reason == "exact_duplicate" and found[1].duplicate_of == docs[2][1]
     j = normal_jaccard(normalise_text(near), normalise_text(texts[3]), cfg.minhash.ngram)
     assert j >= cfg.threshold
-    assert found[2].reason == "near_duplicate" and found[2].duplicate_of == docs[3][0]
+    assert found[2].reason == "near_duplicate" and found[2].duplicate_of == docs[3][1]
     assert found[2].score == pytest.approx(j)
     assert normal_jaccard(normalise_text(far), normalise_text(texts[4]), cfg.minhash.ngram) < 0.8
     assert found[3] is None and found[4] is None and found[5] is None
@@ -94,11 +94,27 @@ def test_near_copy_of_two_parts_names_the_smaller_key(reviews, tmp_path):
     cfg = DedupConfig()
     text = _articles(reviews, 1)[0]
     copy = near_copy(text, 0.005, seed=1)
-    write_part(str(tmp_path / "p0"), [(node_key("f" * 32, "forum"), None, text)], cfg)
-    write_part(str(tmp_path / "p1"), [(node_key("0" * 32, "forum"), None, copy)], cfg)
+    write_part(str(tmp_path / "p0"), [(node_key("f" * 32, "forum"), "f" * 32, None, text)], cfg)
+    write_part(str(tmp_path / "p1"), [(node_key("0" * 32, "forum"), "0" * 32, None, copy)], cfg)
     index = EarlierIndex([str(tmp_path / "p0"), str(tmp_path / "p1")], cfg)
     (hit,) = index.check([(None, near_copy(text, 0.005, seed=2))])
-    assert hit.reason == "near_duplicate" and hit.duplicate_of.endswith("0" * 32)
+    assert hit.reason == "near_duplicate" and hit.duplicate_of == "0" * 32
+
+
+def test_a_copy_of_a_dropped_copy_counts_as_a_copy_of_what_was_kept(reviews, tmp_path):
+    """A chain A ~ B ~ C with C not near A: one pipeline's components drop B and C for A; the
+    index holds B labelled A, so C is dropped for A too."""
+    cfg = DedupConfig()
+    a = _articles(reviews, 1)[0]
+    ngram = cfg.minhash.ngram
+    b = near_copy(a, 0.03, seed=11)
+    c = near_copy(b, 0.03, seed=12)
+    j = lambda x, y: normal_jaccard(normalise_text(x), normalise_text(y), ngram)  # noqa: E731
+    assert j(a, b) >= 0.8 and j(b, c) >= 0.8 and j(a, c) < 0.8, (j(a, b), j(b, c), j(a, c))
+    write_part(str(tmp_path / "p"), [(node_key("a" * 32, "forum"), "a" * 32, None, a),
+                                     (node_key("b" * 32, "forum"), "a" * 32, None, b)], cfg)
+    (hit,) = EarlierIndex([str(tmp_path / "p")], cfg).check([(None, c)])
+    assert hit.reason == "near_duplicate" and hit.duplicate_of == "a" * 32
 
 
 def test_other_settings_are_refused(earlier):
