@@ -124,6 +124,25 @@ def load_array(fs, path: str) -> np.ndarray:
         return np.load(io.BytesIO(f.read()), allow_pickle=False)
 
 
+def write_folder(folder: str, arrays: dict[str, np.ndarray], files: dict[str, bytes] | None = None
+                 ) -> None:
+    """``<name>.npy`` per array and the other ``files``, written under ``folder + '.tmp'`` and then
+    renamed to ``folder``, so an index part is whole or absent."""
+    fs, root = fsspec.core.url_to_fs(folder)
+    tmp = root + ".tmp"
+    if fs.exists(tmp):
+        fs.rm(tmp, recursive=True)
+    fs.makedirs(tmp, exist_ok=True)
+    for name, array in arrays.items():
+        save_array(fs, f"{tmp}/{name}.npy", array)
+    for name, data in (files or {}).items():
+        with fs.open(f"{tmp}/{name}", "wb") as f:
+            f.write(data)
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+    fs.mv(tmp, root, recursive=True)
+
+
 def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cfg: DedupConfig
                ) -> dict:
     """Write the index part of one batch's documents, ``(node key, label, url, text)`` each, to
@@ -176,21 +195,8 @@ def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cf
     arrays["text_off"] = np.concatenate(([0], np.cumsum([len(t) for t in texts],
                                                         dtype=np.int64))).astype(np.int64)
     meta = {"documents": n, "bands": bands, "rows": rows, "settings": _settings(cfg)}
-    fs, root = fsspec.core.url_to_fs(folder)
-    tmp = root + ".tmp"
-    if fs.exists(tmp):
-        fs.rm(tmp, recursive=True)
-    fs.makedirs(tmp, exist_ok=True)
-    for name, array in arrays.items():
-        save_array(fs, f"{tmp}/{name}.npy", array)
-    with fs.open(f"{tmp}/text.bin", "wb") as f:
-        for t in texts:
-            f.write(t)
-    with fs.open(f"{tmp}/meta.json", "w") as f:
-        f.write(json.dumps(meta, sort_keys=True))
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
-    fs.mv(tmp, root, recursive=True)
+    write_folder(folder, arrays, {"text.bin": b"".join(texts),
+                                  "meta.json": json.dumps(meta, sort_keys=True).encode()})
     return meta
 
 
@@ -332,4 +338,4 @@ class EarlierIndex:
 
 
 __all__ = ["Earlier", "EarlierIndex", "band_hashes", "load_array", "part_bytes", "save_array",
-           "write_part"]
+           "write_folder", "write_part"]

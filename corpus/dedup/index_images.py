@@ -24,7 +24,7 @@ import numpy as np
 
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import HASH_BITS, block_spans
-from corpus.dedup.index import Earlier, load_array, save_array
+from corpus.dedup.index import Earlier, load_array, write_folder
 from corpus.dedup.survivor import id_of
 
 
@@ -59,16 +59,7 @@ def write_image_part(folder: str, rows: Iterable[tuple[str, str, int | None]], c
         order = np.argsort(values, kind="stable")
         arrays[f"block{b}"] = values[order]
         arrays[f"block{b}_doc"] = with_hash[order].astype(np.uint32)
-    fs, root = fsspec.core.url_to_fs(folder)
-    tmp = root + ".tmp"
-    if fs.exists(tmp):
-        fs.rm(tmp, recursive=True)
-    fs.makedirs(tmp, exist_ok=True)
-    for name, array in arrays.items():
-        save_array(fs, f"{tmp}/{name}.npy", array)
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
-    fs.mv(tmp, root, recursive=True)
+    write_folder(folder, arrays)
     return len(keys)
 
 
