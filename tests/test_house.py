@@ -118,3 +118,17 @@ def test_no_module_outgrows_one_concept(package):
     long = {str(p.relative_to(ROOT)): n for p in _modules(package)
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
+
+
+def test_no_test_reads_what_make_corpus_builds():
+    """CI runs ``make test`` on a fresh clone without ``make corpus``: a test that reads
+    ``out/`` (the models or the corpus ``make corpus`` builds) passes here and fails there. Tests
+    train what they need (``sample_models`` in tests/conftest.py)."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+                    and isinstance(node.right, ast.Constant) and node.right.value == "out"
+                    and isinstance(node.left, ast.Name) and node.left.id == "ROOT"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -24,7 +24,6 @@ from pipelines.batch_run import WORK_DIR
 from pipelines.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT / "out" / "models"
 PAGES, PER_FILE = 400, 100
 pytestmark = pytest.mark.slow
 
@@ -44,10 +43,10 @@ def crawl(tmp_path_factory) -> Path:
     return folder
 
 
-def argv(crawl: Path, out: Path, *more: str) -> list[str]:
+def argv(models: tuple[Path, Path], crawl: Path, out: Path, *more: str) -> list[str]:
+    lm, spam = models
     return ["--input", str(crawl), "--output", str(out), "--no-report", "-q",
-            "--set", f"quality.perplexity.model={MODELS / 'lm' / 'encyclopedia.char5.bin'}",
-            "--set", f"quality.spam.model={MODELS / 'spam' / 'spam.bin'}", *more]
+            "--set", f"quality.perplexity.model={lm}", "--set", f"quality.spam.model={spam}", *more]
 
 
 BATCHED = ("--set", "run.batch_records=100")
@@ -67,10 +66,10 @@ def files(out: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def runs(crawl, tmp_path_factory):
+def runs(crawl, sample_models, tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
-    assert main(argv(crawl, base / "single")) == 0
-    assert main(argv(crawl, base / "batched", *BATCHED)) == 0
+    assert main(argv(sample_models, crawl, base / "single")) == 0
+    assert main(argv(sample_models, crawl, base / "batched", *BATCHED)) == 0
     return base / "single", base / "batched"
 
 
@@ -106,11 +105,12 @@ def test_no_duplicate_survives_across_batches(runs):
     assert {"exact_duplicate", "near_duplicate"} <= reasons
 
 
-def test_a_killed_run_resumes_from_the_first_unfinished_batch(runs, crawl, tmp_path):
+def test_a_killed_run_resumes_from_the_first_unfinished_batch(runs, crawl, sample_models,
+                                                              tmp_path):
     _, batched = runs
     out = tmp_path / "killed"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "m6.cli", "corpus", *argv(crawl, out, *BATCHED)]
+    cmd = [sys.executable, "-m", "m6.cli", "corpus", *argv(sample_models, crawl, out, *BATCHED)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     second = out / WORK_DIR / "batch-00001.json"
     deadline = time.time() + 300
