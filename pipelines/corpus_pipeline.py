@@ -106,12 +106,14 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     if cfg.dedup.enabled:
         from pipelines.dedup import DedupText
 
+        shadows = None
         if batch is not None and batch.earlier:
             from pipelines.dedup_earlier import DedupEarlier
 
-            docs, rej = docs | "DedupEarlier" >> DedupEarlier(cfg.dedup, batch.earlier)
+            docs, rej, shadows = docs | "DedupEarlier" >> DedupEarlier(cfg.dedup, batch.earlier)
             rejected.append(rej)
-        docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against)
+        docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against,
+                                                existing=shadows)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 

@@ -429,28 +429,40 @@ def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, tuple]:
     return (node_key(doc.id, doc.source, source_priority=priority), pack(doc))
 
 
+def _key_existing(doc: Document, priority: tuple[str, ...]) -> tuple[str, tuple]:
+    return (node_key(doc.id, doc.source, existing=True, source_priority=priority), pack(doc))
+
+
 def _not_existing(item) -> bool:
     return not is_existing(item[0])
 
 
 class DedupText(beam.PTransform):
-    """``docs | DedupText(cfg, dedup_against=paths)`` -> ``(kept, rejected)``.
+    """``docs | DedupText(cfg, dedup_against=paths, existing=docs_of_tier_0)`` ->
+    ``(kept, rejected)``. Documents of tier 0 (earlier outputs, ``existing``) are never output;
+    a document of this run in their group or component is dropped for them.
 
     ``kept``: the documents of this run that survive; ``rejected``: ``RejectedRecord`` rows with
     reason ``url_duplicate``, ``exact_duplicate`` or ``near_duplicate`` and ``duplicate_of``."""
 
     def __init__(self, cfg: DedupConfig | None = None, dedup_against: Iterable[str] = (),
-                 label: str | None = None):
+                 existing: beam.PCollection | None = None, label: str | None = None):
         super().__init__(label)
         self.cfg = cfg or DedupConfig()
         self.dedup_against = tuple(dedup_against)
+        self.existing = existing  # more documents of tier 0: DedupEarlier's shadows
 
     def expand(self, docs):
         cfg = self.cfg
         items = docs | "Key" >> beam.Map(_key_new, cfg.source_priority)
+        old = []
         if self.dedup_against:
-            old = docs.pipeline | "ReadExisting" >> ReadExisting(self.dedup_against, cfg)
-            items = (items, old) | "WithExisting" >> beam.Flatten()
+            old.append(docs.pipeline | "ReadExisting" >> ReadExisting(self.dedup_against, cfg))
+        if self.existing is not None:
+            old.append(self.existing | "KeyExisting" >> beam.Map(_key_existing,
+                                                                  cfg.source_priority))
+        if old:
+            items = (items, *old) | "WithExisting" >> beam.Flatten()
         if not (cfg.url or cfg.exact or cfg.near):
             kept = (items | "DropExisting" >> beam.Filter(_not_existing)
                     | "Docs" >> beam.Map(lambda item: unpack(item[1])))

@@ -4,7 +4,12 @@ batch of the same run (``corpus.dedup.index``; ``pipelines/batch_run.py`` runs t
 It runs before ``DedupText``, which then removes the duplicates inside the batch, so the corpus
 of all batches keeps one document per URL, text and near-duplicate group, as one run would (the
 kept copy is the earliest batch's, where one run keeps the smallest node key; docs/dedup.md,
-"Batches"); ``DedupEarlierImages`` does the same for image-text rows before ``DedupImages``
+"Batches"). A document dropped here as a near copy of an earlier one also goes on to
+``DedupText`` as a *shadow*: an existing-tier document (``--dedup-against``'s tier) with its text
+and URL and the id it was dropped for, which never reaches the output. A document of this batch
+near the dropped one, but near nothing earlier, then falls in the shadow's component and is
+dropped for the same earlier document, as one pipeline's connected components would do.
+ ``DedupEarlierImages`` does the same for image-text rows before ``DedupImages``
 (``corpus.dedup.index_images``). Documents are checked in lists (``pipelines.batches``) so the hashing and the index
 lookups are vectorised; each document's verdict depends on that document only.
 """
@@ -21,11 +26,13 @@ from corpus.dedup.images import phash_int, sha256_of
 from corpus.dedup.index import EarlierIndex
 from corpus.dedup.index_images import EarlierImages
 from corpus.dedup.survivor import reject
+from corpus.document import Document
 from pipelines.batches import Batches
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
 
 _KEPT = "kept"
+_SHADOW = "shadow"
 STAGE = "dedup"
 
 
@@ -58,10 +65,20 @@ class _CheckEarlier(_Counting):
         for doc, verdict in zip(docs, verdicts):
             if verdict is None:
                 yield tag(_KEPT, doc)
-            else:
-                self._count(verdict.reason)
-                yield tag(REJECTED, doc.reject(STAGE, verdict.reason, score=verdict.score,
-                                               duplicate_of=verdict.duplicate_of))
+                continue
+            self._count(verdict.reason)
+            yield tag(REJECTED, doc.reject(STAGE, verdict.reason, score=verdict.score,
+                                           duplicate_of=verdict.duplicate_of))
+            # URL and exact copies need no shadow: one pipeline drops them before its
+            # near-duplicate graph, and an exact copy's text is the earlier one's
+            if verdict.reason == "near_duplicate":
+                yield tag(_SHADOW, shadow(doc, verdict.duplicate_of))
+
+
+def shadow(doc: Document, duplicate_of: str) -> Document:
+    """The stand-in of a document dropped as a near copy of ``duplicate_of`` in the batch's own
+    dedup: that id, this text and URL (``DedupText(existing=...)`` keys it as existing)."""
+    return Document(id=duplicate_of, source=doc.source, text=doc.text, url=doc.url)
 
 
 class _CheckEarlierImages(_Counting):
@@ -98,8 +115,8 @@ class DedupEarlierImages(beam.PTransform):
 
 
 class DedupEarlier(beam.PTransform):
-    """``docs | DedupEarlier(cfg, parts)`` -> ``(kept, rejected)``; no parts: every document
-    is kept, unchanged."""
+    """``docs | DedupEarlier(cfg, parts)`` -> ``(kept, rejected, shadows)``; no parts: every
+    document is kept, unchanged. ``shadows`` go to ``DedupText(existing=shadows)``."""
 
     def __init__(self, cfg: DedupConfig, parts: Sequence[str], label: str | None = None):
         super().__init__(label)
@@ -108,8 +125,9 @@ class DedupEarlier(beam.PTransform):
 
     def expand(self, docs):
         out = (docs | "Batch" >> Batches(self.cfg.minhash.batch_size, key=lambda d: d.id)
-               | "Check" >> ParDoTags(_CheckEarlier(self.cfg, self.parts), (_KEPT, REJECTED)))
-        return out[_KEPT], out[REJECTED]
+               | "Check" >> ParDoTags(_CheckEarlier(self.cfg, self.parts),
+                                      (_KEPT, REJECTED, _SHADOW)))
+        return out[_KEPT], out[REJECTED], out[_SHADOW]
 
 
-__all__ = ["DedupEarlier", "DedupEarlierImages", "image_parts", "text_parts"]
+__all__ = ["DedupEarlier", "DedupEarlierImages", "image_parts", "shadow", "text_parts"]
