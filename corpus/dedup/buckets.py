@@ -105,10 +105,13 @@ def packed_shingles(normal: str, ngram: int) -> np.ndarray | None:
     return np.unique(packed)
 
 
-def normal_jaccard(normal_a: str, normal_b: str, ngram: int) -> float:
+def normal_jaccard(normal_a: str, normal_b: str, ngram: int,
+                   packed_a: np.ndarray | None = None) -> float:
     """``jaccard(shingle_set(a), shingle_set(b))`` of two normalised texts, the same value,
-    computed on packed n-grams where ``packed_shingles`` allows."""
-    a = packed_shingles(normal_a, ngram)
+    computed on packed n-grams where ``packed_shingles`` allows. ``packed_a``:
+    ``packed_shingles(normal_a, ngram)`` when the caller has it (one text checked against
+    many)."""
+    a = packed_shingles(normal_a, ngram) if packed_a is None else packed_a
     b = packed_shingles(normal_b, ngram)
     if a is None or b is None:
         return jaccard(shingle_set(normal_a, ngram, normalised=True),

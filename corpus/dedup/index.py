@@ -40,13 +40,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import mmap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import fsspec
 import numpy as np
 
-from corpus.dedup.buckets import estimate_floor, normal_jaccard
+from corpus.dedup.buckets import estimate_floor, normal_jaccard, packed_shingles
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text, normalise_url, text_hash
@@ -91,6 +92,12 @@ def url_hash(url: str | None) -> np.uint64:
 
 def exact_hash(text: str) -> np.uint64:
     return np.uint64(int(text_hash(text)[:16], 16) or 1)
+
+
+def _exact_hash_of_normal(normal: str) -> np.uint64:
+    """``exact_hash`` of a text whose normal form is ``normal`` (``text_hash``'s digest)."""
+    digest = hashlib.blake2b(normal.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return np.uint64(int.from_bytes(digest[:8], "big") or 1)
 
 
 @dataclass(frozen=True)
@@ -225,13 +232,14 @@ class _Part:
         with fs.open(f"{root}/meta.json") as f:
             self.meta = json.loads(f.read())
         self.arrays = {name: load_array(fs, f"{root}/{name}.npy") for name in ARRAYS}
-        if self.local:
-            size = fs.size(f"{root}/text.bin")
-            self.text = (np.memmap(f"{root}/text.bin", dtype=np.uint8, mode="r") if size
-                         else np.zeros(0, dtype=np.uint8))
+        # the texts as bytes-like: slicing a ``mmap`` is a plain copy of the slice, where a
+        # ``np.memmap`` slice builds an array subclass (0.5 ms per text, measured)
+        if self.local and fs.size(f"{root}/text.bin"):
+            with open(f"{root}/text.bin", "rb") as f:
+                self.text = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         else:
             with fs.open(f"{root}/text.bin") as f:
-                self.text = np.frombuffer(f.read(), dtype=np.uint8)
+                self.text = f.read()
 
     def key(self, doc: int) -> str:
         return bytes(self.arrays["keys"][doc]).decode("ascii")
@@ -241,13 +249,17 @@ class _Part:
 
     def normal(self, doc: int) -> str:
         off = self.arrays["text_off"]
-        return bytes(self.text[int(off[doc]):int(off[doc + 1])]).decode("utf-8", "surrogatepass")
+        return self.text[int(off[doc]):int(off[doc + 1])].decode("utf-8", "surrogatepass")
 
     def find(self, name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query index, document) of every query value equal to one of the part's ``name``."""
         sorted_values = self.arrays[name]
-        lo = np.searchsorted(sorted_values, values, side="left")
-        hi = np.searchsorted(sorted_values, values, side="right")
+        # needles in order walk the memory-mapped array once, front to back
+        order = np.argsort(values, kind="stable")
+        lo = np.empty(len(values), dtype=np.int64)
+        hi = np.empty(len(values), dtype=np.int64)
+        lo[order] = np.searchsorted(sorted_values, values[order], side="left")
+        hi[order] = np.searchsorted(sorted_values, values[order], side="right")
         counts = hi - lo
         hit = np.flatnonzero(counts)
         if not len(hit):
@@ -283,11 +295,12 @@ class EarlierIndex:
         if cfg.url:
             self._group(out, np.array([url_hash(u) for u, _ in docs], dtype=np.uint64), "url",
                         "url_duplicate")
+        normals = [normalise_text(t) for _, t in docs] if cfg.exact or cfg.near else []
         if cfg.exact:
-            self._group(out, np.array([exact_hash(t) for _, t in docs], dtype=np.uint64),
-                        "exact", "exact_duplicate")
+            self._group(out, np.array([_exact_hash_of_normal(n) for n in normals],
+                                      dtype=np.uint64), "exact", "exact_duplicate")
         if cfg.near:
-            self._near(out, docs)
+            self._near(out, normals)
         return out
 
     def _group(self, out: list, values: np.ndarray, name: str, reason: str) -> None:
@@ -302,15 +315,14 @@ class EarlierIndex:
         for q, (_, label) in best.items():
             out[q] = Earlier(reason, label)
 
-    def _near(self, out: list, docs: Sequence[tuple[str | None, str]]) -> None:
+    def _near(self, out: list, normals: Sequence[str]) -> None:
         cfg = self.cfg
         bands, rows = cfg.lsh_shape()
-        todo = [i for i, r in enumerate(out) if r is None]
-        normals = {i: normalise_text(docs[i][1]) for i in todo}
-        todo = [i for i in todo if normals[i]]
+        todo = [i for i, r in enumerate(out) if r is None and normals[i]]
         if not todo:
             return
         sigs = minhasher(cfg.minhash).signatures([normals[i] for i in todo], normalised=True)
+        shingles: dict[int, np.ndarray | None] = {}  # a query's packed n-grams, made once
         bh = band_hashes(sigs, bands, rows).ravel()
         floor = estimate_floor(cfg.threshold, cfg.verify)
         best: dict[int, tuple[str, str, float]] = {}
@@ -327,7 +339,10 @@ class EarlierIndex:
                 i = todo[q]
                 score = e
                 if cfg.verify == "exact":
-                    score = normal_jaccard(normals[i], part.normal(d), cfg.minhash.ngram)
+                    if i not in shingles:
+                        shingles[i] = packed_shingles(normals[i], cfg.minhash.ngram)
+                    score = normal_jaccard(normals[i], part.normal(d), cfg.minhash.ngram,
+                                           packed_a=shingles[i])
                     if score < cfg.threshold:
                         continue
                 k = part.key(d)
