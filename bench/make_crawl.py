@@ -170,7 +170,8 @@ def build(output: Path, pages: int, seed: int = 0, per_file: int = 5000) -> dict
     gen = Generator(seed)
     text_files = [str(f.relative_to(f.parents[2])) for f in review_files()]
     if review_files() == [FALLBACK]:
-        print(f"make_crawl: no dev data at {REVIEWS[0]} or {REVIEWS[1]}: the pages are built "
+        print(f"make_crawl: no dev data at {' or '.join(map(str, REVIEWS)) or '(none given)'}: "
+              "the pages are built "
               f"from the test fixture {FALLBACK.name} (500 reviews), so they share paragraphs "
               "far more than on the dev data", file=sys.stderr)
     counts = {k: 0 for k, _ in MIX}
