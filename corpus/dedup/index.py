@@ -207,6 +207,43 @@ def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cf
     return meta
 
 
+def merge_parts(folders: Sequence[str], folder: str, cfg: DedupConfig) -> dict:
+    """Write one part holding the documents of the parts in ``folders`` (same settings), in
+    their order, to ``folder``: a lookup in it finds what a lookup in each of them finds, with
+    one search per array instead of one per part. Nothing is signed or hashed again. Returns
+    its ``meta.json``."""
+    parts = [_Part(f) for f in folders]
+    want = _settings(cfg)
+    for f, part in zip(folders, parts):
+        if part.meta["settings"] != want:
+            raise ValueError(f"dedup index {f} was built with other dedup settings")
+    sizes = [part.meta["documents"] for part in parts]
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    arrays: dict[str, np.ndarray] = {}
+    for name in ("keys", "labels"):
+        arrays[name] = (np.concatenate([np.asarray(p.arrays[name]) for p in parts]) if parts
+                        else np.zeros(0, dtype="S1"))
+    for name, doc in (("url", "url_doc"), ("exact", "exact_doc"), ("bands", "band_doc")):
+        values = np.concatenate([np.asarray(p.arrays[name]) for p in parts]
+                                ).astype(np.uint64)
+        docs = np.concatenate([np.asarray(p.arrays[doc], dtype=np.int64) + start
+                               for p, start in zip(parts, starts)])
+        order = np.argsort(values, kind="stable")
+        arrays[name], arrays[doc] = values[order], docs[order].astype(np.uint32)
+    arrays["sigs"] = (np.vstack([np.asarray(p.arrays["sigs"]) for p in parts]) if parts
+                      else np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32))
+    texts = [bytes(p.text) for p in parts]
+    byte_starts = np.concatenate(([0], np.cumsum([len(t) for t in texts]))).astype(np.int64)
+    arrays["text_off"] = np.concatenate(
+        [np.asarray(p.arrays["text_off"], dtype=np.int64)[:-1] + b
+         for p, b in zip(parts, byte_starts)] + [byte_starts[-1:]])
+    bands, rows = cfg.lsh_shape()
+    meta = {"documents": int(starts[-1]), "bands": bands, "rows": rows, "settings": want}
+    write_folder(folder, arrays, {"text.bin": b"".join(texts),
+                                  "meta.json": json.dumps(meta, sort_keys=True).encode()})
+    return meta
+
+
 def _settings(cfg: DedupConfig) -> dict:
     """What must match between the parts and the batch that reads them."""
     m = cfg.minhash
@@ -323,10 +360,11 @@ class EarlierIndex:
             return
         sigs = minhasher(cfg.minhash).signatures([normals[i] for i in todo], normalised=True)
         shingles: dict[int, np.ndarray | None] = {}  # a query's packed n-grams, made once
+        theirs: dict[tuple[int, int], tuple[str, np.ndarray | None]] = {}  # an indexed text's
         bh = band_hashes(sigs, bands, rows).ravel()
         floor = estimate_floor(cfg.threshold, cfg.verify)
         best: dict[int, tuple[str, str, float]] = {}
-        for part in self.parts:
+        for p, part in enumerate(self.parts):
             queries, found = part.find("bands", bh)
             if not len(queries):
                 continue
@@ -341,8 +379,13 @@ class EarlierIndex:
                 if cfg.verify == "exact":
                     if i not in shingles:
                         shingles[i] = packed_shingles(normals[i], cfg.minhash.ngram)
-                    score = normal_jaccard(normals[i], part.normal(d), cfg.minhash.ngram,
-                                           packed_a=shingles[i])
+                    # an indexed text is a candidate of several queries (pages share paragraphs)
+                    if (p, d) not in theirs:
+                        normal = part.normal(d)
+                        theirs[(p, d)] = (normal, packed_shingles(normal, cfg.minhash.ngram))
+                    normal, packed = theirs[(p, d)]
+                    score = normal_jaccard(normals[i], normal, cfg.minhash.ngram,
+                                           packed_a=shingles[i], packed_b=packed)
                     if score < cfg.threshold:
                         continue
                 k = part.key(d)
@@ -352,5 +395,5 @@ class EarlierIndex:
             out[i] = Earlier("near_duplicate", label, score)
 
 
-__all__ = ["Earlier", "EarlierIndex", "band_hashes", "load_array", "part_bytes", "save_array",
-           "write_folder", "write_part"]
+__all__ = ["Earlier", "EarlierIndex", "band_hashes", "load_array", "merge_parts", "part_bytes",
+           "save_array", "write_folder", "write_part"]

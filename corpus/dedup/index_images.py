@@ -63,6 +63,24 @@ def write_image_part(folder: str, rows: Iterable[tuple[str, str, int | None]], c
     return len(keys)
 
 
+def merge_image_parts(folders: Sequence[str], folder: str, cfg: DedupConfig) -> int:
+    """Write one image part holding the rows of the parts in ``folders``, in their order, to
+    ``folder`` (``index.merge_parts`` for images); returns its rows."""
+    def rows():
+        for f in folders:
+            fs, root = fsspec.core.url_to_fs(f)
+            keys = load_array(fs, f"{root}/keys.npy")
+            sha, sha_doc = load_array(fs, f"{root}/sha.npy"), load_array(fs, f"{root}/sha_doc.npy")
+            phash = load_array(fs, f"{root}/phash.npy")
+            hex_of = {int(d): bytes(v).hex() for v, d in zip(sha, sha_doc)}
+            hashed = set(np.asarray(load_array(fs, f"{root}/block0_doc.npy")).tolist())
+            for i in range(len(keys)):
+                yield (bytes(keys[i]).decode("ascii"), hex_of[i],
+                       int(phash[i]) if i in hashed else None)
+
+    return write_image_part(folder, rows(), cfg)
+
+
 def _matches(sorted_values: np.ndarray, docs: np.ndarray, value) -> np.ndarray:
     lo = np.searchsorted(sorted_values, value, side="left")
     hi = np.searchsorted(sorted_values, value, side="right")
@@ -112,4 +130,4 @@ class EarlierImages:
         return out
 
 
-__all__ = ["EarlierImages", "write_image_part"]
+__all__ = ["EarlierImages", "merge_image_parts", "write_image_part"]

@@ -138,3 +138,37 @@ def test_the_cut_depends_on_the_input_only():
     assert next_files(plan, 3, 800) == 4  # a file larger than the target is a batch alone
     assert next_files(plan, 4, 800) == 5
     assert fits_one_batch(plan, 2) and not fits_one_batch(plan, 1) and fits_one_batch(plan, 0)
+
+
+def test_merged_index_parts_give_the_same_bytes_and_resume(runs, crawl, sample_models, tmp_path,
+                                                           monkeypatch, capsys):
+    """With every 2 index parts merged (``MERGE_PARTS``), the output is byte-identical to the run
+    that looks up every part alone; a run that dies after batch 3, run again, reuses the merge
+    and the batches done, with the same bytes."""
+    import pipelines.batch_run as batch_run
+
+    _, batched = runs
+    monkeypatch.setattr(batch_run, "MERGE_PARTS", 2)
+    out = tmp_path / "merged"
+    real_write_index = batch_run.write_index
+
+    def dies_after_batch_3(part, output, result, cfg):
+        n = real_write_index(part, output, result, cfg)
+        if part.endswith("part-00002"):
+            raise KeyboardInterrupt("killed after batch 3")
+        return n
+
+    monkeypatch.setattr(batch_run, "write_index", dies_after_batch_3)
+    loud = [a for a in argv(sample_models, crawl, out, *BATCHED) if a != "-q"]
+    with pytest.raises(KeyboardInterrupt):
+        main(loud)
+    merged = out / WORK_DIR / "index" / "merged-00000-00001"
+    assert (merged / "done").exists() and (merged / "text" / "sigs.npy").exists()
+    assert not (out / WORK_DIR / "index" / "part-00000" / "text").exists()  # merged away
+    assert "dedup index: parts 1-2 merged" in capsys.readouterr().err
+    monkeypatch.setattr(batch_run, "write_index", real_write_index)
+    assert main(loud) == 0
+    log = capsys.readouterr().err
+    assert log.count("done by an earlier run, skipped") == 3
+    assert "merged (" not in log  # the merge of the killed run is reused
+    assert files(out) == files(batched)

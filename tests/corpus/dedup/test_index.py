@@ -13,7 +13,7 @@ import pytest
 from corpus.dedup.buckets import normal_jaccard
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.edits import near_copy as _near_copy
-from corpus.dedup.index import EarlierIndex, band_hashes, write_part
+from corpus.dedup.index import EarlierIndex, band_hashes, merge_parts, write_part
 from corpus.dedup.lsh import band_keys
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text
@@ -127,3 +127,28 @@ def test_an_empty_part_finds_nothing(tmp_path):
     cfg = DedupConfig()
     write_part(str(tmp_path / "empty"), [], cfg)
     assert EarlierIndex([str(tmp_path / "empty")], cfg).check([("https://x.cn/", "文本")]) == [None]
+
+
+def test_a_merged_part_finds_what_its_parts_find(reviews, tmp_path):
+    """Three parts (one empty) merged into one answer every query as the three do, URL, exact
+    and near, with the same labels and scores."""
+    cfg = DedupConfig()
+    texts = _articles(reviews, 30)
+    folders = []
+    for p, chunk in enumerate((texts[:12], [], texts[12:30])):
+        base = 0 if p == 0 else 12
+        docs = [(node_key(f"{base + i:032x}", "forum"), f"{(base + i) % 7:032x}",
+                 f"https://a.example.cn/{base + i}", t) for i, t in enumerate(chunk)]
+        folders.append(str(tmp_path / f"p{p}"))
+        write_part(folders[-1], docs, cfg)
+    meta = merge_parts(folders, str(tmp_path / "merged"), cfg)
+    assert meta["documents"] == 30
+    queries = [(f"https://a.example.cn/{i}", "x") for i in (3, 20)]
+    queries += [(None, " " + texts[i]) for i in (5, 25)]
+    queries += [(None, near_copy(texts[i], 0.01, seed=i)) for i in (1, 13, 29)]
+    queries += [(None, _articles(reviews, 40)[35]), (None, "")]
+    separate = EarlierIndex(folders, cfg).check(queries)
+    merged = EarlierIndex([str(tmp_path / "merged")], cfg).check(queries)
+    assert merged == separate
+    assert [v.reason if v else None for v in merged] == (
+        ["url_duplicate"] * 2 + ["exact_duplicate"] * 2 + ["near_duplicate"] * 3 + [None, None])

@@ -9,7 +9,7 @@ import dataclasses
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import hamming
 from corpus.dedup.images import dedup_images, image_key, phash_int, sha256_of
-from corpus.dedup.index_images import EarlierImages, write_image_part
+from corpus.dedup.index_images import EarlierImages, merge_image_parts, write_image_part
 from schemas import make_id
 from tests.corpus.dedup.test_images import photo, row
 
@@ -42,3 +42,23 @@ def test_an_empty_image_part_finds_nothing(tmp_path):
     r = row(1, photo("flower.jpg"))
     assert EarlierImages([str(tmp_path / "images")], cfg).check(
         [(sha256_of(r), phash_int(r))]) == [None]
+
+
+def test_a_merged_image_part_finds_what_its_parts_find(tmp_path):
+    cfg = DedupConfig()
+    flower, hopper = photo("flower.jpg"), photo("hopper.jpg")
+    batches = [[row(1, flower)], [], [row(2, hopper), row(3, photo("hopper_gray.jpg"),
+                                                          with_hash=False)]]
+    folders = []
+    for b, rows in enumerate(batches):
+        folders.append(str(tmp_path / f"images{b}"))
+        write_image_part(folders[-1], [(image_key(r, cfg), sha256_of(r), phash_int(r))
+                                       for r in rows], cfg)
+    assert merge_image_parts(folders, str(tmp_path / "merged"), cfg) == 3
+    small = row(4, flower.resize((flower.width // 2, flower.height // 2)))
+    queries = [(sha256_of(r), phash_int(r)) for r in
+               (batches[2][0], small, row(5, photo("flower2.jpg")), batches[2][1])]
+    merged = EarlierImages([str(tmp_path / "merged")], cfg).check(queries)
+    assert merged == EarlierImages(folders, cfg).check(queries)
+    assert [v.reason if v else None for v in merged] == [
+        "exact_duplicate", "near_duplicate", None, "exact_duplicate"]
