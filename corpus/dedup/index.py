@@ -131,10 +131,11 @@ def load_array(fs, path: str) -> np.ndarray:
         return np.load(io.BytesIO(f.read()), allow_pickle=False)
 
 
-def write_folder(folder: str, arrays: dict[str, np.ndarray], files: dict[str, bytes] | None = None
-                 ) -> None:
-    """``<name>.npy`` per array and the other ``files``, written under ``folder + '.tmp'`` and then
-    renamed to ``folder``, so an index part is whole or absent."""
+def write_folder(folder: str, arrays: dict[str, np.ndarray],
+                 files: dict[str, bytes | Iterable[bytes]] | None = None) -> None:
+    """``<name>.npy`` per array and the other ``files`` (bytes, or chunks of bytes written one
+    after the other), written under ``folder + '.tmp'`` and then renamed to ``folder``, so an
+    index part is whole or absent."""
     fs, root = fsspec.core.url_to_fs(folder)
     tmp = root + ".tmp"
     if fs.exists(tmp):
@@ -144,7 +145,8 @@ def write_folder(folder: str, arrays: dict[str, np.ndarray], files: dict[str, by
         save_array(fs, f"{tmp}/{name}.npy", array)
     for name, data in (files or {}).items():
         with fs.open(f"{tmp}/{name}", "wb") as f:
-            f.write(data)
+            for chunk in ([data] if isinstance(data, bytes) else data):
+                f.write(chunk)
     if fs.exists(root):
         fs.rm(root, recursive=True)
     fs.mv(tmp, root, recursive=True)
@@ -232,14 +234,14 @@ def merge_parts(folders: Sequence[str], folder: str, cfg: DedupConfig) -> dict:
         arrays[name], arrays[doc] = values[order], docs[order].astype(np.uint32)
     arrays["sigs"] = (np.vstack([np.asarray(p.arrays["sigs"]) for p in parts]) if parts
                       else np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32))
-    texts = [bytes(p.text) for p in parts]
-    byte_starts = np.concatenate(([0], np.cumsum([len(t) for t in texts]))).astype(np.int64)
+    # the texts are copied part by part, never all in memory at once
+    byte_starts = np.concatenate(([0], np.cumsum([len(p.text) for p in parts]))).astype(np.int64)
     arrays["text_off"] = np.concatenate(
         [np.asarray(p.arrays["text_off"], dtype=np.int64)[:-1] + b
          for p, b in zip(parts, byte_starts)] + [byte_starts[-1:]])
     bands, rows = cfg.lsh_shape()
     meta = {"documents": int(starts[-1]), "bands": bands, "rows": rows, "settings": want}
-    write_folder(folder, arrays, {"text.bin": b"".join(texts),
+    write_folder(folder, arrays, {"text.bin": (bytes(p.text) for p in parts),
                                   "meta.json": json.dumps(meta, sort_keys=True).encode()})
     return meta
 
