@@ -19,8 +19,9 @@ each labelled with the id of the document it was dropped for, so that a copy of 
 is dropped too, for the same document, as one pipeline's connected components would do.
 ``duplicate_of`` is the label of the matching entry with the smallest node key.
 
-One part per batch, in its own folder, each array a ``.npy`` file opened memory-mapped (on a
-local disk; read whole from other filesystems), so a lookup touches a few pages per part:
+One part per batch (every ``MERGE_PARTS`` of them merged into one, ``pipelines/batch_run.py``),
+in its own folder. On a local disk the sorted hash arrays are memory-mapped and the signatures and
+texts read row by row with ``os.pread`` (``_Part`` says why); other filesystems are read whole:
 
     meta.json        documents, dedup settings the part was built with
     keys.npy         (n,) node keys of the documents (fixed-width bytes)
@@ -31,8 +32,9 @@ local disk; read whole from other filesystems), so a lookup touches a few pages 
     sigs.npy         (n, num_perm) uint32 MinHash signatures
     text.bin         the normal texts, UTF-8, one after the other; text_off.npy (n + 1,) offsets
 
-Its size is about 4 * num_perm + 12 * bands + the normal text's bytes + 80 per document (1.3 KB
-of Chinese text: about 5.5 KB); ``m6 corpus`` reports it and removes it when the run completes.
+Its size is about 4 * num_perm + 12 * bands + the normal text's bytes + 80 per document (about
+2.5 KB on the generated news crawl); ``m6 corpus`` reports it and removes it when the run
+completes.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import mmap
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -232,16 +234,16 @@ def merge_parts(folders: Sequence[str], folder: str, cfg: DedupConfig) -> dict:
                                for p, start in zip(parts, starts)])
         order = np.argsort(values, kind="stable")
         arrays[name], arrays[doc] = values[order], docs[order].astype(np.uint32)
-    arrays["sigs"] = (np.vstack([np.asarray(p.arrays["sigs"]) for p in parts]) if parts
+    arrays["sigs"] = (np.vstack([p.all_signatures() for p in parts]) if parts
                       else np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32))
-    # the texts are copied part by part, never all in memory at once
-    byte_starts = np.concatenate(([0], np.cumsum([len(p.text) for p in parts]))).astype(np.int64)
+    # the texts are copied in chunks, never all in memory at once
+    byte_starts = np.concatenate(([0], np.cumsum([p.text_size for p in parts]))).astype(np.int64)
     arrays["text_off"] = np.concatenate(
         [np.asarray(p.arrays["text_off"], dtype=np.int64)[:-1] + b
          for p, b in zip(parts, byte_starts)] + [byte_starts[-1:]])
     bands, rows = cfg.lsh_shape()
     meta = {"documents": int(starts[-1]), "bands": bands, "rows": rows, "settings": want}
-    write_folder(folder, arrays, {"text.bin": (bytes(p.text) for p in parts),
+    write_folder(folder, arrays, {"text.bin": (c for p in parts for c in p.text_chunks()),
                                   "meta.json": json.dumps(meta, sort_keys=True).encode()})
     return meta
 
@@ -263,22 +265,60 @@ def part_bytes(folder: str) -> int:
 # ---------------------------------------------------------------- reading
 
 class _Part:
-    """One part, its arrays memory-mapped where the filesystem allows."""
+    """One part. The sorted hash arrays are memory-mapped where the filesystem allows; the
+    signatures and texts, nearly all of a part's bytes, are read row by row with ``os.pread``,
+    so their pages stay in the OS page cache and out of this process's resident memory (a
+    memory map's touched pages count as the process's own, and a long run touches most of the
+    index: with every array mapped, peak RSS grew with the documents indexed)."""
 
     def __init__(self, folder: str):
+        self._text_fd = self._sig_fd = None
         fs, root = fsspec.core.url_to_fs(folder)
         self.local = _is_local(fs)
         with fs.open(f"{root}/meta.json") as f:
             self.meta = json.loads(f.read())
-        self.arrays = {name: load_array(fs, f"{root}/{name}.npy") for name in ARRAYS}
-        # the texts as bytes-like: slicing a ``mmap`` is a plain copy of the slice, where a
-        # ``np.memmap`` slice builds an array subclass (0.5 ms per text, measured)
-        if self.local and fs.size(f"{root}/text.bin"):
-            with open(f"{root}/text.bin", "rb") as f:
-                self.text = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.arrays = {name: load_array(fs, f"{root}/{name}.npy") for name in ARRAYS
+                       if name != "sigs" or not self.local}
+        if self.local:
+            sigs = np.load(f"{root}/sigs.npy", mmap_mode="r", allow_pickle=False)
+            self._sig_shape, self._sig_dtype = sigs.shape, sigs.dtype
+            self._sig_offset = sigs.offset if isinstance(sigs, np.memmap) else 0
+            del sigs
+            self._sig_fd = os.open(f"{root}/sigs.npy", os.O_RDONLY)
+            self._text_fd = os.open(f"{root}/text.bin", os.O_RDONLY)
+            self.text_size = os.fstat(self._text_fd).st_size
         else:
             with fs.open(f"{root}/text.bin") as f:
                 self.text = f.read()
+            self.text_size = len(self.text)
+
+    def __del__(self):
+        for fd in (self._text_fd, self._sig_fd):
+            if fd is not None:
+                os.close(fd)
+
+    def signatures(self, docs: np.ndarray) -> np.ndarray:
+        """(len(docs), num_perm) signatures of the part's documents ``docs``."""
+        if not self.local:
+            return np.asarray(self.arrays["sigs"])[docs]
+        uniq, inverse = np.unique(docs, return_inverse=True)
+        width = self._sig_shape[1] * self._sig_dtype.itemsize
+        data = b"".join(os.pread(self._sig_fd, width, self._sig_offset + int(d) * width)
+                        for d in uniq.tolist())
+        rows = np.frombuffer(data, dtype=self._sig_dtype).reshape(len(uniq), self._sig_shape[1])
+        return rows[inverse.reshape(-1)]
+
+    def all_signatures(self) -> np.ndarray:
+        return self.signatures(np.arange(self.meta["documents"])) if self.local else (
+            np.asarray(self.arrays["sigs"]))
+
+    def text_chunks(self, size: int = 1 << 24):
+        """The part's ``text.bin``, in chunks of at most ``size`` bytes."""
+        if not self.local:
+            yield bytes(self.text)
+            return
+        for start in range(0, self.text_size, size):
+            yield os.pread(self._text_fd, min(size, self.text_size - start), start)
 
     def key(self, doc: int) -> str:
         return bytes(self.arrays["keys"][doc]).decode("ascii")
@@ -288,7 +328,10 @@ class _Part:
 
     def normal(self, doc: int) -> str:
         off = self.arrays["text_off"]
-        return self.text[int(off[doc]):int(off[doc + 1])].decode("utf-8", "surrogatepass")
+        start, end = int(off[doc]), int(off[doc + 1])
+        data = (os.pread(self._text_fd, end - start, start) if self.local
+                else self.text[start:end])
+        return data.decode("utf-8", "surrogatepass")
 
     def find(self, name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query index, document) of every query value equal to one of the part's ``name``."""
@@ -372,7 +415,7 @@ class EarlierIndex:
                 continue
             pairs = np.unique(np.stack([queries // bands, found], axis=1), axis=0)
             q_idx, d_idx = pairs[:, 0], pairs[:, 1]
-            est = (sigs[q_idx] == np.asarray(part.arrays["sigs"])[d_idx]).mean(axis=1)
+            est = (sigs[q_idx] == part.signatures(d_idx)).mean(axis=1)
             for q, d, e in zip(q_idx.tolist(), d_idx.tolist(), est.tolist()):
                 if e < floor:
                     continue
