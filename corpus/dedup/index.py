@@ -52,7 +52,8 @@ import numpy as np
 from corpus.dedup.buckets import estimate_floor, normal_jaccard, packed_shingles
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
-from corpus.dedup.normalise import normalise_text, normalise_url, text_hash
+from corpus.dedup.normalise import normalise_text, normalise_url
+from corpus.dedup.vertices import exact_key_of
 
 NO_HASH = np.uint64(0)  # a document without a URL
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -93,13 +94,12 @@ def url_hash(url: str | None) -> np.uint64:
 
 
 def exact_hash(text: str) -> np.uint64:
-    return np.uint64(int(text_hash(text)[:16], 16) or 1)
+    return _exact_hash_of_normal(normalise_text(text))
 
 
 def _exact_hash_of_normal(normal: str) -> np.uint64:
     """``exact_hash`` of a text whose normal form is ``normal`` (``text_hash``'s digest)."""
-    digest = hashlib.blake2b(normal.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return np.uint64(int.from_bytes(digest[:8], "big") or 1)
+    return np.uint64(int(exact_key_of(normal)[:16], 16) or 1)
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cf
         keys.append(key)
         labels.append(label)
         urls.append(url_hash(url))
-        exact.append(exact_hash(text))
+        exact.append(_exact_hash_of_normal(normal))
         texts.append(normal.encode("utf-8", "surrogatepass"))
         batch.append(normal)
         if len(batch) == cfg.minhash.batch_size:
@@ -206,7 +206,7 @@ def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cf
     arrays["text_off"] = np.concatenate(([0], np.cumsum([len(t) for t in texts],
                                                         dtype=np.int64))).astype(np.int64)
     meta = {"documents": n, "bands": bands, "rows": rows, "settings": _settings(cfg)}
-    write_folder(folder, arrays, {"text.bin": b"".join(texts),
+    write_folder(folder, arrays, {"text.bin": texts,
                                   "meta.json": json.dumps(meta, sort_keys=True).encode()})
     return meta
 
