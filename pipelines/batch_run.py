@@ -181,9 +181,11 @@ def _folder_bytes(path: str) -> int:
     return sum(fs.size(p) for p in fs.find(root)) if fs.exists(root) else 0
 
 
-def run_batches(run_one: RunOne, cfg: CorpusConfig, plan: InputPlan, output: str
-                ) -> BatchSummary:
-    """Run ``plan`` in batches with ``run_one(sub_plan, batch)`` and finalize ``output``."""
+def run_batches(run_one: RunOne, cfg: CorpusConfig, plan: InputPlan, output: str,
+                first_per_record: float) -> BatchSummary:
+    """Run ``plan`` in batches with ``run_one(sub_plan, batch)`` and finalize ``output``;
+    ``first_per_record``: input bytes per record the first batch is sized by
+    (``corpus.batch_plan.probe_bytes_per_record``)."""
     work = join(output, WORK_DIR)
     resuming = _prepare(work, fingerprint(cfg, plan))
     dedup = cfg.dedup.enabled
@@ -193,8 +195,9 @@ def run_batches(run_one: RunOne, cfg: CorpusConfig, plan: InputPlan, output: str
     files = plan.files
     while start < len(files):
         k = len(results)
-        end = next_files(plan, start, target_bytes(cfg.run.batch_records, bytes_done,
-                                                   records_done))
+        per_record = bytes_done / records_done if records_done else first_per_record
+        end = next_files(plan, start, target_bytes(cfg.run.batch_records,
+                                                   plan.total_bytes - bytes_done, per_record))
         chosen = files[start:end]
         size = sum(plan.sizes.get(f, 0) for f in chosen)
         result_path = join(work, f"batch-{k:05d}.json")

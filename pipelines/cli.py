@@ -32,10 +32,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import apache_beam as beam
 
-from corpus.batch_plan import BatchSpec, fits_one_batch
+from corpus.batch_plan import BatchSpec, fits_one_batch, probe_bytes_per_record
 from corpus.config import CorpusConfig, apply_overrides
 from corpus.inputs import InputPlan, plan_inputs
 from pipelines import corpus_pipeline
@@ -175,15 +176,26 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
         start_run(output)
         t0 = time.time()
         summary = None
-        if fits_one_batch(plan, cfg.run.batch_records):
+        per_record = (probe_bytes_per_record(plan, _readers(cfg)) if cfg.run.batch_records > 0
+                      else 0.0)
+        if fits_one_batch(plan, cfg.run.batch_records, per_record):
             run_one(plan)
             _remove_batch_work(output)  # of an earlier, killed run in batches
         else:
             from pipelines.batch_run import run_batches
 
-            summary = run_batches(run_one, cfg, plan, output)
+            summary = run_batches(run_one, cfg, plan, output, per_record)
         elapsed = time.time() - t0
     return {"output": output, "elapsed_s": elapsed, "plan": plan, "batches": summary}
+
+
+def _readers(cfg: CorpusConfig) -> dict[str, Any]:
+    """The reading stages the batch size is measured with, as the pipeline configures them."""
+    from corpus.readers import ReadCrawlFile, ReadDumpFile, ReadWetFile
+
+    return {"crawl": ReadCrawlFile(config=cfg.parse, emit_counts=True),
+            "wet": ReadWetFile(config=cfg.parse, emit_counts=True),
+            "dumps": ReadDumpFile(config=cfg.dumps, emit_counts=True)}
 
 
 def _run_pipeline(runner, options, cfg: CorpusConfig, plan: InputPlan, output: str,

@@ -133,11 +133,37 @@ def test_the_cut_depends_on_the_input_only():
 
     sizes = {f"f{i}.warc.gz": s for i, s in enumerate([300, 500, 200, 900, 100])}
     plan = InputPlan(crawl=tuple(sizes), total_bytes=sum(sizes.values()), sizes=sizes)
-    assert target_bytes(1, 0, 0) == 1024 and target_bytes(10, 2000, 4) == 5000
+    # 2,000 bytes at 100 a record are 20 records: 2 batches of 10, 1,000 bytes each; 7 records
+    # a batch make 3 batches (20 / 7 = 2.9), 8 make 2 (2.5 rounds to 2, 0.67-1.5x the size)
+    assert target_bytes(10, 2000, 100) == 1000 and target_bytes(7, 2000, 100) == 667
+    assert target_bytes(8, 2000, 100) == 1000 and target_bytes(100, 2000, 100) == 2000
     assert next_files(plan, 0, 800) == 2 and next_files(plan, 2, 800) == 3
     assert next_files(plan, 3, 800) == 4  # a file larger than the target is a batch alone
     assert next_files(plan, 4, 800) == 5
-    assert fits_one_batch(plan, 2) and not fits_one_batch(plan, 1) and fits_one_batch(plan, 0)
+    assert fits_one_batch(plan, 2, 1024) and fits_one_batch(plan, 0, 1024)
+    assert not fits_one_batch(plan, 1, 1024)  # 2 records, estimated at 1 KB each
+    assert fits_one_batch(plan, 14, 100) and not fits_one_batch(plan, 13, 100)  # 20 records
+
+
+def test_the_first_batch_is_sized_by_the_records_of_the_first_files(crawl, monkeypatch):
+    """The probe counts the records of the generated crawl's files with the crawl reader (all 4,
+    since they hold fewer than ``PROBE_RECORDS``): bytes per record are the crawl's, not the 1 KB
+    guess; with ``PROBE_MAX_BYTES`` below the first file's size, the guess."""
+    from corpus import batch_plan
+    from corpus.batch_plan import FIRST_BYTES_PER_RECORD, probe_bytes_per_record
+    from corpus.config import CorpusConfig
+    from corpus.inputs import plan_inputs
+    from pipelines.cli import _readers
+
+    plan = plan_inputs([str(crawl)])
+    readers = _readers(CorpusConfig())
+    per_record = probe_bytes_per_record(plan, readers)
+    assert per_record == plan.total_bytes / PAGES  # one response record a page
+    assert 1200 < per_record < 2500  # gzipped news pages, not the guess
+    monkeypatch.setattr(batch_plan, "PROBE_MAX_BYTES", min(plan.sizes.values()) - 1)
+    assert probe_bytes_per_record(plan, readers) == FIRST_BYTES_PER_RECORD
+    # a listing has no reader: the guess
+    assert probe_bytes_per_record(plan, {}) == FIRST_BYTES_PER_RECORD
 
 
 def test_merged_index_parts_give_the_same_bytes_and_resume(runs, crawl, sample_models, tmp_path,
