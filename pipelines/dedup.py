@@ -54,7 +54,7 @@ from corpus.dedup.buckets import estimate_floor, normal_jaccard
 from corpus.dedup.components import components_by_union_find
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
-from corpus.dedup.normalise import normalise_text, normalise_url
+from corpus.dedup.normalise import normalise_texts, normalise_url
 from corpus.dedup.packed import TEXT, URL, pack, unpack
 from corpus.dedup.partitions import candidate_pairs, chunks, partition_pairs
 from corpus.dedup.survivor import is_existing, node_key
@@ -163,7 +163,7 @@ class _Prepare(beam.DoFn):
                 for node, group in batch for rank, doc in enumerate(group)]
         yield tag(_JOIN, (batch_id, (_DOCS, docs)))
         # the normal form feeds the exact key and the signature: not needed for URLs alone
-        normals = ([normalise_text(doc[TEXT]) for _, doc in docs] if cfg.exact or cfg.near
+        normals = (normalise_texts([doc[TEXT] for _, doc in docs]) if cfg.exact or cfg.near
                    else [""] * len(docs))
         if self._hasher is not None:
             sigs = np.ascontiguousarray(self._hasher.signatures(normals, normalised=True),

@@ -52,7 +52,7 @@ import numpy as np
 from corpus.dedup.buckets import estimate_floor, normal_jaccard, packed_shingles
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
-from corpus.dedup.normalise import normalise_text, normalise_url
+from corpus.dedup.normalise import normalise_text, normalise_texts, normalise_url
 from corpus.dedup.vertices import exact_key_of
 
 NO_HASH = np.uint64(0)  # a document without a URL
@@ -377,7 +377,7 @@ class EarlierIndex:
         if cfg.url:
             self._group(out, np.array([url_hash(u) for u, _ in docs], dtype=np.uint64), "url",
                         "url_duplicate")
-        normals = [normalise_text(t) for _, t in docs] if cfg.exact or cfg.near else []
+        normals = normalise_texts([t for _, t in docs]) if cfg.exact or cfg.near else []
         if cfg.exact:
             self._group(out, np.array([_exact_hash_of_normal(n) for n in normals],
                                       dtype=np.uint64), "exact", "exact_duplicate")

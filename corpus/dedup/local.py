@@ -31,7 +31,7 @@ from corpus.dedup.buckets import bucket_pairs, jaccard, shingle_set
 from corpus.dedup.components import connected_components
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
-from corpus.dedup.normalise import normalise_text, normalise_url, text_hash
+from corpus.dedup.normalise import normalise_texts, normalise_url, text_hash
 from corpus.dedup.survivor import id_of, is_existing, node_key, reject, rejections, split_group
 from corpus.document import Document
 from schemas import RejectedRecord
@@ -146,7 +146,7 @@ def near_duplicates(items: Sequence[tuple[str, str]], cfg: DedupConfig) -> NearR
 
 def near_step(items: Sequence[Item], cfg: DedupConfig
               ) -> tuple[list[Item], list[RejectedRecord], NearResult]:
-    normal = [(k, normalise_text(d.text)) for k, d in items]
+    normal = list(zip([k for k, _ in items], normalise_texts([d.text for _, d in items])))
     result = near_duplicates(normal, cfg)
     best: dict[str, float] = defaultdict(float)
     for (a, b), sim in result.edges.items():

@@ -24,13 +24,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
-import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
 from corpus.dedup.config import MinhashConfig
-from corpus.dedup.normalise import keep_table, normalise_text
+from corpus.dedup.normalise import normalise_texts
 
 EMPTY = np.uint32(0xFFFFFFFF)
 _SLAB_ROWS = 2048  # shingles permuted at once: 128 x 2048 x 4 bytes = 1 MiB, cache-sized
@@ -125,24 +124,11 @@ def _murmur_windows(cps: np.ndarray, starts: np.ndarray, length: int) -> np.ndar
 
 
 def _code_points(texts: Sequence[str], normalised: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of the normal forms of ``texts``, concatenated, and the length of each.
-
-    Equal to ``normalise_text`` applied text by text, but the category filter runs once over the
-    whole batch as a numpy table look-up instead of a ``str.translate`` per text."""
-    if normalised:
-        joined = "".join(texts)
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-        return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4"), lengths
-    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
-    raw = np.frombuffer("".join(folded).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    keep = keep_table()[raw]
-    lengths = np.fromiter((len(t) for t in folded), dtype=np.int64, count=len(folded))
-    kept = np.zeros(len(texts), dtype=np.int64)
-    nonempty = np.flatnonzero(lengths)
-    if len(nonempty):
-        starts = np.cumsum(lengths) - lengths
-        kept[nonempty] = np.add.reduceat(keep, starts[nonempty])
-    return raw[keep], kept
+    """Code points of the normal forms of ``texts``, concatenated, and the length of each."""
+    normals = list(texts) if normalised else normalise_texts(list(texts))
+    lengths = np.fromiter((len(t) for t in normals), dtype=np.int64, count=len(normals))
+    joined = "".join(normals)
+    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4"), lengths
 
 
 def _murmur_hashes(cps: np.ndarray, lengths: np.ndarray, ngram: int
@@ -209,7 +195,7 @@ class MinHasher:
         if self.cfg.hash == "murmur3":
             cps, lengths = _code_points(texts, normalised)
             return _murmur_hashes(cps, lengths, self.cfg.ngram)
-        normals = list(texts) if normalised else [normalise_text(t) for t in texts]
+        normals = list(texts) if normalised else normalise_texts(list(texts))
         return _sha1_hashes(normals, self.cfg.ngram)
 
     def signatures(self, texts: Sequence[str], *, normalised: bool = False) -> np.ndarray:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.dedup.normalise import keep_table, normalise_text, normalise_url, text_hash
+from corpus.dedup.normalise import (
+    DROP_CATEGORIES,
+    keep_table,
+    normalise_text,
+    normalise_texts,
+    normalise_url,
+    text_hash,
+)
 
 
 def test_normal_form_drops_punctuation_space_and_folds_width_and_case():
@@ -33,6 +40,35 @@ def test_keep_table_agrees_with_normalise_text(reviews):
 
         folded = unicodedata.normalize("NFKC", text).casefold()
         assert "".join(c for c in folded if table[ord(c)]) == normalise_text(text)
+
+
+def _plain(text: str) -> str:
+    """The definition, character by character: NFKC, casefold, drop the categories."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold()
+                   if unicodedata.category(c) not in DROP_CATEGORIES)
+
+
+def test_the_fast_normal_form_is_the_definition_on_every_code_point():
+    """The full-width table and the skipped NFKC must not change one character anywhere."""
+    import sys
+
+    everything = [chr(cp) for cp in range(sys.maxunicode + 1)]
+    assert normalise_texts(everything) == [_plain(c) for c in everything]
+
+
+def test_the_fast_normal_form_is_the_definition_on_real_and_tricky_texts(reviews):
+    tricky = [
+        "e\u200d\u0301",  # a joiner between a letter and its accent blocks composition
+        "Ａ\u0301", "ｶﾞ", "ｶ\u3099", "\uff76\uff9e",  # full width, half width + voiced marks
+        "가\u11a8", "\u1100\u1161\u11a8",  # Hangul syllable and jamo
+        "ﬁ⑴⒈", "İstanbul ß Ω\u0345", "a\u0328\u0301", "ＡＢＣ\u0308", "\ud800 lone",
+        "", "，。！", "你好，世界！ ＡＢＣ１２３\u200b Hello\tWORLD\n",
+    ]
+    texts = reviews[:300] + tricky
+    assert normalise_texts(texts) == [_plain(t) for t in texts]
+    assert [normalise_text(t) for t in tricky] == [_plain(t) for t in tricky]
 
 
 @pytest.mark.parametrize("url, key", [
