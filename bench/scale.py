@@ -12,6 +12,13 @@ The issue's targets (peak RSS under 3 GB at 200,000 pages, under 4 GB at 1,000,0
 beside the figures. ``--verify`` also prints Table 1's kept figures and the duplicates an in-memory
 dedup still finds in the output (none, when batches deduplicate across each other); pass
 ``-- --set run.batch_records=0`` for the single-pipeline run to compare with.
+
+Speed against a baseline (issue 17.2): ``--baseline CHECKOUT --repeat N --workers 1,2`` runs the
+baseline's ``m6 corpus`` and this one's in turn, N times for each worker count, on the same crawl,
+and prints the medians: seconds, pages per CPU second (user + system of the whole process tree,
+from ``getrusage``: the per-core rate, whatever the cores), this code's speed-up over the baseline
+per worker count and its speed-up from one worker to more. Interleaved so that a machine that gets
+busier or quieter meanwhile affects both alike; run it on an idle machine.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -44,6 +53,12 @@ def tree_rss(proc: psutil.Process) -> int:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished descendant of this process."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list[str],
@@ -113,17 +128,60 @@ def surviving_duplicates(output: Path) -> dict[str, int]:
     return out
 
 
+def compare(args, n: int) -> None:
+    """Interleaved runs of ``args.baseline`` and ``args.code`` on the crawl of ``n`` pages, and
+    their medians (module docstring)."""
+    crawl = args.work / f"crawl-{n}"
+    build(crawl, n, args.seed)
+    codes = {"baseline": args.baseline.resolve(), "this": args.code.resolve()}
+    runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    print(f"{'run':>4} {'code':>9} {'workers':>7} {'s':>8} {'CPU s':>8} {'pages/CPU s':>12}")
+    for i in range(args.repeat):
+        for workers in args.workers:
+            for name, code in codes.items():
+                out = args.work / f"out-{n}-{name}"
+                cpu0 = children_cpu()
+                secs, _, rc = run_corpus(crawl, out, workers, args.runner, args.corpus_args, code)
+                cpu = children_cpu() - cpu0
+                if rc:
+                    raise SystemExit(f"m6 corpus of {code} exited {rc}")
+                runs.setdefault((name, workers), []).append((secs, cpu))
+                print(f"{i + 1:>4} {name:>9} {workers:>7} {secs:8.1f} {cpu:8.1f} {n / cpu:12.0f}",
+                      flush=True)
+                shutil.rmtree(out, ignore_errors=True)
+
+    def med(name: str, workers: int, k: int) -> float:
+        return statistics.median(r[k] for r in runs[(name, workers)])
+
+    print(f"medians of {args.repeat} interleaved runs, {n:,} pages:")
+    for workers in args.workers:
+        b, t = med("baseline", workers, 0), med("this", workers, 0)
+        bc, tc = med("baseline", workers, 1), med("this", workers, 1)
+        print(f"  workers={workers}: baseline {b:.1f} s ({n / bc:.0f} pages/CPU s), this "
+              f"{t:.1f} s ({n / tc:.0f} pages/CPU s): {b / t:.2f}x the pages/s, "
+              f"{bc / tc:.2f}x the pages per CPU second")
+    one = args.workers[0]
+    for workers in args.workers[1:]:
+        for name in codes:
+            print(f"  {name}: workers={workers} {med(name, one, 0) / med(name, workers, 0):.2f}x "
+                  f"the pages/s of workers={one}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scale.py", description=__doc__.split("\n")[0])
     ap.add_argument("--scales", default="50000,200000,1000000",
                     help="pages per run, comma- or space-separated (default: %(default)s)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/m6-bench-scale"),
                     help="crawls and outputs go here; crawls are reused (default: %(default)s)")
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", default="1",
+                    help="worker counts, comma-separated; more than one only with --baseline")
     ap.add_argument("--runner", default="DirectRunner")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--code", type=Path, default=ROOT,
                     help="checkout whose m6 runs (e.g. an older commit, as the baseline)")
+    ap.add_argument("--baseline", type=Path,
+                    help="checkout to compare speed with, in interleaved runs (docstring)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each with --baseline")
     ap.add_argument("--keep-output", action="store_true", help="keep each run's corpus")
     ap.add_argument("--verify", action="store_true",
                     help="after each run print Table 1's kept passages, tokens and chars and the "
@@ -131,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus_args", nargs="*", help="more arguments for m6 corpus (after --)")
     args = ap.parse_args(argv)
     scales = [int(s) for s in args.scales.replace(",", " ").split()]
+    args.workers = [int(w) for w in str(args.workers).replace(",", " ").split()]
+    if args.baseline is not None:
+        for n in scales:
+            compare(args, n)
+        return 0
+    if len(args.workers) > 1:
+        ap.error("several worker counts need --baseline")
+    args.workers = args.workers[0]
     cores = psutil.cpu_count() or 1
     print(f"bench-scale: m6 corpus of {args.code.resolve()}, {args.runner}, workers={args.workers}, {cores} cores; "
           "peak RSS of the whole process tree (psutil)")
