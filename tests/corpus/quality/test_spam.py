@@ -58,7 +58,9 @@ def features_by_chunk(text: str) -> str:
 def test_features_equal_the_chunk_by_chunk_definition(spam_rows, reviews, encyclopedia):
     texts = [r["text"] for r in spam_rows] + reviews[:100] + encyclopedia[:20] + [
         "<url> x<url> <url>y 〈url〉 <URL>\t<url>", "a\x1cb\u3000c\xa0d 12\u200b34 ١٢٣ ²³",
-        "𠀀𠀁ab𠀂 ＡＢＣ１２３ 1234567890123456 ____ --- ", "", " \n\t "]
+        "𠀀𠀁ab𠀂 ＡＢＣ１２３ 1234567890123456 ____ --- ", "", " \n\t ", "7", "x", "中",
+        "Ａ\uff41 www.Ａ.com 见https://a.cn<url>和<url>www.b.cc", "\x00nul\x00中\x1f2\U0001f600",
+        "ａb1c22d333 4444\u200d55555 abc.com.cn.me电话138 0013 8000", "繁體中文 http:// www. .com"]
     for text in texts:
         assert features(text) == features_by_chunk(text), text
 
