@@ -22,6 +22,11 @@ removes; in Chinese, without spaces, it is worse (issue 16): 乳交 inside 水�
    words, or a spam score above ``weak_spam_score`` left by an earlier spam stage. Other words
    count alone.
 
+Most pages hold no listed word, and the automaton costs about 70 ns a character
+(pyahocorasick), so ``_Prefilter`` looks first, with numpy over the code points, for what every
+listed spelling must show: its first three characters (all of a shorter one). Only a text where
+it finds them is scanned: about one page in five of ``bench/make_crawl.py``'s crawl.
+
 Traditional text is matched too: the automaton also holds each Chinese word's Traditional
 spellings (OpenCC, ``corpus/quality/zh_script.py``), so the text is scanned as written and the
 detail names the listed (Simplified) word. Overlapping hits count once, the longest first.
@@ -37,6 +42,8 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
 
 from corpus.document import Document
 from corpus.quality.config import BadWordsConfig
@@ -75,6 +82,49 @@ def _read_all(specs: tuple[str, ...]) -> set[str]:
     return {w for spec in specs for w in read_word_list(word_list_path(spec)[1])}
 
 
+class _Prefilter:
+    """A necessary condition for any of ``forms`` to be a substring of a text, cheap to test:
+    the text holds the first three characters of a form (all of a shorter one).
+
+    Each character among the first three of a form gets a small id (0: none of them). A pair of
+    adjacent ids indexes ``_heads``, which numbers the pairs that begin a form; a head and the
+    id after it index ``_third``, True where they begin a form (for a two-character form, after
+    any character, and a text gets one more character so that one can end it). A one-character
+    form is looked for with ``in``."""
+
+    def __init__(self, forms: list[str]):
+        self._singles = sorted({f for f in forms if len(f) == 1})
+        forms = [f for f in forms if len(f) > 1]
+        chars = sorted({c for f in forms for c in f[:3]})
+        self._n = n = len(chars) + 1
+        self._ids = np.zeros(0x110000, dtype=np.uint16 if n <= 0xFFFF else np.uint32)
+        self._ids[[ord(c) for c in chars]] = np.arange(1, n)
+        heads = sorted({f[:2] for f in forms})
+        self._heads = np.zeros(n * n, dtype=np.intp)
+        self._third = np.zeros((len(heads) + 1) * n, dtype=bool)
+        for h, head in enumerate(heads, 1):
+            self._heads[self._id(head[0]) * n + self._id(head[1])] = h
+        for f in forms:
+            h = int(self._heads[self._id(f[0]) * n + self._id(f[1])])
+            if len(f) == 2:
+                self._third[h * n:(h + 1) * n] = True
+            else:
+                self._third[h * n + self._id(f[2])] = True
+
+    def _id(self, ch: str) -> int:
+        return int(self._ids[ord(ch)])
+
+    def may_match(self, text: str) -> bool:
+        for c in self._singles:
+            if c in text:
+                return True
+        codes = np.frombuffer((text + " ").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ids = self._ids.take(codes).astype(np.intp)  # take is 10x slower with other indices
+        n = self._n
+        heads = self._heads.take(ids[:-2] * n + ids[1:-1])
+        return np.count_nonzero(self._third.take(heads * n + ids[2:])) > 0
+
+
 class BadWordsFilter(Filter):
     """Filter: reason ``badwords:<list>``; stores ``quality.badword_ratio``."""
 
@@ -83,11 +133,12 @@ class BadWordsFilter(Filter):
     def __init__(self, cfg: BadWordsConfig | None = None):
         self.cfg = cfg or BadWordsConfig()
         self._automaton: Any = None
+        self._prefilter: _Prefilter | None = None
         self._order: dict[str, int] = {}
         self._boundaries = WordBoundaries(self.cfg.segmenter, self.cfg.segment_window)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"cfg": self.cfg, "_automaton": None, "_order": {},
+        return {"cfg": self.cfg, "_automaton": None, "_prefilter": None, "_order": {},
                 "_boundaries": WordBoundaries(self.cfg.segmenter, self.cfg.segment_window)}
 
     def words(self) -> dict[str, tuple[str, ...]]:
@@ -130,6 +181,8 @@ class BadWordsFilter(Filter):
                               _is_word_char(form[0]), _is_word_char(form[-1]),
                               _cjk_length(form) > 0))
         a.make_automaton()
+        self._prefilter = _Prefilter([form for form, (_, lists, _) in spellings.items()
+                                      if lists != (_ALLOW,)])  # allowed forms only remove hits
         self._order = {word_list_path(s)[0]: i for i, s in enumerate(self.cfg.lists)}
         if self.cfg.word_boundaries:
             self._boundaries.setup()
@@ -141,6 +194,8 @@ class BadWordsFilter(Filter):
         if self._automaton is None:
             self.setup()
         low = text.lower()
+        if not self._prefilter.may_match(low):
+            return []
         n = len(low)
         found: list[Match] = []
         allowed: list[tuple[int, int]] = []

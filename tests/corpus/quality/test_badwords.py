@@ -137,3 +137,28 @@ def test_stage_pickles_and_lists_are_validated(default):
         BadWordsConfig(policy="any")
     with pytest.raises(FileNotFoundError, match="word list /nope.txt not found"):
         BadWordsFilter(BadWordsConfig(lists=("x=/nope.txt",))).setup()
+
+
+class _Everything:
+    def may_match(self, text: str) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("min_chars", [2, 1])
+def test_prefilter_skips_only_texts_without_a_listed_spelling(min_chars, reviews, encyclopedia):
+    f = BadWordsFilter(BadWordsConfig(min_cjk_word_chars=min_chars))
+    f.setup()
+    forms = [k for k in f._automaton.keys() if f._automaton.get(k)[2] != ("\x00allow",)]
+    assert len(forms) > 800
+    for form in forms:  # each spelling alone, inside Chinese text, at the end of a page
+        for text in (form, f"前{form}后", reviews[0] + form):
+            assert f._prefilter.may_match(text), form
+    unfiltered = BadWordsFilter(BadWordsConfig(min_cjk_word_chars=min_chars))
+    unfiltered.setup()
+    unfiltered._prefilter = _Everything()
+    texts = reviews + encyclopedia + ["", "x", "他妈", "其他妈妈说", "𠀀🖕中", "成人教育 xxx porn"]
+    skipped = 0
+    for text in texts:
+        assert f.hits(text) == unfiltered.hits(text), text
+        skipped += not f._prefilter.may_match(text.lower())
+    assert skipped > len(texts) / 2
