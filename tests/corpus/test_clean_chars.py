@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 
 from corpus.clean import KeepChineseEnglish, keep_zh_en, keep_zh_en_line
+from corpus.clean.chars import _DISALLOWED_RUN, _DROPS, _FOLDS, _fold_table, _work_table
 from corpus.document import Document
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clean"
@@ -77,3 +80,26 @@ def test_stage_uses_line_form_for_titles():
     assert (out.text, out.title) == ("正文\n第二段", "标题 副标题")
     (emptied,) = KeepChineseEnglish().run([doc.replace(title="😀😀")])
     assert emptied.title == ""  # still a title, now empty: the length rule drops it
+
+
+def test_work_table_skips_only_what_needs_no_work():
+    """keep_zh_en runs the fold and drop regexes only on text whose code points need them: a
+    fold never yields a disallowed character, and every other character outside the allowed
+    class is marked for the drop."""
+    table = _work_table()
+    for cp, out in _fold_table().items():
+        assert table[cp] == _FOLDS and not _DISALLOWED_RUN.search(out or ""), hex(cp)
+    for cp in list(range(0x3100)) + list(range(0xFE00, 0x10000)) + [0x1F600, 0x20000, 0xE0001]:
+        if cp not in _fold_table():
+            assert bool(table[cp] & _DROPS) == bool(_DISALLOWED_RUN.match(chr(cp))), hex(cp)
+
+
+def test_spaces_around_newlines_match_the_regex_definition():
+    """The newline cleanup (no space before a newline, then one newline per run) equals the
+    regex `` *\\n[ \\n]*`` -> ``\\n`` after spaces collapse, on every short mix of the pieces."""
+    for n in range(1, 7):
+        for pieces in itertools.product(" \na中", repeat=n):
+            text = "".join(pieces)
+            spaced = re.sub(" {2,}", " ", text)
+            want = re.sub(r" *\n[ \n]*", "\n", spaced).strip()
+            assert keep_zh_en(text) == want, repr(text)
