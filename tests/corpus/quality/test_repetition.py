@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from corpus.document import Document
@@ -13,6 +14,7 @@ from corpus.quality.config import RepetitionConfig
 from corpus.quality.repetition import (
     RepetitionFilter,
     _ids_of,
+    _Ngrams,
     duplicate_lines,
     ngram_fractions,
     token_arrays,
@@ -102,6 +104,45 @@ def test_sizes_ruled_out_by_smaller_repeats_equal_plain_python():
     assert ngram_fractions(tokens(texts[0]), (2, 3), (5, 6, 9))[1] == {5: 0.0, 6: 0.0, 9: 0.0}
     assert ngram_fractions(tokens(texts[1]), (2, 3), (5, 6, 9))[1] == {
         5: pytest.approx(5 / 19), 6: 0.0, 9: 0.0}
+
+
+def test_zeros_padding_the_sort_are_not_ngrams_of_hash_0():
+    # The sizes share one sort, shorter rows padded with zeros; ids of 0 (never a real token's)
+    # make real n-grams of hash 0, which the padding must neither join nor be found among.
+    ranks = [0, 0, 0, 0, 11, 12, 13, 14, *range(20, 40), 11, 12, 13, 14]
+    top = _Ngrams(np.array(ranks, dtype=np.uint64), np.ones(len(ranks), dtype=np.int64)).top(
+        (2, 3, 4), 7)
+    assert top == {n: naive_fractions([chr(0x4E00 + r) for r in ranks], n)[0] for n in (2, 3, 4)}
+    assert top == {2: 4 / 32, 3: 4 / 32, 4: 8 / 32}
+
+
+def test_verdicts_skipping_duplicate_sizes_equal_all_fractions(encyclopedia):
+    # keep() computes a duplicate size only if the fractions of the smaller sizes leave it
+    # open; the verdict must be the one all fractions give. Real entries with a share of
+    # themselves repeated put the 7- to 12-gram fractions around their thresholds.
+    cfg = RepetitionConfig()
+    f = RepetitionFilter(cfg)
+    reasons = Counter()
+    for i, entry in enumerate(encyclopedia[:40]):
+        for share in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2):
+            cut = int(len(entry) * share)
+            text = entry + "。" + entry[i % 7:i % 7 + cut]
+            toks = tokens(text)
+            top, dup = ngram_fractions(toks, cfg.top_ngram_sizes, cfg.dup_ngram_sizes)
+            want = ""
+            for n, limit in zip(cfg.top_ngram_sizes, cfg.max_top_ngram_fracs):
+                if top[n] > limit:
+                    want = want or f"repetition:top_{n}gram"
+            for n, limit in zip(cfg.dup_ngram_sizes, cfg.max_dup_ngram_fracs):
+                if dup[n] > limit:
+                    want = want or f"repetition:dup_{n}gram"
+            got = f.keep(doc(text))
+            assert got.reason == want, (i, share)
+            if want.startswith("repetition:dup_"):
+                assert got.score == dup[int(want.split("_")[1].removesuffix("gram"))]
+            reasons[want] += 1
+    assert reasons[""] and reasons["repetition:dup_7gram"]
+    assert sum(reasons[f"repetition:dup_{n}gram"] for n in range(8, 13)), reasons
 
 
 def test_token_arrays_equal_the_token_list(encyclopedia, reviews):
