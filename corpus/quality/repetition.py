@@ -187,10 +187,14 @@ class _Ngrams:
         """``{n: top n-gram fraction}``. All sizes go through one sort, a row of hashes each,
         with ``probe`` (the smallest duplicate size) to learn whether its n-grams repeat."""
         out = dict.fromkeys(sizes, 0.0)
-        live = sorted(n for n in {*out, probe} if n is not None and self.size - n >= 1)
+        live = sorted(n for n in out if self.size - n >= 1)  # two n-grams at least
+        tops = len(live)  # the rows whose top n-gram is wanted come first
+        if probe is not None and probe not in out and self.size - probe >= 1:
+            live.append(probe)
         if not live:
             return out
-        rows, width = len(live), self.size - live[0] + 1
+        rows, low = len(live), min(live)
+        width = self.size - low + 1
         grams = np.zeros((rows, width), dtype=np.uint64)  # a shorter row ends in zeros
         for r, n in enumerate(live):
             self.hash(n, grams[r, :self.size - n + 1])
@@ -198,7 +202,7 @@ class _Ngrams:
         begins = np.empty(rows * width, dtype=bool)  # a run of equal hashes begins here
         np.not_equal(ordered[1:], ordered[:-1], out=begins[1:])
         for r, n in enumerate(live):  # the zeros sort first, before any n-gram of hash 0
-            begins[r * width:r * width + n - live[0] + 1] = True
+            begins[r * width:r * width + n - low + 1] = True
         at = begins.nonzero()[0]
         runs = np.zeros(rows * width, dtype=np.intp)  # each run's length, where it begins
         runs[at[:-1]] = at[1:] - at[:-1]
@@ -207,17 +211,17 @@ class _Ngrams:
         first += np.arange(0, rows * width, width)
         more = (runs[first] - 1).tolist()  # occurrences of the most frequent n-gram, minus one
         self.repeats.update(zip(live, map(bool, more)))
-        if not any(more[r] for r, n in enumerate(live) if n in out):
+        if not any(more[:tops]):
             return out
-        values = ordered[first]
-        found = grams == values[:, None]
+        values = ordered[first[:tops]]
+        found = grams[:tops] == values[:, None]
         if 0 in values.tolist():
-            for r, n in enumerate(live):
+            for r, n in enumerate(live[:tops]):
                 found[r, self.size - n + 1:] = False
         row, starts = np.divmod(found.ravel().nonzero()[0], width)
-        chars = np.bincount(row, self.covered(starts, np.array(live)[row], row), rows)
+        chars = np.bincount(row, self.covered(starts, np.array(live)[row], row), tops)
         for n, m, c in zip(live, more, chars.tolist()):
-            if m and n in out:
+            if m:
                 out[n] = c / self.total
         return out
 
