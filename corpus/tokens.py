@@ -31,6 +31,8 @@ from functools import cache
 
 import numpy as np
 
+from corpus.codepoints import code_points, regex_table
+
 # Han ideographs: CJK Unified Ideographs, Extension A, compatibility ideographs, and the
 # supplementary planes (Extensions B to H, compatibility supplement). ``〇`` (U+3007) is a
 # number in category Nl but written as a Han character in Chinese text, so it counts as one.
@@ -101,14 +103,9 @@ _RUN_BITS = _WORD_BIT | _LATIN_BIT | _DIGIT_BIT  # the classes counted by runs, 
 
 @cache
 def _class_table() -> np.ndarray:
-    every = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
-    table = np.zeros(0x110000, dtype=np.uint8)
-    for bit, regex in ((_WORD_BIT, _WORD_RE), (_LATIN_BIT, _LATIN_WORD_RE),
-                       (_DIGIT_BIT, _DIGITS_RE), (_CJK_BIT, _CJK_RUN_RE),
-                       (_OTHER_BIT, re.compile(f"(?:{_OTHER_LETTER_RE.pattern})+"))):
-        for m in regex.finditer(every):
-            table[m.start():m.end()] |= bit
-    return table
+    return regex_table(((_WORD_BIT, _WORD_RE), (_LATIN_BIT, _LATIN_WORD_RE),
+                        (_DIGIT_BIT, _DIGITS_RE), (_CJK_BIT, _CJK_RUN_RE),
+                        (_OTHER_BIT, re.compile(f"(?:{_OTHER_LETTER_RE.pattern})+"))))
 
 
 def _pair_counts() -> np.ndarray:
@@ -132,8 +129,7 @@ _PAIR_COUNTS = _pair_counts()
 def _five_counts(text: str) -> list[int]:
     """``[cjk, words, latin_words, other_letters, digit_runs]`` of ``text``."""
     # a space in front (no class), so that every character has one before it
-    codes = np.frombuffer((" " + text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    bits = _class_table().take(codes)
+    bits = _class_table().take(code_points(" " + text))
     pairs = ((bits[:-1] & _RUN_BITS) << 5) | bits[1:]
     return (np.bincount(pairs, minlength=len(_PAIR_COUNTS)) @ _PAIR_COUNTS).tolist()
 

@@ -190,12 +190,15 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict:
 
 
 def _readers(cfg: CorpusConfig) -> dict[str, Any]:
-    """The reading stages the batch size is measured with, as the pipeline configures them."""
+    """The reading stages the batch size is measured with, as the pipeline configures them,
+    within the same per-record budget."""
+    from corpus.budget import BudgetedStage
     from corpus.readers import ReadCrawlFile, ReadDumpFile, ReadWetFile
 
-    return {"crawl": ReadCrawlFile(config=cfg.parse, emit_counts=True),
-            "wet": ReadWetFile(config=cfg.parse, emit_counts=True),
-            "dumps": ReadDumpFile(config=cfg.dumps, emit_counts=True)}
+    return {kind: BudgetedStage(stage, cfg.budget) for kind, stage in (
+        ("crawl", ReadCrawlFile(config=cfg.parse, emit_counts=True)),
+        ("wet", ReadWetFile(config=cfg.parse, emit_counts=True)),
+        ("dumps", ReadDumpFile(config=cfg.dumps, emit_counts=True)))}
 
 
 def _run_pipeline(runner, options, cfg: CorpusConfig, plan: InputPlan, output: str,

@@ -40,6 +40,7 @@ from typing import ClassVar
 import numpy as np
 
 from corpus.clean.transform import TextTransform
+from corpus.codepoints import code_points, regex_table
 from corpus.tokens import CJK_CLASS
 
 ASCII_PUNCT_KEPT = "!\"#$%&'()*+,-./:;=?@[]_~"
@@ -110,10 +111,7 @@ def _work_table() -> np.ndarray:
     """Each code point's work: ``_FOLDS`` (in ``_fold_table``), ``_DROPS`` (outside the allowed
     class and not folded, so still there for ``_DISALLOWED_RUN`` after folding: a fold never
     yields a disallowed character). 1.1 MB, built once per process."""
-    every = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
-    table = np.zeros(0x110000, dtype=np.uint8)
-    for m in _DISALLOWED_RUN.finditer(every):
-        table[m.start():m.end()] = _DROPS
+    table = regex_table([(_DROPS, _DISALLOWED_RUN)])
     table[list(_fold_table())] = _FOLDS
     return table
 
@@ -121,8 +119,7 @@ def _work_table() -> np.ndarray:
 def _work(text: str) -> int:
     """``_FOLDS | _DROPS``, whichever ``text`` needs: most pages need neither, and one numpy
     lookup costs a third of scanning them with both regexes."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return int(np.bitwise_or.reduce(_work_table().take(codes)))
+    return int(np.bitwise_or.reduce(_work_table().take(code_points(text))))
 
 
 def _fold(match: re.Match[str]) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.codepoints import code_points
 from corpus.dedup.minhash import shingles
 from corpus.dedup.normalise import normalise_text
 
@@ -97,7 +98,7 @@ def packed_shingles(normal: str, ngram: int) -> np.ndarray | None:
     string sets; it avoids building one Python string per n-gram."""
     if ngram > 3 or len(normal) < ngram:
         return None
-    cps = np.frombuffer(normal.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+    cps = code_points(normal).astype(np.uint64)
     count = len(cps) - ngram + 1
     packed = cps[:count].copy()
     for j in range(1, ngram):

@@ -167,21 +167,21 @@ def write_part(folder: str, docs: Iterable[tuple[str, str, str | None, str]], cf
     exact: list[np.uint64] = []
     sigs: list[np.ndarray] = []
     texts: list[bytes] = []
-    batch: list[str] = []
+    batch: list[str] = []  # raw texts, normalised and signed a batch at a time
 
     def flush():
         if batch:
-            sigs.append(hasher.signatures(batch, normalised=True))
+            normals = normalise_texts(batch)
+            exact.extend(_exact_hash_of_normal(n) for n in normals)
+            texts.extend(n.encode("utf-8", "surrogatepass") for n in normals)
+            sigs.append(hasher.signatures(normals, normalised=True))
             batch.clear()
 
     for key, label, url, text in docs:
-        normal = normalise_text(text)
         keys.append(key)
         labels.append(label)
         urls.append(url_hash(url))
-        exact.append(_exact_hash_of_normal(normal))
-        texts.append(normal.encode("utf-8", "surrogatepass"))
-        batch.append(normal)
+        batch.append(text)
         if len(batch) == cfg.minhash.batch_size:
             flush()
     flush()

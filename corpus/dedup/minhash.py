@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from corpus.codepoints import code_points
 from corpus.dedup.config import MinhashConfig
 from corpus.dedup.normalise import normalise_texts
 
@@ -127,8 +128,7 @@ def _code_points(texts: Sequence[str], normalised: bool) -> tuple[np.ndarray, np
     """Code points of the normal forms of ``texts``, concatenated, and the length of each."""
     normals = list(texts) if normalised else normalise_texts(list(texts))
     lengths = np.fromiter((len(t) for t in normals), dtype=np.int64, count=len(normals))
-    joined = "".join(normals)
-    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4"), lengths
+    return code_points("".join(normals)), lengths
 
 
 def _murmur_hashes(cps: np.ndarray, lengths: np.ndarray, ngram: int

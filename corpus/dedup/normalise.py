@@ -43,6 +43,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import numpy as np
 
+from corpus.codepoints import code_points, text_of
+
 DROP_CATEGORIES = ("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cc", "Cf")
 
 TRACKING_PARAMS = frozenset({
@@ -81,14 +83,6 @@ def _nfkd_singles() -> np.ndarray:
     return table
 
 
-def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-
-
-def _text(cps: np.ndarray) -> str:
-    return cps.tobytes().decode("utf-32-le", "surrogatepass")
-
-
 def _cut(joined: str, lengths: np.ndarray) -> list[str]:
     ends = np.cumsum(lengths).tolist()
     return [joined[a:b] for a, b in zip([0, *ends[:-1]], ends)]
@@ -99,17 +93,17 @@ def normalise_texts(texts: list[str]) -> list[str]:
     if not texts:
         return []
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    mapped = _cut(_text(_nfkd_singles()[_code_points("".join(texts))]), lengths)
+    mapped = _cut(text_of(_nfkd_singles()[code_points("".join(texts))]), lengths)
     is_nfkc, nfkc = unicodedata.is_normalized, unicodedata.normalize
     folded = [(t if is_nfkc("NFKC", t) else nfkc("NFKC", t)).casefold() for t in mapped]
     lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
-    cps = _code_points("".join(folded))
+    cps = code_points("".join(folded))
     keep = keep_table()[cps]
     kept = np.zeros(len(folded), dtype=np.int64)
     nonempty = np.flatnonzero(lengths)
     if len(nonempty):
         kept[nonempty] = np.add.reduceat(keep, (np.cumsum(lengths) - lengths)[nonempty])
-    return _cut(_text(cps[keep]), kept)
+    return _cut(text_of(cps[keep]), kept)
 
 
 def normalise_text(text: str) -> str:

@@ -45,6 +45,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from corpus.codepoints import code_points
 from corpus.document import Document
 from corpus.quality.config import BadWordsConfig
 from corpus.quality.resources import read_word_list, word_list_path
@@ -118,8 +119,7 @@ class _Prefilter:
         for c in self._singles:
             if c in text:
                 return True
-        codes = np.frombuffer((text + " ").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        ids = self._ids.take(codes).astype(np.intp)  # take is 10x slower with other indices
+        ids = self._ids.take(code_points(text + " ")).astype(np.intp)  # take is 10x slower with other indices
         n = self._n
         heads = self._heads.take(ids[:-2] * n + ids[1:-1])
         return np.count_nonzero(self._third.take(heads * n + ids[2:])) > 0

@@ -42,6 +42,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from corpus.codepoints import code_points
 from corpus.document import Document
 from corpus.quality.config import RepetitionConfig
 from corpus.stage import Filter, Verdict
@@ -95,7 +96,7 @@ def token_arrays(text: str) -> tuple[np.ndarray, np.ndarray]:
     length in characters. The same values as from the list of strings, without making one
     string per Chinese character."""
     low = text.lower()
-    cp = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cp = code_points(low)
     try:
         cls = _classes()[cp]
     except IndexError:  # a code point beyond the BMP

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from corpus.codepoints import code_points, text_of
 from corpus.document import Document
 from corpus.quality.config import SpamConfig
 from corpus.quality.resources import local_copy
@@ -86,14 +87,14 @@ def features(text: str) -> str:
     if "<url>" in low:
         low = _URL_WORD_RE.sub(_URL_MARK, low)
     # a space in front, so that every character has a class before it
-    codes = np.frombuffer((" " + low).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(" " + low)
     cls = _char_classes().take(codes)
     keep = _PAIR_KEEP.take((cls[:-1] << 2) | cls[1:]).view(bool)
     out = np.empty((codes.size - 1, 2), dtype=np.uint32)
     out[:, 0] = 0x20
     out[:, 1] = codes[1:]
     # [1:]: the space before the first token
-    tokens = out.ravel()[keep].tobytes().decode("utf-32-le", "surrogatepass")[1:]
+    tokens = text_of(out.ravel()[keep])[1:]
     if _URL_MARK in tokens:
         tokens = tokens.replace(_URL_MARK, "<url>")
     parts = _DIGITS_RE.split(tokens)
