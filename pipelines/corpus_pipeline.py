@@ -113,7 +113,7 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
             docs, rej, shadows = docs | "DedupEarlier" >> DedupEarlier(cfg.dedup, batch.earlier)
             rejected.append(rej)
         docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against,
-                                                existing=shadows)
+                                                existing=shadows, inputs=plan.files)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 

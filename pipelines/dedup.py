@@ -57,7 +57,7 @@ from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_texts, normalise_url
 from corpus.dedup.packed import TEXT, URL, pack, unpack
 from corpus.dedup.partitions import candidate_pairs, chunks, partition_pairs
-from corpus.dedup.survivor import is_existing, node_key
+from corpus.dedup.survivor import file_ranks, is_existing, node_key
 from corpus.dedup.vertices import (
     Record,
     apply_verdicts,
@@ -446,11 +446,14 @@ class DedupText(beam.PTransform):
     reason ``url_duplicate``, ``exact_duplicate`` or ``near_duplicate`` and ``duplicate_of``."""
 
     def __init__(self, cfg: DedupConfig | None = None, dedup_against: Iterable[str] = (),
-                 existing: beam.PCollection | None = None, label: str | None = None):
+                 existing: beam.PCollection | None = None, label: str | None = None,
+                 inputs: Sequence[str] = ()):
         super().__init__(label)
         self.cfg = cfg or DedupConfig()
         self.dedup_against = tuple(dedup_against)
         self.existing = existing  # more documents of tier 0: DedupEarlier's shadows
+        # the run's input files in plan order: the first copy in the input survives
+        self.ranks = file_ranks(inputs)
 
     def expand(self, docs):
         cfg = self.cfg
@@ -469,7 +472,8 @@ class DedupText(beam.PTransform):
             return kept, docs.pipeline | "NoRejected" >> beam.Create([])
         prepared = (items
                     | "ByNode" >> beam.GroupByKey()
-                    | "Rank" >> beam.Map(rank_group)  # also a plain list for any runner's coder
+                    # also a plain list for any runner's coder
+                    | "Rank" >> beam.Map(rank_group, self.ranks)
                     | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
                     | "Prepare" >> ParDoTags(_Prepare(cfg), (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))
         # the final group: documents, verdicts and near verdicts, tagged, per batch id

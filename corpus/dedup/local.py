@@ -32,7 +32,17 @@ from corpus.dedup.components import connected_components
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_texts, normalise_url, text_hash
-from corpus.dedup.survivor import id_of, is_existing, node_key, reject, rejections, split_group
+from corpus.dedup.survivor import (
+    file_ranks,
+    id_of,
+    is_existing,
+    node_key,
+    placed,
+    position,
+    reject,
+    rejections,
+    split_group,
+)
 from corpus.document import Document
 from schemas import RejectedRecord
 
@@ -49,10 +59,20 @@ class NearResult:
     rounds: int
 
 
-def keyed(docs: Iterable[Document], cfg: DedupConfig, *, existing: bool = False) -> list[Item]:
-    """Documents with their survivor-order keys."""
-    return [(node_key(d.id, d.source, existing=existing, source_priority=cfg.source_priority), d)
-            for d in docs]
+def keyed(docs: Iterable[Document], cfg: DedupConfig, *, existing: bool = False,
+          inputs: Sequence[str] = ()) -> list[Item]:
+    """Documents with their survivor-order keys; with the run's ``inputs`` (its plan's files, in
+    order) each key is ``placed`` at the first input position of the documents with its id."""
+    items = [(node_key(d.id, d.source, existing=existing, source_priority=cfg.source_priority), d)
+             for d in docs]
+    ranks = file_ranks(inputs)
+    if existing or not ranks:
+        return items
+    first: dict[str, str] = {}
+    for key, d in items:
+        pos = position(ranks, d.input_file, d.offset)
+        first[key] = min(first.get(key, pos), pos)
+    return [(placed(key, first[key]), d) for key, d in items]
 
 
 def group_step(items: Sequence[Item], key_of: Callable[[Document], str | None], reason: str
@@ -168,10 +188,11 @@ def near_step(items: Sequence[Item], cfg: DedupConfig
     return kept, rejected, result
 
 
-def dedup_text(docs: Iterable[Document], cfg: DedupConfig,
-               existing: Iterable[Document] = ()) -> tuple[list[Document], list[RejectedRecord]]:
-    """(kept documents sorted by id, rejected rows sorted by id) of ``docs``."""
-    items = keyed(existing, cfg, existing=True) + keyed(docs, cfg)
+def dedup_text(docs: Iterable[Document], cfg: DedupConfig, existing: Iterable[Document] = (),
+               inputs: Sequence[str] = ()) -> tuple[list[Document], list[RejectedRecord]]:
+    """(kept documents sorted by id, rejected rows sorted by id) of ``docs``; ``inputs``: the
+    run's input files in plan order, so the first copy in the input survives (``survivor``)."""
+    items = keyed(existing, cfg, existing=True) + keyed(docs, cfg, inputs=inputs)
     rejected: list[RejectedRecord] = []
     if cfg.url:
         items, rej = group_step(items, url_key, "url_duplicate")

@@ -9,7 +9,17 @@ member with the smallest ``node_key``, which orders documents by
    can be preferred over a forum repost); unlisted sources after them, all equal;
 3. ``prefer``, larger first: 0 for text (no preference); the pixel count for images, so the
    largest copy of an image is the one kept;
-4. the record id (32 hex digits of SHA-1 over source and URL or file and offset): a stable,
+4. the **position** in the input, earlier first: the rank of the document's input file in the
+   run's plan (``InputPlan.files``: the order ``INPUT`` names them, sorted within a folder or
+   glob) and its offset in that file. So the copy kept is the first one in the input, as a
+   reader going through the crawl in order would keep it, and a large input cut into batches of
+   consecutive files (``pipelines/batch_run.py``) keeps the same copies as one pipeline over all
+   of it: an earlier batch's copy is the earlier copy (issue 17.1). A document whose file is not
+   in the plan (a hand-made one, a row of an earlier corpus) has the last position. Documents
+   with the same id (the same URL twice) are one node, at the first position of any of them
+   (``placed``, applied once the node's documents are together: ``vertices.rank_group``,
+   ``local.keyed``);
+5. the record id (32 hex digits of SHA-1 over source and URL or file and offset): a stable,
    arbitrary tie-break that depends on no runner, shard or arrival order.
 
 The key is a string, so comparing keys is comparing strings and a key can be a Beam key and a graph
@@ -18,7 +28,7 @@ node as it is. Equal keys (the same id twice) are broken by text, URL, input fil
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from schemas import RejectedRecord
@@ -27,19 +37,52 @@ EXISTING = "0"  # tier of a document from an earlier corpus
 NEW = "1"  # tier of a document of this run
 _PREFER_DIGITS = 12
 _PREFER_MAX = 10**_PREFER_DIGITS - 1
-_PREFIX = 1 + 3 + _PREFER_DIGITS  # tier digit, source rank, preference
+_FILE_DIGITS = 6  # hex: 16.7 million input files
+_OFFSET_DIGITS = 10  # hex: offsets up to 1 TB
+POSITION_DIGITS = _FILE_DIGITS + _OFFSET_DIGITS
+LAST = "f" * POSITION_DIGITS  # the position of a document that is not in the plan's files
+_AT = 1 + 3 + _PREFER_DIGITS  # tier digit, source rank, preference: where the position starts
+_PREFIX = _AT + POSITION_DIGITS
+
+
+def file_ranks(files: Iterable[str]) -> dict[str, int]:
+    """Input file -> its rank in the run's plan (``InputPlan.files``, in that order)."""
+    ranks: dict[str, int] = {}
+    for f in files:
+        ranks.setdefault(f, len(ranks))
+    return ranks
+
+
+def position(ranks: Mapping[str, int], input_file: str | None, offset: int | None) -> str:
+    """The position part of a key: file rank and offset, fixed-width hex (strings compare as the
+    numbers do); ``LAST`` for a file not in ``ranks``."""
+    rank = ranks.get(input_file) if input_file is not None else None
+    if rank is None:
+        return LAST
+    rank = min(rank, 16**_FILE_DIGITS - 2)
+    off = min(max(offset if offset is not None else 0, 0), 16**_OFFSET_DIGITS - 1)
+    return f"{rank:0{_FILE_DIGITS}x}{off:0{_OFFSET_DIGITS}x}"
+
+
+def placed(key: str, pos: str) -> str:
+    """``key`` at position ``pos`` (keys of an earlier corpus keep theirs: their tier already
+    puts them first)."""
+    if is_existing(key) or pos == key[_AT:_PREFIX]:
+        return key
+    return key[:_AT] + pos + key[_PREFIX:]
 
 
 def node_key(doc_id: str, source: str, *, existing: bool = False,
-             source_priority: Sequence[str] = (), prefer: int = 0) -> str:
-    """The survivor-order key of a document (smallest wins)."""
+             source_priority: Sequence[str] = (), prefer: int = 0, pos: str = LAST) -> str:
+    """The survivor-order key of a document (smallest wins). ``pos`` (``position``) is for a
+    node's documents taken together: a single document's position does not name its node."""
     try:
         rank = list(source_priority).index(source)
     except ValueError:
         rank = len(source_priority)
     rank = min(rank, 999)
     pref = _PREFER_MAX - min(max(int(prefer), 0), _PREFER_MAX)
-    return f"{EXISTING if existing else NEW}{rank:03d}{pref:0{_PREFER_DIGITS}d}{doc_id}"
+    return f"{EXISTING if existing else NEW}{rank:03d}{pref:0{_PREFER_DIGITS}d}{pos}{doc_id}"
 
 
 def id_of(key: str) -> str:

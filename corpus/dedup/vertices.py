@@ -33,11 +33,11 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from corpus.dedup import packed
-from corpus.dedup.survivor import id_of, is_existing, reject
+from corpus.dedup.survivor import id_of, is_existing, placed, position, reject
 
 SEP = "\x00"
 _RANK_DIGITS = 8
@@ -72,11 +72,17 @@ def vertex_id(v: str) -> str:
     return id_of(node_of(v))
 
 
-def rank_group(group: tuple[str, Iterable[packed.Packed]]) -> tuple[str, list[packed.Packed]]:
+def rank_group(group: tuple[str, Iterable[packed.Packed]], ranks: Mapping[str, int] | None = None
+               ) -> tuple[str, list[packed.Packed]]:
     """(node, packed documents) -> (node, the documents in ``member_order``): rank i is
-    position i."""
+    position i. With the run's ``ranks`` (``survivor.file_ranks``) the node is ``placed`` at
+    the first input position of its documents, now that they are together."""
     node, docs = group
-    return node, sorted(docs, key=lambda d: packed.member_order(node, d))
+    docs = sorted(docs, key=lambda d: packed.member_order(node, d))
+    if ranks:
+        node = placed(node, min(position(ranks, d[packed.INPUT_FILE], d[packed.OFFSET])
+                                for d in docs))
+    return node, docs
 
 
 def exact_key_of(normal: str) -> str:

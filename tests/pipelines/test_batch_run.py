@@ -87,9 +87,11 @@ def test_batches_make_one_corpus_like_a_single_run(runs):
     assert stats["inputs"] == one["inputs"]  # every record read once, in one batch
     assert stats["totals"]["text"]["passages"] == manifest["rows"]["text"] == len(texts(batched))
     assert stats["rejected_total"] == manifest["rows"]["rejected"]
-    for key in ("passages", "chars", "tokens"):
-        a, b = stats["totals"]["text"][key], one["totals"]["text"][key]
-        assert abs(a - b) <= 0.02 * b, (key, a, b)
+    # the first copy in the input survives (corpus/dedup/survivor.py), and an earlier batch's
+    # copy is the earlier one: the batches keep exactly the documents of the single run (24 of
+    # 279 differed when the smallest id won)
+    assert stats["totals"]["text"] == one["totals"]["text"]
+    assert sorted(d.id for d in texts(batched)) == sorted(d.id for d in texts(single))
     # every input record is accounted for: kept, or rejected with a reason
     assert (stats["totals"]["text"]["passages"] + stats["rejected_total"]
             == one["totals"]["text"]["passages"] + one["rejected_total"])

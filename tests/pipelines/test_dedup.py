@@ -69,23 +69,24 @@ def summary_rejected(rejected):
         lambda r: (r.id, r.reason, r.duplicate_of, None if r.score is None else round(r.score, 9)))
 
 
-def expected(docs, cfg=CFG, existing=()):
-    kept, rejected = dedup_text(docs, cfg, existing=existing)
+def expected(docs, cfg=CFG, existing=(), inputs=()):
+    kept, rejected = dedup_text(docs, cfg, existing=existing, inputs=inputs)
     rows = [(r.id, r.reason, r.duplicate_of, None if r.score is None else round(r.score, 9))
             for r in rejected]
     return [d.id for d in kept], rows
 
 
 def run_text(docs, *, shards: int = 1, runner=None, options=None, cfg=CFG, against=(),
-             texts=False):
-    want_kept, want_rej = expected(docs, cfg)
+             texts=False, inputs=()):
+    want_kept, want_rej = expected(docs, cfg, inputs=inputs)
     if texts:
-        want_kept = [(d.id, d.text, d.input_file, d.offset) for d in dedup_text(docs, cfg)[0]]
+        want_kept = [(d.id, d.text, d.input_file, d.offset)
+                     for d in dedup_text(docs, cfg, inputs=inputs)[0]]
     chunks = [docs[i::shards] for i in range(shards)]
     with beam.Pipeline(runner=runner or FnApiRunner(), options=options) as p:
         parts = [p | f"Shard{i}" >> beam.Create(c, reshuffle=False) for i, c in enumerate(chunks)]
         pcoll = tuple(parts) | beam.Flatten() if shards > 1 else parts[0]
-        kept, rejected = pcoll | DedupText(cfg, dedup_against=against)
+        kept, rejected = pcoll | DedupText(cfg, dedup_against=against, inputs=inputs)
         assert_that(summary_kept(kept, texts), equal_to(want_kept), label="Kept")
         assert_that(summary_rejected(rejected), equal_to(want_rej), label="Rejected")
     return want_kept, want_rej
@@ -273,6 +274,26 @@ def test_the_same_id_twice_keeps_the_copy_the_reference_keeps():
     assert reasons == ["duplicate_id", "near_duplicate", "url_duplicate", "url_duplicate"]
     survivor = min(page, key=lambda d: (d.text, d.url, d.input_file, d.offset))
     assert (survivor.id, survivor.text, survivor.input_file, survivor.offset) in kept
+
+
+def test_the_first_copy_in_the_input_survives():
+    """With the run's input files (plan order, not name order), every copy points to a copy
+    earlier in the input, in Beam as in the reference; without them the smallest id wins, so
+    the rule is what changed the survivors (issue 17.1: batches keep one pipeline's copies)."""
+    docs = corpus_docs(80, seed=4)
+    inputs = ("z-first.warc.gz", "a-second.warc.gz", "m-third.warc.gz")
+    rng = random.Random(8)
+    placed = [Document(id=d.id, source=d.source, text=d.text, url=d.url,
+                       input_file=rng.choice(inputs), offset=rng.randrange(1 << 40))
+              for d in docs]
+    where = {d.id: (inputs.index(d.input_file), d.offset) for d in placed}
+    rng.shuffle(placed)
+    kept, rejected = run_text(placed, shards=3, inputs=inputs)
+    assert {r[1] for r in rejected} == {"url_duplicate", "exact_duplicate", "near_duplicate"}
+    for rid, _, dup_of, _ in rejected:
+        assert where[dup_of] < where[rid], (rid, dup_of)
+    _, by_id = expected(placed)
+    assert sorted(by_id) != sorted(rejected)
 
 
 @pytest.mark.parametrize("cfg", [

@@ -1,11 +1,21 @@
 """The survivor rule: earlier corpus first, then source priority, then larger preference, then
-the smallest id; independent of arrival order."""
+the first position in the input, then the smallest id; independent of arrival order."""
 
 from __future__ import annotations
 
 import itertools
 
-from corpus.dedup.survivor import id_of, is_existing, node_key, rejections, split_group
+from corpus.dedup.survivor import (
+    LAST,
+    file_ranks,
+    id_of,
+    is_existing,
+    node_key,
+    placed,
+    position,
+    rejections,
+    split_group,
+)
 from corpus.document import Document
 
 
@@ -49,3 +59,25 @@ def test_equal_keys_break_on_text():
     k = node_key("x", "forum")
     assert split_group([(k, a), (k, b)])[0][1].text == min("乙", "甲")
     assert split_group([(k, b), (k, a)])[0][1].text == min("乙", "甲")
+
+
+def test_the_first_position_in_the_plan_wins_before_the_id():
+    ranks = file_ranks(["b.warc.gz", "a.warc.gz", "b.warc.gz"])  # plan order, once each
+    assert ranks == {"b.warc.gz": 0, "a.warc.gz": 1}
+    first = placed(node_key("ffff", "forum"), position(ranks, "b.warc.gz", 5_000_000))
+    later_file = placed(node_key("0000", "forum"), position(ranks, "a.warc.gz", 0))
+    later_offset = placed(node_key("0001", "forum"), position(ranks, "b.warc.gz", 5_000_001))
+    unknown = node_key("0002", "forum")  # not in the plan: last
+    assert sorted([unknown, later_offset, later_file, first]) == [
+        first, later_offset, later_file, unknown]
+    assert [id_of(k) for k in (first, later_file, unknown)] == ["ffff", "0000", "0002"]
+    assert position(ranks, "elsewhere.warc.gz", 0) == LAST == position(ranks, None, 3)
+    # offsets compare as numbers, not as digits
+    assert position(ranks, "a.warc.gz", 9) < position(ranks, "a.warc.gz", 10)
+    # the source priority and an earlier corpus still come first
+    ranked = ("encyclopedia",)
+    prio = placed(node_key("9999", "encyclopedia", source_priority=ranked), LAST)
+    assert prio < placed(node_key("ffff", "forum", source_priority=ranked),
+                         position(ranks, "b.warc.gz", 0))
+    old = node_key("9999", "forum", existing=True)
+    assert placed(old, position(ranks, "b.warc.gz", 0)) == old < first
