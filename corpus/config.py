@@ -66,10 +66,11 @@ class RunConfig:
     # Input records (pages, lines) per batch: a larger input runs as batches of files, one
     # pipeline each, deduplicated against the batches before them, so memory holds one batch
     # (corpus/batch_plan.py; README "Memory: large inputs run in batches"); 0: the whole input
-    # in one pipeline. 50,000 by measurement (200,000 real-text pages, 4 batches): 1.68 GB peak,
-    # passages within 0.03% and tokens 0.14% of one pipeline, against 1.35 GB and tokens +0.19%
-    # at 20,000, in less time.
-    batch_records: int = 50_000
+    # in one pipeline. 100,000 by measurement (200,000 real-text pages, bench/scale.py
+    # --verify): 2 batches, 2.46 GB peak, 281 s, Table 1 within 0.09% of one pipeline (4.12 GB,
+    # 263 s); 50,000 (4 batches): 1.71 GB, 337 s, tokens +0.16%, because a near-duplicate chain
+    # closed by a later batch cannot take back a document an earlier batch kept.
+    batch_records: int = 100_000
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,7 @@ def test_the_shortcut_flags_are_the_part_switches(capsys):
     assert (cfg["dedup"]["enabled"], cfg["quality"]["enabled"], cfg["images"]["enabled"]) == (
         False, False, False)
     assert cfg["run"] == {"crawl_source": "common_crawl", "dedup_against": ["old,run"],
-                          "batch_records": 50_000}
+                          "batch_records": 100_000}
     assert cfg["dedup"]["threshold"] == 0.7 and cfg["version"] == 2 and err == ""
     default, _ = printed_config(capsys)
     assert default == json.loads(CorpusConfig().to_json())
