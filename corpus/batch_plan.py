@@ -13,8 +13,8 @@ bytes and records of the batches done.
 The input left is cut into the whole number of batches nearest to its records over
 ``batch_records`` (at least one), of equal bytes: batches are 0.67-1.5x ``batch_records``, and no
 batch is a small remainder that costs a pipeline start and an index part for a few pages (a
-50,000-page crawl at the default of 50,000 records is one run, not a batch of 31,000 pages
-guessed at 1 KB a page and one of 19,000). The cut depends on the input only (sizes and the
+50,000-page crawl at 50,000 records a batch is one run, not a batch of 31,000 pages guessed at
+1 KB a page and one of 19,000). The cut depends on the input only (sizes and the
 readers' record counts), never on timing or memory, so a rerun cuts the same batches and its
 output is the same bytes.
 
