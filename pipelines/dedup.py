@@ -61,6 +61,7 @@ from corpus.dedup.survivor import file_ranks, is_existing, node_key
 from corpus.dedup.vertices import (
     Record,
     apply_verdicts,
+    batch_name,
     batch_of,
     by_batch,
     exact_key_of,
@@ -158,7 +159,7 @@ class _Prepare(beam.DoFn):
 
     def process(self, batch):
         cfg = self.cfg
-        batch_id = min(node for node, _ in batch)
+        batch_id = batch_name(node for node, _ in batch)
         docs = [(vertex(node, rank, batch_id), doc)
                 for node, group in batch for rank, doc in enumerate(group)]
         yield tag(_JOIN, (batch_id, (_DOCS, docs)))

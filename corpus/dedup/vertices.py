@@ -18,9 +18,12 @@ A **vertex** names one document and is the only name the steps need:
   are grouped by node. Since ``"\\x00"`` sorts before every other character, comparing two
   vertices as strings compares ``(node_key, rank)``, exactly ``member_order``, and the survivor of
   a group of records is its smallest vertex, with no text at hand;
-* the batch id (the smallest node key of the batch, unique because a node's documents are never
-  split between batches) says where the document's verdict must go; it never decides an order,
-  since ``(node_key, rank)`` is already unique.
+* the batch id (``batch_name``: 12 hex digits of a hash of the smallest node key of the batch)
+  says where the document's verdict must go; it never decides an order, since ``(node_key,
+  rank)`` is already unique. Two batches whose names collide only share their final group: every
+  verdict still finds its document by vertex. A short name, not the node key itself, because a
+  vertex travels in every record, band chunk, pair and verdict: the whole key made vertices 137
+  characters instead of 85 and ``DedupText`` about 10% slower (``bench/bench_dedup.py``).
 
 Verdicts of the URL and exact steps are ``(vertex, reason, duplicate_of, score)`` tuples; the
 near-duplicate step gives ``(vertex, component survivor, best similarity)``. ``apply_verdicts`` turns a
@@ -45,6 +48,12 @@ _RANK_DIGITS = 8
 # (vertex, url key or None, exact key or None, signature bytes: b"" when the text has no shingles)
 Record = tuple[str, str | None, str | None, bytes]
 Verdict = tuple[str, str, str, float | None]
+
+
+def batch_name(nodes: Iterable[str]) -> str:
+    """The batch id of a batch of nodes: a hash of its smallest node key (the same on every
+    runner and in every process)."""
+    return hashlib.blake2b(min(nodes).encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
 def vertex(node: str, rank: int, batch: str) -> str:
@@ -169,5 +178,5 @@ def apply_verdicts(docs: Sequence[tuple[str, packed.Packed]], verdicts: Iterable
     return kept, rejected, near_count
 
 
-__all__ = ["Record", "SEP", "Verdict", "apply_verdicts", "batch_of", "by_batch", "exact_key_of",
+__all__ = ["Record", "SEP", "Verdict", "apply_verdicts", "batch_name", "batch_of", "by_batch", "exact_key_of",
            "node_of", "partition", "rank_group", "rank_of", "resolve", "vertex", "vertex_id"]

@@ -5,6 +5,7 @@ components in Beam rounds equal union-find, and too few rounds are counted, not 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 from pathlib import Path
@@ -294,6 +295,17 @@ def test_the_first_copy_in_the_input_survives():
         assert where[dup_of] < where[rid], (rid, dup_of)
     _, by_id = expected(placed)
     assert sorted(by_id) != sorted(rejected)
+
+
+def test_batches_whose_names_collide_only_share_their_final_group(monkeypatch):
+    """A batch id is a short hash (``vertices.batch_name``): if every batch had the same one,
+    the verdicts would still find their documents by vertex."""
+    import pipelines.dedup
+
+    monkeypatch.setattr(pipelines.dedup, "batch_name", lambda nodes: "000000000000")
+    cfg = DedupConfig(cc_rounds=4, minhash=dataclasses.replace(CFG.minhash, batch_size=16))
+    kept, rejected = run_text(corpus_docs(60, seed=6), shards=2, cfg=cfg)
+    assert {r[1] for r in rejected} == {"url_duplicate", "exact_duplicate", "near_duplicate"}
 
 
 @pytest.mark.parametrize("cfg", [
