@@ -9,8 +9,10 @@ and KB per page, and kept/rejected counts from the run's ``stats.json``.
 It is not part of ``make bench`` or CI: 1,000,000 pages take hours. ``SCALES`` (Makefile) or
 ``--scales`` picks the sizes; ``WORKERS``/``--workers`` and ``--runner`` are passed to ``m6 corpus``.
 The issue's targets (peak RSS under 3 GB at 200,000 pages, under 4 GB at 1,000,000) are printed
-beside the figures. ``--verify`` also prints Table 1's kept figures and the duplicates an in-memory
-dedup still finds in the output (none, when batches deduplicate across each other); pass
+beside the figures. Each run's log (``out-<pages>.log``) and RSS over time
+(``out-<pages>.rss.tsv``: seconds, bytes, processes, a line a second) are left in ``--work``.
+``--verify`` also prints Table 1's kept figures and the duplicates an in-memory dedup still finds
+in the output (none, when batches deduplicate across each other); pass
 ``-- --set run.batch_records=0`` for the single-pipeline run to compare with.
 
 Speed against a baseline (issue 17.2): ``--baseline CHECKOUT --repeat N --workers 1,2`` runs the
@@ -82,9 +84,19 @@ def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list
         proc = subprocess.Popen(argv, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=log)
         ps = psutil.Process(proc.pid)
         peak = 0
-        while proc.poll() is None:
-            peak = max(peak, tree_rss(ps))
-            time.sleep(0.2)
+        # the tree's RSS over time beside the log, a line a second: where a peak comes from
+        with open(output.parent / f"{output.name}.rss.tsv", "w") as rss_log:
+            rss_log.write("seconds\trss_bytes\tprocesses\n")
+            samples = 0
+            while proc.poll() is None:
+                rss = tree_rss(ps)
+                peak = max(peak, rss)
+                if samples % 5 == 0:
+                    rss_log.write(f"{time.perf_counter() - t:.1f}\t{rss}\t"
+                                  f"{1 + len(ps.children(recursive=True))}\n")
+                    rss_log.flush()
+                samples += 1
+                time.sleep(0.2)
     secs = time.perf_counter() - t
     if proc.returncode:
         print(log_path.read_text("utf-8", "replace")[-2000:], file=sys.stderr)

@@ -355,6 +355,22 @@ class _Part:
         return queries, docs.astype(np.int64)
 
 
+# Candidate pairs whose signatures are compared at once: two (pairs, num_perm) uint32 arrays of
+# 512 bytes a row, so at most about 64 MB, however many indexed documents share a band with the
+# queries (a hub of pages sharing a paragraph grows with the index).
+PAIR_CHUNK = 1 << 16
+
+
+def _estimates(pairs: np.ndarray, sigs: np.ndarray, part: _Part, floor: float):
+    """(query, document, signature estimate) of the (query, document) ``pairs`` whose estimate
+    reaches ``floor``, in the order of ``pairs``, ``PAIR_CHUNK`` pairs at a time."""
+    for start in range(0, len(pairs), PAIR_CHUNK):
+        chunk = pairs[start:start + PAIR_CHUNK]
+        est = (sigs[chunk[:, 0]] == part.signatures(chunk[:, 1])).mean(axis=1)
+        keep = np.flatnonzero(est >= floor)
+        yield from zip(chunk[keep, 0].tolist(), chunk[keep, 1].tolist(), est[keep].tolist())
+
+
 class EarlierIndex:
     """The parts of the earlier batches; ``check`` finds the documents of a new batch that
     repeat one of theirs."""
@@ -414,11 +430,7 @@ class EarlierIndex:
             if not len(queries):
                 continue
             pairs = np.unique(np.stack([queries // bands, found], axis=1), axis=0)
-            q_idx, d_idx = pairs[:, 0], pairs[:, 1]
-            est = (sigs[q_idx] == part.signatures(d_idx)).mean(axis=1)
-            for q, d, e in zip(q_idx.tolist(), d_idx.tolist(), est.tolist()):
-                if e < floor:
-                    continue
+            for q, d, e in _estimates(pairs, sigs, part, floor):
                 i = todo[q]
                 score = e
                 if cfg.verify == "exact":

@@ -152,3 +152,19 @@ def test_a_merged_part_finds_what_its_parts_find(reviews, tmp_path):
     assert merged == separate
     assert [v.reason if v else None for v in merged] == (
         ["url_duplicate"] * 2 + ["exact_duplicate"] * 2 + ["near_duplicate"] * 3 + [None, None])
+
+
+def test_candidates_compared_a_chunk_at_a_time_find_the_same(earlier, reviews, monkeypatch):
+    """The signature estimates of a lookup's candidate pairs are taken ``PAIR_CHUNK`` at a time
+    (memory bounded however many indexed documents share a band): chunks of 3 pairs find what
+    one pass finds."""
+    import corpus.dedup.index as index_module
+
+    docs, cfg, folder, _ = earlier
+    texts = [t for _, _, _, t in docs]
+    queries = [(None, near_copy(t, 0.01 * (i % 4), seed=i)) for i, t in enumerate(texts[:40])]
+    queries += [(None, t) for t in _articles(reviews, 70)[60:]]
+    whole = EarlierIndex([str(folder)], cfg).check(queries)
+    assert sum(f is not None and f.reason == "near_duplicate" for f in whole) >= 20
+    monkeypatch.setattr(index_module, "PAIR_CHUNK", 3)
+    assert EarlierIndex([str(folder)], cfg).check(queries) == whole
