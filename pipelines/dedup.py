@@ -14,8 +14,10 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
       Url            GroupByKey(partition of URL keys) -> smallest vertex per key -> url_duplicate
       Exact          GroupByKey(partition of exact keys) -> likewise        -> exact_duplicate
       Buckets        GroupByKey(partition of band keys) -> buckets by np.unique -> candidate pairs
-      Verify         CoGroupByKey(batch: normal texts and signatures, pair ends)
-                     -> GroupByKey(pair) -> estimate prefilter, exact n-gram Jaccard >= threshold
+      Verify         anchors' texts sent once to each batch holding a partner (JoinAnchors),
+                     GroupByKey(batch of the larger end: the batch's normal texts and
+                     signatures, the anchors', its pairs) -> estimate prefilter, exact n-gram
+                     Jaccard >= threshold
       Components     GroupByKey(all verified edges) -> union-find -> component survivors
       Apply          CoGroupByKey(batch: documents, URL/exact verdicts, near verdicts)
                      -> kept | rejected
@@ -50,7 +52,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.dedup.buckets import estimate_floor, normal_jaccard
+from corpus.dedup.buckets import estimate_floor, normal_jaccard, packed_shingles
 from corpus.dedup.components import components_by_union_find
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
@@ -82,6 +84,8 @@ from schemas.listing import RERUN, corpus_folder
 _DOCS = "docs"
 _TEXTS = "texts"
 _ENDS = "ends"
+_ANCHOR = "anchor"
+_PAIRS = "pairs"
 _JOIN = "join"  # (batch id, (_DOCS | _VERDICTS | _NEAR, value)): what the final group joins
 _URL = "url"
 _EXACT = "exact"
@@ -234,35 +238,49 @@ class _Pairs(beam.DoFn):
             yield ((a, b), est)
 
 
-def _pair_ends(candidate):
-    """((a, b), estimate) -> (batch of a, (ends, (a, (a, b)))) and the same for b."""
-    pair = candidate[0]
-    yield (batch_of(pair[0]), (_ENDS, (pair[0], pair)))
-    yield (batch_of(pair[1]), (_ENDS, (pair[1], pair)))
+def _anchor_requests(candidate):
+    """((a, b), estimate) -> (batch of a, (ends, (a, batch of b))): the text of ``a`` (the
+    smaller end, one of a bucket's at most ``max_bucket_pairs`` anchors) is wanted in the batch
+    of ``b``."""
+    a, b = candidate[0]
+    yield (batch_of(a), (_ENDS, (a, batch_of(b))))
 
 
-def _send_text(kv):
-    """(batch, tagged [texts of the batch, pair ends]) -> ((a, b), (v, normal text of v,
-    signature of v)) for each pair end v in the batch."""
+def _pair_in_batch(candidate):
+    """((a, b), estimate) -> (batch of b, (pairs, (a, b))): each pair is verified in the batch
+    of its larger end, where that end's text already is."""
+    a, b = candidate[0]
+    return (batch_of(b), (_PAIRS, (a, b)))
+
+
+def _send_anchors(kv):
+    """(batch, tagged [texts of the batch, requests (a, target batch)]) -> (target batch,
+    (anchor, (a, normal text of a, signature of a))), once per distinct request: an anchor's
+    text travels once to each batch that holds a partner of it, not once per pair."""
     signed: dict[str, tuple] = {}
-    ends = []
+    wanted = set()
     for kind, value in kv[1]:
         if kind == _TEXTS:
             signed.update((t[0], t) for t in value)
         else:
-            ends.append(value)
-    for v, pair in ends:
-        end = signed.get(v)
+            wanted.add(value)
+    for a, target in sorted(wanted):
+        end = signed.get(a)
         if end is not None:
-            yield (pair, end)
+            yield (target, (_ANCHOR, end))
 
 
 class _CheckExact(beam.DoFn):
-    """((a, b), [(a, text, signature), (b, text, signature)]) -> (0, ((a, b), J)) when the
-    signature
-    estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs`` checks before a pair
-    becomes a candidate) and the exact n-gram Jaccard similarity J of the two texts reaches the
-    threshold."""
+    """(batch, tagged [the batch's (vertex, text, signature), anchors' (vertex, text,
+    signature), pairs (a, b) with b in the batch]) -> (0, ((a, b), J)) for each pair whose
+    signature estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs`` checks before a
+    pair becomes a candidate) and whose exact n-gram Jaccard similarity J reaches the threshold.
+
+    Why per batch (issue 17.1): a pair used to meet its two texts in a group of its own, so each
+    text crossed the shuffle once per pair. A bucket of n pages that share a paragraph gives up
+    to ``max_bucket_pairs`` x n pairs: on the 1,000,000-page crawl, one batch of 95,000 pages
+    held 10.9 GB at that step. Here a batch's texts come once, an anchor's once per batch, and
+    each text's n-grams are packed once per group."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -272,21 +290,33 @@ class _CheckExact(beam.DoFn):
         self._floor = estimate_floor(self.cfg.threshold, self.cfg.verify)
 
     def process(self, kv):
-        (a, b), ends = kv
-        text, sig = {}, {}
-        for node, normal, signature in ends:
-            text.setdefault(node, normal)
-            sig.setdefault(node, signature)
-        if a not in text or b not in text:
-            return
-        est = (np.frombuffer(sig[a], dtype="<u4") == np.frombuffer(sig[b], dtype="<u4")).mean()
-        if est < self._floor:
-            return  # never a candidate: bucket_pairs drops it before verification
-        j = normal_jaccard(text[a], text[b], self.cfg.minhash.ngram)
-        if j >= self.cfg.threshold:
-            yield (0, ((a, b), j))  # one group: the whole graph (_Components)
-        else:
-            self._dropped.inc()
+        ends: dict[str, tuple] = {}
+        pairs = []
+        for kind, value in kv[1]:
+            if kind == _TEXTS:
+                for end in value:
+                    ends.setdefault(end[0], end)
+            elif kind == _ANCHOR:
+                ends.setdefault(value[0], value)
+            else:
+                pairs.append(value)
+        ngram, threshold = self.cfg.minhash.ngram, self.cfg.threshold
+        packed: dict[str, np.ndarray | None] = {}
+        for a, b in sorted(pairs):
+            if a not in ends or b not in ends:
+                continue
+            (_, text_a, sig_a), (_, text_b, sig_b) = ends[a], ends[b]
+            est = (np.frombuffer(sig_a, dtype="<u4") == np.frombuffer(sig_b, dtype="<u4")).mean()
+            if est < self._floor:
+                continue  # never a candidate: bucket_pairs drops it before verification
+            for v, text in ((a, text_a), (b, text_b)):
+                if v not in packed:
+                    packed[v] = packed_shingles(text, ngram)
+            j = normal_jaccard(text_a, text_b, ngram, packed_a=packed[a], packed_b=packed[b])
+            if j >= threshold:
+                yield (0, ((a, b), j))  # one group: the whole graph (_Components)
+            else:
+                self._dropped.inc()
 
 
 class _Components(beam.DoFn):
@@ -325,13 +355,16 @@ def _near_edges(bands, texts, cfg: DedupConfig):
                   | "DistinctPairs" >> beam.CombinePerKey(max))
     if cfg.verify != "exact":
         return candidates | "ToGraph" >> beam.Map(_in_graph)
-    # each pair end goes to its document's batch for its normal text (``_Prepare`` keeps the
-    # batch's normal texts apart from the documents), then the two meet per pair
-    ends = candidates | "PairEnds" >> beam.FlatMap(_pair_ends)
-    return ((texts, ends) | "TextsAndEnds" >> beam.Flatten()
-            | "JoinText" >> beam.GroupByKey()
-            | "SendText" >> beam.FlatMap(_send_text)
-            | "ByPair" >> beam.GroupByKey()
+    # each pair is checked in the batch of its larger end, where that end's normal text is
+    # (``_Prepare`` keeps the batch's normal texts apart from the documents); the smaller end's
+    # text is sent there from its own batch, once per batch (``_CheckExact`` says why)
+    requests = candidates | "AnchorRequests" >> beam.FlatMap(_anchor_requests)
+    anchors = ((texts, requests) | "TextsAndRequests" >> beam.Flatten()
+               | "JoinAnchors" >> beam.GroupByKey()
+               | "SendAnchors" >> beam.FlatMap(_send_anchors))
+    pairs = candidates | "PairsByBatch" >> beam.Map(_pair_in_batch)
+    return ((texts, anchors, pairs) | "ToVerify" >> beam.Flatten()
+            | "ByBatch" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_CheckExact(cfg)))
 
 

@@ -297,6 +297,23 @@ def test_the_first_copy_in_the_input_survives():
     assert sorted(by_id) != sorted(rejected)
 
 
+def test_a_bucket_of_many_near_copies_across_batches_equals_the_reference():
+    """A hub: 150 near copies of one review article (the paragraph many pages share), spread
+    over batches of 16, so each pair's anchor text is sent to its partner's batch: the same
+    verified edges, components and survivors as in memory, all but one copy dropped."""
+    rng = random.Random(12)
+    article = "".join(reviews()[200:206])
+    docs = [Document(id=make_id("forum", f"hub:{i}"), source="forum",
+                     text=near_copy(article, rng, rate=0.01).text) for i in range(150)]
+    docs += corpus_docs(30, seed=13)
+    rng.shuffle(docs)
+    cfg = DedupConfig(cc_rounds=4, minhash=dataclasses.replace(CFG.minhash, batch_size=16))
+    kept, rejected = run_text(docs, shards=3, cfg=cfg)
+    hub = {make_id("forum", f"hub:{i}") for i in range(150)}
+    assert len(hub & set(kept)) == 1
+    assert sum(r[0] in hub and r[1] == "near_duplicate" for r in rejected) >= 140
+
+
 def test_batches_whose_names_collide_only_share_their_final_group(monkeypatch):
     """A batch id is a short hash (``vertices.batch_name``): if every batch had the same one,
     the verdicts would still find their documents by vertex."""
