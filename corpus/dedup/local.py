@@ -34,11 +34,10 @@ from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_texts, normalise_url, text_hash
 from corpus.dedup.survivor import (
     file_ranks,
+    first_placed,
     id_of,
     is_existing,
     node_key,
-    placed,
-    position,
     reject,
     rejections,
     split_group,
@@ -68,11 +67,11 @@ def keyed(docs: Iterable[Document], cfg: DedupConfig, *, existing: bool = False,
     ranks = file_ranks(inputs)
     if existing or not ranks:
         return items
-    first: dict[str, str] = {}
+    places: dict[str, list[tuple[str | None, int | None]]] = defaultdict(list)
     for key, d in items:
-        pos = position(ranks, d.input_file, d.offset)
-        first[key] = min(first.get(key, pos), pos)
-    return [(placed(key, first[key]), d) for key, d in items]
+        places[key].append((d.input_file, d.offset))
+    first = {key: first_placed(key, ranks, p) for key, p in places.items()}
+    return [(first[key], d) for key, d in items]
 
 
 def group_step(items: Sequence[Item], key_of: Callable[[Document], str | None], reason: str

@@ -17,7 +17,7 @@ member with the smallest ``node_key``, which orders documents by
    of it: an earlier batch's copy is the earlier copy (issue 17.1). A document whose file is not
    in the plan (a hand-made one, a row of an earlier corpus) has the last position. Documents
    with the same id (the same URL twice) are one node, at the first position of any of them
-   (``placed``, applied once the node's documents are together: ``vertices.rank_group``,
+   (``first_placed``, applied once the node's documents are together: ``vertices.rank_group``,
    ``local.keyed``);
 5. the record id (32 hex digits of SHA-1 over source and URL or file and offset): a stable,
    arbitrary tie-break that depends on no runner, shard or arrival order.
@@ -72,17 +72,24 @@ def placed(key: str, pos: str) -> str:
     return key[:_AT] + pos + key[_PREFIX:]
 
 
+def first_placed(key: str, ranks: Mapping[str, int],
+                 places: Iterable[tuple[str | None, int | None]]) -> str:
+    """``key`` placed at the first position of a node's documents, given as (input file,
+    offset): applied once the documents with one id are together."""
+    return placed(key, min(position(ranks, f, off) for f, off in places))
+
+
 def node_key(doc_id: str, source: str, *, existing: bool = False,
-             source_priority: Sequence[str] = (), prefer: int = 0, pos: str = LAST) -> str:
-    """The survivor-order key of a document (smallest wins). ``pos`` (``position``) is for a
-    node's documents taken together: a single document's position does not name its node."""
+             source_priority: Sequence[str] = (), prefer: int = 0) -> str:
+    """The survivor-order key of a document (smallest wins), at the ``LAST`` position: a single
+    document's position does not name its node (``first_placed``)."""
     try:
         rank = list(source_priority).index(source)
     except ValueError:
         rank = len(source_priority)
     rank = min(rank, 999)
     pref = _PREFER_MAX - min(max(int(prefer), 0), _PREFER_MAX)
-    return f"{EXISTING if existing else NEW}{rank:03d}{pref:0{_PREFER_DIGITS}d}{pos}{doc_id}"
+    return f"{EXISTING if existing else NEW}{rank:03d}{pref:0{_PREFER_DIGITS}d}{LAST}{doc_id}"
 
 
 def id_of(key: str) -> str:

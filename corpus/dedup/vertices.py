@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from corpus.dedup import packed
-from corpus.dedup.survivor import id_of, is_existing, placed, position, reject
+from corpus.dedup.survivor import first_placed, id_of, is_existing, reject
 
 SEP = "\x00"
 _RANK_DIGITS = 8
@@ -89,8 +89,7 @@ def rank_group(group: tuple[str, Iterable[packed.Packed]], ranks: Mapping[str, i
     node, docs = group
     docs = sorted(docs, key=lambda d: packed.member_order(node, d))
     if ranks:
-        node = placed(node, min(position(ranks, d[packed.INPUT_FILE], d[packed.OFFSET])
-                                for d in docs))
+        node = first_placed(node, ranks, ((d[packed.INPUT_FILE], d[packed.OFFSET]) for d in docs))
     return node, docs
 
 
@@ -178,5 +177,6 @@ def apply_verdicts(docs: Sequence[tuple[str, packed.Packed]], verdicts: Iterable
     return kept, rejected, near_count
 
 
-__all__ = ["Record", "SEP", "Verdict", "apply_verdicts", "batch_name", "batch_of", "by_batch", "exact_key_of",
-           "node_of", "partition", "rank_group", "rank_of", "resolve", "vertex", "vertex_id"]
+__all__ = ["Record", "SEP", "Verdict", "apply_verdicts", "batch_name", "batch_of", "by_batch",
+           "exact_key_of", "node_of", "partition", "rank_group", "rank_of", "resolve", "vertex",
+           "vertex_id"]
