@@ -20,7 +20,11 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
 3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` on Beam's
    in-process runner over the same 10,000 documents (20% near copies) read from a JSON-lines
    file, documents per CPU second and per second, against a trivial Beam pipeline (Read, Map,
-   GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory. Then each
+   GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory. The same
+   two again on 40,000 documents (``--e2e-large``): a Beam pipeline costs about half a second
+   whatever its input (building the graph, planning and starting its stages), which weighs on
+   10,000 documents (1.5 s in memory) and not on a corpus; the per-document cost between the two
+   sizes is printed beside the totals. Then each
    path again in a child process of its own, for its CPU and its peak RSS over a floor (the same
    read and one GroupByKey), and with ``--baseline CHECKOUT`` the same for an older checkout
    (e.g. ``git archive <commit> | tar -x -C /tmp/base``), so before and after come from one run.
@@ -238,13 +242,15 @@ def e2e_child(path: str, mode: str) -> None:
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+    # imported before the clock starts, as dedup_text is: the import (pyarrow's Parquet reader
+    # among it) is not dedup work
+    from pipelines.dedup import DedupText
+
     cpu, wall = time.process_time(), time.perf_counter()
     if mode == "local":
         with open(path, encoding="utf-8") as f:
             dedup_text([_parse(line) for line in f], DedupConfig())
     else:
-        from pipelines.dedup import DedupText
-
         with beam.Pipeline(runner=FnApiRunner()) as p:
             docs = p | beam.io.ReadFromText(path) | beam.Map(_parse)
             if mode == "beam":
@@ -266,7 +272,58 @@ def _e2e_run(path: Path, mode: str, code: Path = ROOT) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def end_to_end(records: list[Document], baseline: Path | None = None) -> None:
+def _jsonl(records: list[Document], path: Path) -> None:
+    path.write_text("".join(json.dumps({"id": d.id, "source": d.source, "text": d.text},
+                                       ensure_ascii=False) + "\n" for d in records),
+                    encoding="utf-8")
+
+
+def _timed(fn):
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = fn()
+    return time.process_time() - cpu, time.perf_counter() - wall, out
+
+
+def larger_input(records: list[Document], small_cpu: tuple[float, float]) -> None:
+    """In memory against Beam again on ``records`` (more than section 3's documents), in this
+    process; ``small_cpu`` is (in memory, Beam) CPU seconds of the smaller run, for the cost per
+    document between the two sizes, where the fixed cost of a Beam pipeline cancels out."""
+    import tempfile
+
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from pipelines.dedup import DedupText
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "docs.jsonl"
+        _jsonl(records, path)
+
+        def local():
+            with path.open(encoding="utf-8") as f:
+                return dedup_text([_parse(line) for line in f], DedupConfig())
+
+        def in_beam():
+            with beam.Pipeline(runner=FnApiRunner()) as p:
+                _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
+                     | DedupText(DedupConfig()))
+
+        local_cpu, local_s, (kept, _) = _timed(local)
+        beam_cpu, beam_s, _ = _timed(in_beam)
+    n = len(records)
+    print(f"  {n:,} documents: in memory {rate(n, local_cpu):,.0f} docs/CPU s, Beam "
+          f"{rate(n, beam_cpu):,.0f}: x{local_cpu / beam_cpu:.2f} of in memory per CPU s "
+          f"(x{local_s / beam_s:.2f} wall); {len(kept):,} kept")
+    small_local, small_beam = small_cpu
+    extra = n - 10_000 if n > 10_000 else 0
+    if extra:
+        per_local = (local_cpu - small_local) / extra * 1e6
+        per_beam = (beam_cpu - small_beam) / extra * 1e6
+        print(f"  per document between 10,000 and {n:,}: in memory {per_local:.0f} us, Beam "
+              f"{per_beam:.0f} us: x{per_local / per_beam:.2f}")
+
+
+def end_to_end(records: list[Document], baseline: Path | None = None) -> tuple[float, float]:
     """Both paths read the same JSON-lines file (a ``beam.Create`` of the documents would
     pickle and compress them all into the pipeline, a cost no real job pays). Rates are given
     per CPU second of this process (the runner's threads included) as well as per wall second:
@@ -281,14 +338,7 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> None:
     n = len(records)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.jsonl"
-        path.write_text("".join(json.dumps({"id": d.id, "source": d.source, "text": d.text},
-                                           ensure_ascii=False) + "\n" for d in records),
-                        encoding="utf-8")
-
-        def timed(fn):
-            cpu, wall = time.process_time(), time.perf_counter()
-            out = fn()
-            return time.process_time() - cpu, time.perf_counter() - wall, out
+        _jsonl(records, path)
 
         def local():
             with path.open(encoding="utf-8") as f:
@@ -305,12 +355,12 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> None:
                 _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
                      | DedupText(cfg or DedupConfig()))
 
-        local_cpu, local_s, (kept, rejected) = timed(local)
-        trivial_cpu, trivial_s, _ = timed(trivial)
-        beam_cpu, beam_s, _ = timed(in_beam)
+        local_cpu, local_s, (kept, rejected) = _timed(local)
+        trivial_cpu, trivial_s, _ = _timed(trivial)
+        beam_cpu, beam_s, _ = _timed(in_beam)
         # each step's share: the pipeline with the steps up to it, minus the one before
-        url_cpu = timed(lambda: in_beam(DedupConfig(exact=False, near=False)))[0]
-        exact_cpu = timed(lambda: in_beam(DedupConfig(near=False)))[0]
+        url_cpu = _timed(lambda: in_beam(DedupConfig(exact=False, near=False)))[0]
+        exact_cpu = _timed(lambda: in_beam(DedupConfig(near=False)))[0]
     print(f"end to end: {n} documents read from JSON lines -> {len(kept)} kept, "
           f"{len(rejected)} rejected")
     print(f"  {'':<36} {'docs/CPU s':>10} {'docs/s':>8}")
@@ -329,9 +379,7 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # each run in a child process of its own: peak RSS is a high-water mark
         path = Path(tmp) / "docs.jsonl"
-        path.write_text("".join(json.dumps({"id": d.id, "source": d.source, "text": d.text},
-                                           ensure_ascii=False) + "\n" for d in records),
-                        encoding="utf-8")
+        _jsonl(records, path)
         runs = [("this checkout", ROOT)] + ([("baseline " + str(baseline), baseline)]
                                             if baseline else [])
         floor = _e2e_run(path, "read")
@@ -346,6 +394,7 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> None:
                   f"{rate(n, local['cpu']):,.0f} docs/CPU s); peak RSS "
                   f"{beam_run['rss_peak_mb']:.0f} MB, +{extra:.0f} MB "
                   f"({extra * 1024 / n:.1f} KB per document)")
+    return local_cpu, beam_cpu
 
 
 def synthetic_docs(uniq: list[str], n: int, seed: int = 3) -> list[Document]:
@@ -414,6 +463,8 @@ def main() -> None:
     ap.add_argument("--memory-docs", type=int, default=100_000)
     ap.add_argument("--e2e-docs", type=int, default=10_000,
                     help="documents of the end-to-end comparison (in memory against Beam)")
+    ap.add_argument("--e2e-large", type=int, default=40_000,
+                    help="documents of the second, larger comparison (0: none)")
     ap.add_argument("--e2e-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, default=ROOT, help=argparse.SUPPRESS)
     ap.add_argument("--baseline", type=Path, default=None,
@@ -434,7 +485,9 @@ def main() -> None:
         memory(args.memory_docs)
         quality(docs)
         signatures(docs[:3000])
-    end_to_end(synthetic_docs(uniq, args.e2e_docs), args.baseline)
+    small = end_to_end(synthetic_docs(uniq, args.e2e_docs), args.baseline)
+    if args.e2e_large > args.e2e_docs:
+        larger_input(synthetic_docs(uniq, args.e2e_large), small)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

@@ -13,11 +13,13 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
                      -> records (vertex, URL key, exact key, signature), packed per partition
       Url            GroupByKey(partition of URL keys) -> smallest vertex per key -> url_duplicate
       Exact          GroupByKey(partition of exact keys) -> likewise        -> exact_duplicate
-      Buckets        GroupByKey(partition of band keys) -> buckets by np.unique -> candidate pairs
-      Verify         anchors' texts sent once to each batch holding a partner (JoinAnchors),
-                     GroupByKey(batch of the larger end: the batch's normal texts and
-                     signatures, the anchors', its pairs) -> estimate prefilter, exact n-gram
-                     Jaccard >= threshold
+      Buckets        GroupByKey(partition of band keys) -> buckets by np.unique -> candidate
+                     pairs, as lists per batch they go to
+      Verify         GroupByKey(batch: its normal texts and signatures, requests for its
+                     anchors, its larger ends of pairs) -> anchors' texts sent once to each
+                     batch holding a partner, the batch's own ends to itself (JoinEnds);
+                     GroupByKey(batch of the larger end: its ends, the anchors', its pairs)
+                     -> estimate prefilter, exact n-gram Jaccard >= threshold
       Components     GroupByKey(all verified edges) -> union-find -> component survivors
       Apply          CoGroupByKey(batch: documents, URL/exact verdicts, near verdicts)
                      -> kept | rejected
@@ -28,8 +30,9 @@ batching, text join, survivor join), not the dedup work, and the in-process runn
 shuffle's input in memory. Here whole documents, as plain tuples (``corpus.dedup.packed``), are
 shuffled once by node (which also ranks documents with the same id, ``corpus.dedup.vertices``)
 and rejoin their verdicts once, a batch at a time; the URL, exact and band steps move records many
-to an element (about 600 bytes per document, nearly all of it the signature), and only candidate
-pairs and verified edges travel one per element.
+to an element (about 600 bytes per document, nearly all of it the signature), candidate pairs
+travel as lists per batch (with exact verification), and only verified edges travel one per
+element.
 
 DoFns with several outputs yield ``(tag, value)`` pairs split by ``pipelines.tagged`` and batches
 come from ``pipelines.batches``, not ``TaggedOutput``/``BatchElements``, so every runner (the
@@ -85,6 +88,7 @@ _DOCS = "docs"
 _TEXTS = "texts"
 _ENDS = "ends"
 _ANCHOR = "anchor"
+_OWN = "own"  # a batch's own vertices that are the larger end of a candidate pair
 _PAIRS = "pairs"
 _JOIN = "join"  # (batch id, (_DOCS | _VERDICTS | _NEAR, value)): what the final group joins
 _URL = "url"
@@ -215,9 +219,10 @@ class _Resolve(beam.DoFn):
 # ---------------------------------------------------------------- near duplicates
 
 class _Pairs(beam.DoFn):
-    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets; with
+    """(partition, chunks) -> ((a, b), estimate) for the candidate pairs of its buckets. With
     exact verification the chunks carry no signatures and the estimate is taken in
-    ``_CheckExact`` (0.0 here)."""
+    ``_CheckExact``: the partition's distinct pairs are then sent as lists, one element per
+    batch they go to (``_route_pairs``), not one per pair."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -225,56 +230,80 @@ class _Pairs(beam.DoFn):
     def process(self, group):
         cfg = self.cfg
         if cfg.verify == "exact":
-            seen = set()  # a pair shares several bands, often in the same partition
-            for pair in candidate_pairs(group[1], rows=cfg.lsh_shape()[1],
-                                        max_pairs=cfg.max_bucket_pairs):
-                if pair not in seen:
-                    seen.add(pair)
-                    yield (pair, 0.0)
+            # a pair shares several bands, often in the same partition
+            yield from _route_pairs(set(candidate_pairs(group[1], rows=cfg.lsh_shape()[1],
+                                                        max_pairs=cfg.max_bucket_pairs)))
             return
         for a, b, est in partition_pairs(group[1], rows=cfg.lsh_shape()[1],
                                          num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
                                          verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
-            yield ((a, b), est)
+            yield tag(_PAIRS, ((a, b), est))
 
 
-def _anchor_requests(candidate):
-    """((a, b), estimate) -> (batch of a, (ends, (a, batch of b))): the text of ``a`` (the
-    smaller end, one of a bucket's at most ``max_bucket_pairs`` anchors) is wanted in the batch
-    of ``b``."""
-    a, b = candidate[0]
-    yield (batch_of(a), (_ENDS, (a, batch_of(b))))
+def _route_pairs(pairs: set[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
+    """Distinct candidate pairs (a, b) -> ``pairs``: (batch of b, (pairs, [(a, b), ...])), each
+    pair verified in the batch of its larger end, where that end's text already is; and
+    ``ends``: (batch of a, (ends, [(a, batch of b), ...])), the text of ``a`` (the smaller end,
+    one of a bucket's at most ``max_bucket_pairs`` anchors) wanted in the batch of ``b``, and
+    (batch of b, (own, [b, ...])), the text of ``b`` wanted in its own batch's check.
+
+    Why lists (issue 17.2): there are about three candidate pairs per document, and each element
+    costs the runner several steps of per-element work (a combine, two maps, two shuffles); sent
+    per pair, they were the largest share of ``DedupText``'s runner overhead. A pair found in
+    several partitions still comes more than once; ``_CheckExact`` and ``_send_ends`` take
+    each once."""
+    to_check: dict[str, list] = defaultdict(list)
+    wanted: dict[str, set] = defaultdict(set)
+    own: dict[str, set] = defaultdict(set)
+    for a, b in sorted(pairs):
+        target = batch_of(b)
+        to_check[target].append((a, b))
+        wanted[batch_of(a)].add((a, target))
+        own[target].add(b)
+    for target, found in to_check.items():
+        yield tag(_PAIRS, (target, (_PAIRS, found)))
+        yield tag(_ENDS, (target, (_OWN, sorted(own[target]))))
+    for source, requests in wanted.items():
+        yield tag(_ENDS, (source, (_ENDS, sorted(requests))))
 
 
-def _pair_in_batch(candidate):
-    """((a, b), estimate) -> (batch of b, (pairs, (a, b))): each pair is verified in the batch
-    of its larger end, where that end's text already is."""
-    a, b = candidate[0]
-    return (batch_of(b), (_PAIRS, (a, b)))
+def _send_ends(kv):
+    """(batch, tagged [texts of the batch, lists of requests (a, target batch), lists of its
+    vertices b in a pair]) -> what the batch's verification group needs, each text once:
 
-
-def _send_anchors(kv):
-    """(batch, tagged [texts of the batch, requests (a, target batch)]) -> (target batch,
-    (anchor, (a, normal text of a, signature of a))), once per distinct request: an anchor's
-    text travels once to each batch that holds a partner of it, not once per pair."""
+    * (target batch, (anchor, [(a, normal text of a, signature of a), ...])): an anchor's text
+      travels once to each batch that holds a partner of it, not once per pair, and the anchors
+      for one batch as one element;
+    * (batch, (texts, [the texts of its vertices b])): of the batch's texts only those that are
+      the larger end of a candidate pair go on, not all of them a second time (issue 17.2: the
+      texts were the most bytes the runner moved, and most documents are in no pair)."""
     signed: dict[str, tuple] = {}
     wanted = set()
+    own = set()
     for kind, value in kv[1]:
         if kind == _TEXTS:
             signed.update((t[0], t) for t in value)
+        elif kind == _ENDS:
+            wanted.update(value)
         else:
-            wanted.add(value)
+            own.update(value)
+    to_send: dict[str, list] = defaultdict(list)
     for a, target in sorted(wanted):
         end = signed.get(a)
         if end is not None:
-            yield (target, (_ANCHOR, end))
+            to_send[target].append(end)
+    for target, ends in to_send.items():
+        yield (target, (_ANCHOR, ends))
+    if own:
+        yield (kv[0], (_TEXTS, [signed[b] for b in sorted(own) if b in signed]))
 
 
 class _CheckExact(beam.DoFn):
     """(batch, tagged [the batch's (vertex, text, signature), anchors' (vertex, text,
-    signature), pairs (a, b) with b in the batch]) -> (0, ((a, b), J)) for each pair whose
-    signature estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs`` checks before a
-    pair becomes a candidate) and whose exact n-gram Jaccard similarity J reaches the threshold.
+    signature), lists of pairs (a, b) with b in the batch]) -> (0, [((a, b), J), ...]): the
+    pairs whose signature estimate passes ``buckets.estimate_floor`` (what ``bucket_pairs``
+    checks before a pair becomes a candidate) and whose exact n-gram Jaccard similarity J reaches
+    the threshold, as one list per batch.
 
     Why per batch (issue 17.1): a pair used to meet its two texts in a group of its own, so each
     text crossed the shuffle once per pair. A bucket of n pages that share a paragraph gives up
@@ -297,12 +326,14 @@ class _CheckExact(beam.DoFn):
                 for end in value:
                     ends.setdefault(end[0], end)
             elif kind == _ANCHOR:
-                ends.setdefault(value[0], value)
+                for end in value:
+                    ends.setdefault(end[0], end)
             else:
-                pairs.append(value)
+                pairs.extend(value)
         ngram, threshold = self.cfg.minhash.ngram, self.cfg.threshold
         packed: dict[str, np.ndarray | None] = {}
-        for a, b in sorted(pairs):
+        edges = []
+        for a, b in sorted(set(pairs)):  # a pair found in two partitions comes twice
             if a not in ends or b not in ends:
                 continue
             (_, text_a, sig_a), (_, text_b, sig_b) = ends[a], ends[b]
@@ -314,14 +345,16 @@ class _CheckExact(beam.DoFn):
                     packed[v] = packed_shingles(text, ngram)
             j = normal_jaccard(text_a, text_b, ngram, packed_a=packed[a], packed_b=packed[b])
             if j >= threshold:
-                yield (0, ((a, b), j))  # one group: the whole graph (_Components)
+                edges.append(((a, b), j))
             else:
                 self._dropped.inc()
+        if edges:
+            yield (0, edges)  # one group: the whole graph (_Components)
 
 
 class _Components(beam.DoFn):
-    """(0, verified edges ((a, b), similarity)) -> (batch, (near, [(vertex, component survivor,
-    best similarity)])) for every vertex that is not the smallest of its component.
+    """(0, lists of verified edges ((a, b), similarity)) -> (batch, (near, [(vertex, component
+    survivor, best similarity)])) for every vertex that is not the smallest of its component.
 
     The whole edge list is one group (key 0): near-duplicate components are tiny (a page and its
     copies), so the edges are about one per rejected document (about 100 bytes each: 100 MB at
@@ -333,37 +366,36 @@ class _Components(beam.DoFn):
     def process(self, kv):
         best: dict[str, float] = {}
         pairs = []
-        for (a, b), sim in kv[1]:
-            pairs.append((a, b))
-            best[a] = max(best.get(a, sim), sim)
-            best[b] = max(best.get(b, sim), sim)
+        for edges in kv[1]:
+            for (a, b), sim in edges:
+                pairs.append((a, b))
+                best[a] = max(best.get(a, sim), sim)
+                best[b] = max(best.get(b, sim), sim)
         root = components_by_union_find(pairs)
         for batch_id, found in by_batch([(v, r, best[v]) for v, r in root.items() if r != v]):
             yield (batch_id, (_NEAR, found))
 
 
 def _in_graph(edge):
-    return (0, edge)
+    return (0, [edge])
 
 
 def _near_edges(bands, texts, cfg: DedupConfig):
-    """Verified near-duplicate edges (0, ((a, b), similarity)) from the band chunks: key 0 puts
-    them in one group for ``_Components``."""
-    candidates = (bands
-                  | "Buckets" >> beam.GroupByKey()
-                  | "Pairs" >> beam.ParDo(_Pairs(cfg))
-                  | "DistinctPairs" >> beam.CombinePerKey(max))
+    """Verified near-duplicate edges (0, [((a, b), similarity), ...]) from the band chunks: key
+    0 puts them in one group for ``_Components``."""
+    found = (bands
+             | "Buckets" >> beam.GroupByKey()
+             | "Pairs" >> ParDoTags(_Pairs(cfg), (_PAIRS, _ENDS)))
     if cfg.verify != "exact":
-        return candidates | "ToGraph" >> beam.Map(_in_graph)
+        return (found[_PAIRS] | "DistinctPairs" >> beam.CombinePerKey(max)
+                | "ToGraph" >> beam.Map(_in_graph))
     # each pair is checked in the batch of its larger end, where that end's normal text is
     # (``_Prepare`` keeps the batch's normal texts apart from the documents); the smaller end's
     # text is sent there from its own batch, once per batch (``_CheckExact`` says why)
-    requests = candidates | "AnchorRequests" >> beam.FlatMap(_anchor_requests)
-    anchors = ((texts, requests) | "TextsAndRequests" >> beam.Flatten()
-               | "JoinAnchors" >> beam.GroupByKey()
-               | "SendAnchors" >> beam.FlatMap(_send_anchors))
-    pairs = candidates | "PairsByBatch" >> beam.Map(_pair_in_batch)
-    return ((texts, anchors, pairs) | "ToVerify" >> beam.Flatten()
+    ends = ((texts, found[_ENDS]) | "TextsAndRequests" >> beam.Flatten()
+            | "JoinEnds" >> beam.GroupByKey()
+            | "SendEnds" >> beam.FlatMap(_send_ends))
+    return ((ends, found[_PAIRS]) | "EndsAndPairs" >> beam.Flatten()
             | "ByBatch" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_CheckExact(cfg)))
 
