@@ -88,7 +88,12 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     counts = [crawl.main | "CrawlCounts" >> beam.Filter(is_file_counts),
               dumps.main | "DumpCounts" >> beam.Filter(is_file_counts)]
 
-    doc_inputs = [web_docs, dump_docs]
+    # only the kinds of input the plan has: Beam's in-process runner copies every input of a
+    # multi-input Flatten once more before the next step reads it (``pipelines/dedup.py``,
+    # ``_Router``), so a crawl alone goes on as it is
+    doc_inputs = [web_docs] if plan.crawl or not plan.dumps else []
+    if plan.dumps:
+        doc_inputs.append(dump_docs)
     if plan.wet:  # only then, so the graph of a run without WET files is unchanged
         wet = _files(p, "Wet", plan.wet) | "ReadWet" >> ApplyStage(
             ReadWetFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True),
@@ -97,7 +102,8 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
         doc_inputs.append(wet.main | "WetDocs" >> beam.Filter(is_not_file_counts))
         counts.append(wet.main | "WetCounts" >> beam.Filter(is_file_counts))
     input_counts = tuple(counts) | "InputCounts" >> beam.Flatten()
-    docs = tuple(doc_inputs) | "AllDocs" >> beam.Flatten()
+    docs = (doc_inputs[0] if len(doc_inputs) == 1
+            else tuple(doc_inputs) | "AllDocs" >> beam.Flatten())
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
     if cfg.quality.enabled:

@@ -12,12 +12,13 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
       Prepare        per batch, once: normal form -> exact key; URL key; vectorised MinHash
                      -> records (vertex, URL key, exact key, signature), packed per partition
       Url            GroupByKey(partition of URL keys) -> smallest vertex per key -> url_duplicate
+                     (a record without a URL passes; each step reads one step's output)
       Exact          GroupByKey(partition of exact keys) -> likewise        -> exact_duplicate
       Buckets        GroupByKey(partition of band keys) -> buckets by np.unique -> candidate
                      pairs, as lists per batch they go to
       Verify         GroupByKey(batch: its normal texts and signatures, requests for its
-                     anchors, its larger ends of pairs) -> anchors' texts sent once to each
-                     batch holding a partner, the batch's own ends to itself (JoinEnds);
+                     anchors, its pairs) -> anchors' texts sent once to each batch holding a
+                     partner, the batch's own ends and pairs to itself (JoinEnds);
                      GroupByKey(batch of the larger end: its ends, the anchors', its pairs)
                      -> estimate prefilter, exact n-gram Jaccard >= threshold
       Components     GroupByKey(all verified edges) -> union-find -> component survivors
@@ -88,7 +89,6 @@ _DOCS = "docs"
 _TEXTS = "texts"
 _ENDS = "ends"
 _ANCHOR = "anchor"
-_OWN = "own"  # a batch's own vertices that are the larger end of a candidate pair
 _PAIRS = "pairs"
 _JOIN = "join"  # (batch id, (_DOCS | _VERDICTS | _NEAR, value)): what the final group joins
 _URL = "url"
@@ -109,8 +109,16 @@ GROUP_PARTITIONS = 64
 # ---------------------------------------------------------------- records
 
 class _Router:
-    """Sends records on to the next step that the config runs: the URL groups (records with a
-    URL key), the exact groups, or the band partitions (signed records)."""
+    """Sends records on to the next step that the config runs: the URL groups, the exact groups,
+    or the band partitions (signed records).
+
+    Every record goes through each step the config runs, a record without a URL key too (it
+    passes the URL step unchanged, in the partition of its vertex): so each step's input comes
+    from one step only, and ``DedupText`` needs no ``Flatten`` before the exact and band groups.
+    Beam's in-process runner writes every input of a multi-input ``Flatten`` to a buffer and
+    reads it back before the next ``GroupByKey`` writes it again (``sink_flattens`` in its
+    ``translations.py``: "always materialize"); on 40,000 documents those copies were 100 MB of
+    the 600 MB it moved (issue 17.2)."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -129,13 +137,13 @@ class _Router:
         if not self.cfg.url:
             yield from self.after_url(records)
             return
-        yield from self._partitioned(_URL, [r for r in records if r[1] is not None], 1)
-        yield from self.after_url([r for r in records if r[1] is None])
+        yield from self._partitioned(_URL, records, 1)
 
     def _partitioned(self, name: str, records: Sequence[Record], field: int):
         parts: dict[int, list[Record]] = defaultdict(list)
         for rec in records:
-            parts[partition(rec[field], GROUP_PARTITIONS)].append(rec)
+            key = rec[field] if rec[field] is not None else rec[0]  # no key: its vertex's
+            parts[partition(key, GROUP_PARTITIONS)].append(rec)
         for part, recs in parts.items():
             yield tag(name, (part, recs))
 
@@ -206,7 +214,9 @@ class _Resolve(beam.DoFn):
 
     def process(self, group):
         records = [rec for recs in group[1] for rec in recs]
-        survivors, verdicts = resolve(records, self.field, self.reason)
+        survivors, verdicts = resolve([r for r in records if r[self.field] is not None],
+                                      self.field, self.reason)
+        survivors.extend(r for r in records if r[self.field] is None)  # no key: passes
         self._rejected.inc(len(verdicts))
         for batch_id, vs in by_batch(verdicts):
             yield tag(_JOIN, (batch_id, (_VERDICTS, vs)))
@@ -237,15 +247,15 @@ class _Pairs(beam.DoFn):
         for a, b, est in partition_pairs(group[1], rows=cfg.lsh_shape()[1],
                                          num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
                                          verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
-            yield tag(_PAIRS, ((a, b), est))
+            yield ((a, b), est)
 
 
 def _route_pairs(pairs: set[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
-    """Distinct candidate pairs (a, b) -> ``pairs``: (batch of b, (pairs, [(a, b), ...])), each
-    pair verified in the batch of its larger end, where that end's text already is; and
-    ``ends``: (batch of a, (ends, [(a, batch of b), ...])), the text of ``a`` (the smaller end,
-    one of a bucket's at most ``max_bucket_pairs`` anchors) wanted in the batch of ``b``, and
-    (batch of b, (own, [b, ...])), the text of ``b`` wanted in its own batch's check.
+    """Distinct candidate pairs (a, b) -> (batch of b, (pairs, [(a, b), ...])), each pair
+    verified in the batch of its larger end, where that end's text already is; and (batch of a,
+    (ends, [(a, batch of b), ...])), the text of ``a`` (the smaller end, one of a bucket's at
+    most ``max_bucket_pairs`` anchors) wanted in the batch of ``b``. Both go to the batch's
+    first group (``_send_ends``).
 
     Why lists (issue 17.2): there are about three candidate pairs per document, and each element
     costs the runner several steps of per-element work (a combine, two maps, two shuffles); sent
@@ -254,39 +264,41 @@ def _route_pairs(pairs: set[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
     each once."""
     to_check: dict[str, list] = defaultdict(list)
     wanted: dict[str, set] = defaultdict(set)
-    own: dict[str, set] = defaultdict(set)
     for a, b in sorted(pairs):
         target = batch_of(b)
         to_check[target].append((a, b))
         wanted[batch_of(a)].add((a, target))
-        own[target].add(b)
     for target, found in to_check.items():
-        yield tag(_PAIRS, (target, (_PAIRS, found)))
-        yield tag(_ENDS, (target, (_OWN, sorted(own[target]))))
+        yield (target, (_PAIRS, found))
     for source, requests in wanted.items():
-        yield tag(_ENDS, (source, (_ENDS, sorted(requests))))
+        yield (source, (_ENDS, sorted(requests)))
 
 
 def _send_ends(kv):
-    """(batch, tagged [texts of the batch, lists of requests (a, target batch), lists of its
-    vertices b in a pair]) -> what the batch's verification group needs, each text once:
+    """(batch, tagged [texts of the batch, lists of requests (a, target batch), lists of pairs
+    (a, b) with b in the batch]) -> what the batch's verification group needs, each text once:
 
     * (target batch, (anchor, [(a, normal text of a, signature of a), ...])): an anchor's text
       travels once to each batch that holds a partner of it, not once per pair, and the anchors
       for one batch as one element;
-    * (batch, (texts, [the texts of its vertices b])): of the batch's texts only those that are
-      the larger end of a candidate pair go on, not all of them a second time (issue 17.2: the
-      texts were the most bytes the runner moved, and most documents are in no pair)."""
+    * (batch, (texts, [the texts of its ends b])) and (batch, (pairs, its pairs)): of the
+      batch's texts only those that are the larger end of a candidate pair go on, not all of
+      them a second time (issue 17.2: the texts were the most bytes the runner moved, and most
+      documents are in no pair).
+
+    The pairs come through here, not straight to the check, so that the check's group reads
+    this step's output alone: no ``Flatten`` before it, which Beam's in-process runner would
+    copy once more (``_Router``)."""
     signed: dict[str, tuple] = {}
     wanted = set()
-    own = set()
+    pairs: list[tuple[str, str]] = []
     for kind, value in kv[1]:
         if kind == _TEXTS:
             signed.update((t[0], t) for t in value)
         elif kind == _ENDS:
             wanted.update(value)
         else:
-            own.update(value)
+            pairs.extend(value)
     to_send: dict[str, list] = defaultdict(list)
     for a, target in sorted(wanted):
         end = signed.get(a)
@@ -294,8 +306,10 @@ def _send_ends(kv):
             to_send[target].append(end)
     for target, ends in to_send.items():
         yield (target, (_ANCHOR, ends))
-    if own:
-        yield (kv[0], (_TEXTS, [signed[b] for b in sorted(own) if b in signed]))
+    if pairs:
+        own = sorted({b for _, b in pairs})
+        yield (kv[0], (_TEXTS, [signed[b] for b in own if b in signed]))
+        yield (kv[0], (_PAIRS, pairs))
 
 
 class _CheckExact(beam.DoFn):
@@ -385,17 +399,16 @@ def _near_edges(bands, texts, cfg: DedupConfig):
     0 puts them in one group for ``_Components``."""
     found = (bands
              | "Buckets" >> beam.GroupByKey()
-             | "Pairs" >> ParDoTags(_Pairs(cfg), (_PAIRS, _ENDS)))
+             | "Pairs" >> beam.ParDo(_Pairs(cfg)))
     if cfg.verify != "exact":
-        return (found[_PAIRS] | "DistinctPairs" >> beam.CombinePerKey(max)
+        return (found | "DistinctPairs" >> beam.CombinePerKey(max)
                 | "ToGraph" >> beam.Map(_in_graph))
     # each pair is checked in the batch of its larger end, where that end's normal text is
     # (``_Prepare`` keeps the batch's normal texts apart from the documents); the smaller end's
     # text is sent there from its own batch, once per batch (``_CheckExact`` says why)
-    ends = ((texts, found[_ENDS]) | "TextsAndRequests" >> beam.Flatten()
+    return ((texts, found) | "TextsAndPairs" >> beam.Flatten()
             | "JoinEnds" >> beam.GroupByKey()
-            | "SendEnds" >> beam.FlatMap(_send_ends))
-    return ((ends, found[_PAIRS]) | "EndsAndPairs" >> beam.Flatten()
+            | "SendEnds" >> beam.FlatMap(_send_ends)
             | "ByBatch" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_CheckExact(cfg)))
 
@@ -542,22 +555,20 @@ class DedupText(beam.PTransform):
                     | "Rank" >> beam.Map(rank_group, self.ranks)
                     | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
                     | "Prepare" >> ParDoTags(_Prepare(cfg), (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))
-        # the final group: documents, verdicts and near verdicts, tagged, per batch id
-        joined, exact_in, bands_in = [prepared[_JOIN]], [prepared[_EXACT]], [prepared[_BANDS]]
+        # the final group: documents, verdicts and near verdicts, tagged, per batch id;
+        # ``last`` is the step whose output the next one reads (``_Router``: only one does)
+        joined, last = [prepared[_JOIN]], prepared
         if cfg.url:
-            out = (prepared[_URL] | "UrlGroups" >> beam.GroupByKey()
-                   | "Url" >> ParDoTags(_Resolve(cfg, _URL), (_JOIN, _EXACT, _BANDS)))
-            joined.append(out[_JOIN])
-            exact_in.append(out[_EXACT])
-            bands_in.append(out[_BANDS])
+            last = (prepared[_URL] | "UrlGroups" >> beam.GroupByKey()
+                    | "Url" >> ParDoTags(_Resolve(cfg, _URL), (_JOIN, _EXACT, _BANDS)))
+            joined.append(last[_JOIN])
         if cfg.exact:
-            out = (tuple(exact_in) | "ExactIn" >> beam.Flatten()
-                   | "ExactGroups" >> beam.GroupByKey()
-                   | "Exact" >> ParDoTags(_Resolve(cfg, _EXACT), (_JOIN, _BANDS)))
-            joined.append(out[_JOIN])
-            bands_in.append(out[_BANDS])
+            last = (last[_EXACT]
+                    | "ExactGroups" >> beam.GroupByKey()
+                    | "Exact" >> ParDoTags(_Resolve(cfg, _EXACT), (_JOIN, _BANDS)))
+            joined.append(last[_JOIN])
         if cfg.near:
-            bands = tuple(bands_in) | "BandsIn" >> beam.Flatten()
+            bands = last[_BANDS]
             joined.append(_near_edges(bands, prepared[_TEXTS], cfg)
                           | "Graph" >> beam.GroupByKey()
                           | "Components" >> beam.ParDo(_Components()))
