@@ -117,8 +117,8 @@ class _Router:
     from one step only, and ``DedupText`` needs no ``Flatten`` before the exact and band groups.
     Beam's in-process runner writes every input of a multi-input ``Flatten`` to a buffer and
     reads it back before the next ``GroupByKey`` writes it again (``sink_flattens`` in its
-    ``translations.py``: "always materialize"); on 40,000 documents those copies were 100 MB of
-    the 600 MB it moved (issue 17.2)."""
+    ``translations.py``: "always materialize"); on 40,000 documents those copies were about a
+    sixth of the 608 MB it moved (issue 17.2, ``docs/dedup.md``)."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
