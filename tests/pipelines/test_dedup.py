@@ -334,3 +334,26 @@ def test_every_step_combination_equals_the_reference(cfg):
     the band chunks when verification does not take them from the texts."""
     _, rejected = run_text(corpus_docs(50, seed=11), shards=2, cfg=cfg)
     assert rejected
+
+
+@pytest.mark.parametrize("cfg", [DedupConfig(), DedupConfig(url=False),
+                                 DedupConfig(exact=False), DedupConfig(url=False, exact=False)],
+                         ids=["all", "no-url", "no-exact", "near-only"])
+def test_only_the_verification_and_the_final_join_merge_inputs(cfg):
+    """Each group of the URL, exact and band steps reads one step's output: Beam's in-process
+    runner copies every input of a Flatten once more before the group after it (docs/dedup.md,
+    "What the runner moves"), so a merge there is a cost, not only a shape."""
+
+    class Flattens(beam.pipeline.PipelineVisitor):
+        def __init__(self):
+            self.found = {}
+
+        def visit_transform(self, node):
+            if isinstance(node.transform, beam.Flatten):
+                self.found[node.full_label.rsplit("/", 1)[-1]] = len(node.inputs)
+
+    p = beam.Pipeline(runner=FnApiRunner())
+    _ = p | beam.Create(corpus_docs(4, seed=1)) | DedupText(cfg)
+    visitor = Flattens()
+    p.visit(visitor)
+    assert visitor.found == {"TextsAndPairs": 2, "ToJoin": 1 + cfg.url + cfg.exact + cfg.near}
