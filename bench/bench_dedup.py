@@ -248,8 +248,7 @@ def e2e_child(path: str, mode: str) -> None:
 
     cpu, wall = time.process_time(), time.perf_counter()
     if mode == "local":
-        with open(path, encoding="utf-8") as f:
-            dedup_text([_parse(line) for line in f], DedupConfig())
+        _in_memory(Path(path))
     else:
         with beam.Pipeline(runner=FnApiRunner()) as p:
             docs = p | beam.io.ReadFromText(path) | beam.Map(_parse)
@@ -284,46 +283,50 @@ def _timed(fn):
     return time.process_time() - cpu, time.perf_counter() - wall, out
 
 
-def larger_input(records: list[Document], small_cpu: tuple[float, float]) -> None:
-    """In memory against Beam again on ``records`` (more than section 3's documents), in this
-    process; ``small_cpu`` is (in memory, Beam) CPU seconds of the smaller run, for the cost per
-    document between the two sizes, where the fixed cost of a Beam pipeline cancels out."""
-    import tempfile
+def _in_memory(path: Path):
+    """``dedup_text`` over the JSON-lines file ``path``: (kept, rejected)."""
+    with path.open(encoding="utf-8") as f:
+        return dedup_text([_parse(line) for line in f], DedupConfig())
 
+
+def _in_beam(path: Path, cfg: DedupConfig | None = None) -> None:
+    """``DedupText`` over the JSON-lines file ``path`` on the in-process runner."""
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     from pipelines.dedup import DedupText
 
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
+             | DedupText(cfg or DedupConfig()))
+
+
+def larger_input(records: list[Document], small: tuple[int, float, float]) -> None:
+    """In memory against Beam again on ``records`` (more than section 3's documents), in this
+    process; ``small`` is (documents, in memory CPU s, Beam CPU s) of the smaller run, for the
+    cost per document between the two sizes, where the fixed cost of a Beam pipeline cancels
+    out."""
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.jsonl"
         _jsonl(records, path)
-
-        def local():
-            with path.open(encoding="utf-8") as f:
-                return dedup_text([_parse(line) for line in f], DedupConfig())
-
-        def in_beam():
-            with beam.Pipeline(runner=FnApiRunner()) as p:
-                _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
-                     | DedupText(DedupConfig()))
-
-        local_cpu, local_s, (kept, _) = _timed(local)
-        beam_cpu, beam_s, _ = _timed(in_beam)
+        local_cpu, local_s, (kept, _) = _timed(lambda: _in_memory(path))
+        beam_cpu, beam_s, _ = _timed(lambda: _in_beam(path))
     n = len(records)
     print(f"  {n:,} documents: in memory {rate(n, local_cpu):,.0f} docs/CPU s, Beam "
           f"{rate(n, beam_cpu):,.0f}: x{local_cpu / beam_cpu:.2f} of in memory per CPU s "
           f"(x{local_s / beam_s:.2f} wall); {len(kept):,} kept")
-    small_local, small_beam = small_cpu
-    extra = n - 10_000 if n > 10_000 else 0
-    if extra:
-        per_local = (local_cpu - small_local) / extra * 1e6
-        per_beam = (beam_cpu - small_beam) / extra * 1e6
-        print(f"  per document between 10,000 and {n:,}: in memory {per_local:.0f} us, Beam "
-              f"{per_beam:.0f} us: x{per_local / per_beam:.2f}")
+    small_n, small_local, small_beam = small
+    if n > small_n:
+        per_local = (local_cpu - small_local) / (n - small_n) * 1e6
+        per_beam = (beam_cpu - small_beam) / (n - small_n) * 1e6
+        print(f"  per document between {small_n:,} and {n:,}: in memory {per_local:.0f} us, "
+              f"Beam {per_beam:.0f} us: x{per_local / per_beam:.2f}")
 
 
-def end_to_end(records: list[Document], baseline: Path | None = None) -> tuple[float, float]:
+def end_to_end(records: list[Document], baseline: Path | None = None
+               ) -> tuple[int, float, float]:
     """Both paths read the same JSON-lines file (a ``beam.Create`` of the documents would
     pickle and compress them all into the pipeline, a cost no real job pays). Rates are given
     per CPU second of this process (the runner's threads included) as well as per wall second:
@@ -333,16 +336,10 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> tuple[f
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    from pipelines.dedup import DedupText
-
     n = len(records)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.jsonl"
         _jsonl(records, path)
-
-        def local():
-            with path.open(encoding="utf-8") as f:
-                return dedup_text([_parse(line) for line in f], DedupConfig())
 
         def trivial():
             with beam.Pipeline(runner=FnApiRunner()) as p:
@@ -350,17 +347,12 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> tuple[f
                      | beam.Map(lambda d: (d.id[:2], d.id))
                      | beam.GroupByKey() | beam.Map(lambda kv: len(list(kv[1]))))
 
-        def in_beam(cfg: DedupConfig | None = None):
-            with beam.Pipeline(runner=FnApiRunner()) as p:
-                _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
-                     | DedupText(cfg or DedupConfig()))
-
-        local_cpu, local_s, (kept, rejected) = _timed(local)
+        local_cpu, local_s, (kept, rejected) = _timed(lambda: _in_memory(path))
         trivial_cpu, trivial_s, _ = _timed(trivial)
-        beam_cpu, beam_s, _ = _timed(in_beam)
+        beam_cpu, beam_s, _ = _timed(lambda: _in_beam(path))
         # each step's share: the pipeline with the steps up to it, minus the one before
-        url_cpu = _timed(lambda: in_beam(DedupConfig(exact=False, near=False)))[0]
-        exact_cpu = _timed(lambda: in_beam(DedupConfig(near=False)))[0]
+        url_cpu = _timed(lambda: _in_beam(path, DedupConfig(exact=False, near=False)))[0]
+        exact_cpu = _timed(lambda: _in_beam(path, DedupConfig(near=False)))[0]
     print(f"end to end: {n} documents read from JSON lines -> {len(kept)} kept, "
           f"{len(rejected)} rejected")
     print(f"  {'':<36} {'docs/CPU s':>10} {'docs/s':>8}")
@@ -394,7 +386,7 @@ def end_to_end(records: list[Document], baseline: Path | None = None) -> tuple[f
                   f"{rate(n, local['cpu']):,.0f} docs/CPU s); peak RSS "
                   f"{beam_run['rss_peak_mb']:.0f} MB, +{extra:.0f} MB "
                   f"({extra * 1024 / n:.1f} KB per document)")
-    return local_cpu, beam_cpu
+    return n, local_cpu, beam_cpu
 
 
 def synthetic_docs(uniq: list[str], n: int, seed: int = 3) -> list[Document]:

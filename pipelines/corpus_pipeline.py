@@ -91,9 +91,8 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     # only the kinds of input the plan has: Beam's in-process runner copies every input of a
     # multi-input Flatten once more before the next step reads it (``pipelines/dedup.py``,
     # ``_Router``), so a crawl alone goes on as it is
-    doc_inputs = [web_docs] if plan.crawl or not plan.dumps else []
-    if plan.dumps:
-        doc_inputs.append(dump_docs)
+    doc_inputs = [docs for docs, files in ((web_docs, plan.crawl), (dump_docs, plan.dumps))
+                  if files]
     if plan.wet:  # only then, so the graph of a run without WET files is unchanged
         wet = _files(p, "Wet", plan.wet) | "ReadWet" >> ApplyStage(
             ReadWetFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True),
@@ -102,6 +101,7 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
         doc_inputs.append(wet.main | "WetDocs" >> beam.Filter(is_not_file_counts))
         counts.append(wet.main | "WetCounts" >> beam.Filter(is_file_counts))
     input_counts = tuple(counts) | "InputCounts" >> beam.Flatten()
+    doc_inputs = doc_inputs or [web_docs]  # no input at all: the (empty) crawl documents
     docs = (doc_inputs[0] if len(doc_inputs) == 1
             else tuple(doc_inputs) | "AllDocs" >> beam.Flatten())
     docs, rej = docs | "Clean" >> ApplyStages(_clean_stages(cfg), budget=cfg.budget)
