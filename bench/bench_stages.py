@@ -10,6 +10,11 @@ adapter puts around it. The sum is the baseline the Beam pipeline is compared wi
 crawl through ``m6 corpus --no-dedup`` on the in-process runner (a subprocess, so
 the import and start-up cost are in it) gives what Beam and the writing of the shards add.
 
+Two more rows run the stages after reading as the pipeline's ``ChainDoFn`` does: a record at a
+time through all of them, and ``CHAIN_BATCH`` records at a time, a stage at a time (what the
+pipeline does). The same calls on the same records; the difference is what the CPU's caches
+keep between one call and the next (``pipelines/stage_dofn.py``).
+
 Run: ``.venv/bin/python bench/bench_stages.py`` (10,000 pages: about 10 s for the stages and 15 s
 for the Beam run on one idle core; the crawl is built once, about 10 s). Dedup is not here:
 ``bench/bench_dedup.py`` measures it.
@@ -35,6 +40,7 @@ from corpus.config import CorpusConfig  # noqa: E402
 from corpus.extract.html import ExtractHTML  # noqa: E402
 from corpus.quality import quality_stages  # noqa: E402
 from corpus.readers import ReadCrawlFile, is_html_page  # noqa: E402
+from pipelines.stage_dofn import CHAIN_BATCH  # noqa: E402
 from schemas import RejectedRecord  # noqa: E402
 
 MODELS = ROOT / "out" / "models"
@@ -73,6 +79,29 @@ def time_stages(files: list[str], cfg: CorpusConfig) -> tuple[list[tuple[str, fl
     return rows, pages
 
 
+def time_chain(files: list[str], cfg: CorpusConfig, batch: int) -> float:
+    """Seconds for all the stages after reading, run as ``pipelines.stage_dofn.ChainDoFn`` runs
+    them: ``batch`` records at a time, each batch through every stage in turn, a stage at a time
+    (``batch=1``: each record through all the stages before the next record)."""
+    reader = ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse)
+    pages = [r for f in files for r in reader.process(f) if is_html_page(r)]
+    stages = [BudgetedStage(s, cfg.budget) for s in
+              (ExtractHTML(cfg.extract, cfg.budget), *clean_stages(cfg.clean),
+               *quality_stages(cfg.quality))]
+    for stage in stages:
+        stage.setup()
+    t0 = time.perf_counter()
+    for i in range(0, len(pages), batch):
+        records = pages[i:i + batch]
+        for stage in stages:
+            records = [o for r in records for o in stage.process(r)
+                       if not isinstance(o, RejectedRecord)]
+    secs = time.perf_counter() - t0
+    for stage in stages:
+        stage.teardown()
+    return secs
+
+
 def beam_run(crawl: Path, cfg_args: list[str]) -> float:
     """Wall seconds of ``m6 corpus --no-dedup`` on ``crawl`` with one in-process worker."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, secs, kept in rows:
         print(f"  {name:24s} {secs * scale:7.2f} {secs / total:6.1%} {kept:7,}")
     print(f"  {'all stages (plain loop)':24s} {total * scale:7.2f}  {pages / total:,.0f} pages/s")
+    for batch in (1, CHAIN_BATCH):
+        secs = time_chain(files, cfg, batch)
+        print(f"  {f'after reading, {batch} at a time':24s} {secs * scale:7.2f}  "
+              f"{pages / secs:,.0f} pages/s")
     if args.beam:
         secs = beam_run(crawl, [
             "--set", f"quality.perplexity.model={MODELS / 'lm' / 'encyclopedia.char5.bin'}",
