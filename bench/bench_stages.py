@@ -10,7 +10,7 @@ adapter puts around it. The sum is the baseline the Beam pipeline is compared wi
 crawl through ``m6 corpus --no-dedup`` on the in-process runner (a subprocess, so
 the import and start-up cost are in it) gives what Beam and the writing of the shards add.
 
-Two more rows run the stages after reading as the pipeline's ``ChainDoFn`` does: a record at a
+Two more rows (``chained``) run the stages after reading as the pipeline's ``ChainDoFn`` does: a record at a
 time through all of them, and ``CHAIN_BATCH`` records at a time, a stage at a time (what the
 pipeline does). The same calls on the same records; the difference is what the CPU's caches
 keep between one call and the next (``pipelines/stage_dofn.py``).
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'all stages (plain loop)':24s} {total * scale:7.2f}  {pages / total:,.0f} pages/s")
     for batch in (1, CHAIN_BATCH):
         secs = time_chain(files, cfg, batch)
-        print(f"  {f'after reading, {batch} at a time':24s} {secs * scale:7.2f}  "
+        print(f"  {f'chained, {batch} at a time':24s} {secs * scale:7.2f}  "
               f"{pages / secs:,.0f} pages/s")
     if args.beam:
         secs = beam_run(crawl, [
