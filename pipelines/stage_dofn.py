@@ -55,9 +55,12 @@ from pipelines.progress import SEND_INTERVAL_S, capture, counts_for
 from schemas import RejectedRecord, make_id
 
 REJECTED = "rejected"
-# Records a ChainDoFn runs through its stages together, a stage at a time (``ChainDoFn``): 100
-# and 10,000 gave the same speed on the benchmark crawl, and 100 pages hold little memory.
+# Records a ChainDoFn runs through its stages together, a stage at a time (``ChainDoFn``): 30,
+# 100, 1,000 and 10,000 gave the same speed on the benchmark crawl. A batch also ends once the
+# records it holds reach CHAIN_BATCH_BYTES (HTML bodies and texts), so a run of pages near
+# extract.max_page_bytes (4 MiB) holds a few of them, not a hundred.
 CHAIN_BATCH = 100
+CHAIN_BATCH_BYTES = 8 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +208,10 @@ class ChainDoFn(beam.DoFn):
     reader's ``FileCounts``, which pass on as before) as soon as a stage makes it and the records
     the last stage keeps. A stage sees exactly the records the stage before it kept.
 
-    With ``batch > 1`` it keeps up to ``batch`` records of a bundle and runs them through the
-    chain a stage at a time (every record through the first stage, the kept ones through the
-    second, ...), the rest at the end of the bundle. Why (issue 17.2): a record's trip through
+    With ``batch > 1`` it keeps up to ``batch`` records of a bundle (fewer once they hold
+    ``CHAIN_BATCH_BYTES``) and runs them through the chain a stage at a time (every record
+    through the first stage, the kept ones through the second, ...), the rest at the end of the
+    bundle. Why (issue 17.2): a record's trip through
     twelve stages touches twelve stages' code and tables (lexbor, the n-gram counters, the
     fastText and kenlm models), and run a record at a time they evicted each other from the CPU's
     caches: the stages of ``m6 corpus`` took 8.5 s per 10,000 pages that way and 5.7 s a hundred
@@ -227,6 +231,7 @@ class ChainDoFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._held: list[Any] = []
+        self._held_bytes = 0
 
     def process(self, record: Any) -> Iterator[Any]:
         if self.batch == 1:
@@ -234,8 +239,9 @@ class ChainDoFn(beam.DoFn):
             return
         held = self._held
         held.append(record)
-        if len(held) >= self.batch:
-            self._held = []
+        self._held_bytes += _size(record)
+        if len(held) >= self.batch or self._held_bytes >= CHAIN_BATCH_BYTES:
+            self._held, self._held_bytes = [], 0
             yield from self._run(held)
 
     def _run(self, batch: list[Any]) -> Iterator[Any]:
@@ -253,7 +259,7 @@ class ChainDoFn(beam.DoFn):
         yield from batch
 
     def finish_bundle(self) -> Iterator[Any]:
-        held, self._held = getattr(self, "_held", []), []
+        held, self._held, self._held_bytes = getattr(self, "_held", []), [], 0
         for out in self._run(held) if held else ():
             yield GlobalWindows.windowed_value(out)
         for fn in self.fns:
@@ -262,6 +268,13 @@ class ChainDoFn(beam.DoFn):
     def teardown(self) -> None:
         for fn in self.fns:
             fn.teardown()
+
+
+def _size(record: Any) -> int:
+    """Bytes of a record's page body and characters of its text (what a held batch costs)."""
+    body, text = getattr(record, "body", None), getattr(record, "text", None)
+    return ((len(body) if isinstance(body, (bytes, bytearray)) else 0)
+            + (len(text) if isinstance(text, str) else 0))
 
 
 class ApplyStages(beam.PTransform):

@@ -166,3 +166,13 @@ def test_a_chain_holds_no_records_where_finish_bundle_output_is_lost():
     p = beam.Pipeline(runner=FnApiRunner())
     windowed = p | beam.Create(_docs("a")) | beam.WindowInto(FixedWindows(60))
     assert chain_batch(p, windowed) == 1
+
+
+def test_a_batch_ends_early_once_it_holds_enough_bytes(monkeypatch):
+    # three 5-character texts against a 12-byte bound: the third record ends the first batch
+    import pipelines.stage_dofn as stage_dofn
+
+    monkeypatch.setattr(stage_dofn, "CHAIN_BATCH_BYTES", 12)
+    calls = _texts_by_batch(100, ["abcde", "fghij", "klmno", "pqrst"])
+    assert calls == [("a", "0"), ("a", "1"), ("a", "2"), ("b", "0"), ("b", "1"), ("b", "2"),
+                     ("a", "3"), ("b", "3")]
