@@ -214,7 +214,7 @@ class ChainDoFn(beam.DoFn):
     bundle. Why (issue 17.2): a record's trip through
     twelve stages touches twelve stages' code and tables (lexbor, the n-gram counters, the
     fastText and kenlm models), and run a record at a time they evicted each other from the CPU's
-    caches: the stages of ``m6 corpus`` took 8.5 s per 10,000 pages that way and 5.7 s a hundred
+    caches: the stages of ``m6 corpus`` took 7.8 s per 10,000 pages that way and 5.6 s a hundred
     records at a time, the same code on the same records (``bench/bench_stages.py``). Each record
     is still processed by the same stage calls, with its own budget and error isolation, so the
     rows out are the same; only their order within a bundle changes. ``ApplyStages`` turns it on
