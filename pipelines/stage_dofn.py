@@ -209,17 +209,16 @@ class ChainDoFn(beam.DoFn):
     the last stage keeps. A stage sees exactly the records the stage before it kept.
 
     With ``batch > 1`` it keeps up to ``batch`` records of a bundle (fewer once they hold
-    ``CHAIN_BATCH_BYTES``) and runs them through the chain a stage at a time (every record
-    through the first stage, the kept ones through the second, ...), the rest at the end of the
-    bundle. Why (issue 17.2): a record's trip through
-    twelve stages touches twelve stages' code and tables (lexbor, the n-gram counters, the
-    fastText and kenlm models), and run a record at a time they evicted each other from the CPU's
-    caches: the stages of ``m6 corpus`` took 7.8 s per 10,000 pages that way and 5.6 s a hundred
-    records at a time, the same code on the same records (``bench/bench_stages.py``). Each record
-    is still processed by the same stage calls, with its own budget and error isolation, so the
-    rows out are the same; only their order within a bundle changes. ``ApplyStages`` turns it on
-    only for globally windowed input on runners that deliver ``finish_bundle`` output
-    (``pipelines.batches.delivers_finish_bundle``)."""
+    ``CHAIN_BATCH_BYTES``) and runs them through the chain a stage at a time (every record through
+    the first stage, the kept ones through the second, ...), the rest at the end of the bundle. Why
+    (issue 17.2): a record's trip through twelve stages touches twelve stages' code and tables
+    (lexbor, the n-gram counters, the fastText and kenlm models), and run a record at a time they
+    evicted each other from the CPU's caches: the stages of ``m6 corpus`` took 7.8 s per 10,000
+    pages that way and 5.6 s a hundred records at a time, the same code on the same records
+    (``bench/bench_stages.py``). Each record is still processed by the same stage calls, with its
+    own budget and error isolation, so the rows out are the same; only their order within a bundle
+    changes. ``ApplyStages`` turns it on only for globally windowed input on runners that deliver
+    ``finish_bundle`` output (``pipelines.batches.delivers_finish_bundle``)."""
 
     def __init__(self, fns: Sequence[StageDoFn], batch: int = 1):
         self.fns = list(fns)
