@@ -300,6 +300,8 @@ class ApplyStages(beam.PTransform):
 def _can_hold(pcoll: beam.PCollection) -> bool:
     """Whether a DoFn may keep records of ``pcoll`` until ``finish_bundle``: its elements are in
     the global window (what ``finish_bundle`` emits into) and the runner passes on what
-    ``finish_bundle`` emits (the DaskRunner of Beam 2.77 drops it)."""
+    ``finish_bundle`` emits (the DaskRunner of Beam 2.77 drops it). A held record leaves with the
+    timestamp of the record that completed its batch, or the global window's least one from
+    ``finish_bundle``: nothing in the corpus pipeline reads timestamps."""
     return (isinstance(pcoll.windowing.windowfn, GlobalWindows)
             and delivers_finish_bundle(pcoll.pipeline))
