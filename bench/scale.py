@@ -15,6 +15,10 @@ beside the figures. Each run's log (``out-<pages>.log``) and RSS over time
 in the output (none, when batches deduplicate across each other); pass
 ``-- --set run.batch_records=0`` for the single-pipeline run to compare with.
 
+``--stage-times`` runs each ``m6 corpus`` under ``bench/runner_stages.py`` and prints, after each
+run, the seconds of each phase (per-document stages, dedup, images, writing) and the slowest of
+the runner's fused stages: where a run's time goes, with one worker or several.
+
 Speed against a baseline (issue 17.2): ``--baseline CHECKOUT --repeat N --workers 1,2`` runs the
 baseline's ``m6 corpus`` and this one's in turn, N times for each worker count, on the same crawl,
 and prints the medians: seconds, pages per CPU second (user + system of the whole process tree,
@@ -64,11 +68,13 @@ def children_cpu() -> float:
 
 
 def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list[str],
-               code: Path = ROOT) -> tuple[float, int, int]:
-    """(seconds, peak tree RSS in bytes, exit code) of one ``m6 corpus`` run."""
+               code: Path = ROOT, stage_times: bool = False) -> tuple[float, int, int]:
+    """(seconds, peak tree RSS in bytes, exit code) of one ``m6 corpus`` run. With
+    ``stage_times`` it runs under ``bench/runner_stages.py`` (its table ends the log)."""
     if output.exists():
         shutil.rmtree(output)
-    m6 = [sys.executable, "-m", "m6.cli"]
+    m6 = ([sys.executable, str(ROOT / "bench" / "runner_stages.py")] if stage_times
+          else [sys.executable, "-m", "m6.cli"])
     models = ROOT / "out" / "models"
     argv = [*m6, "corpus", "--input", str(crawl), "--output", str(output),
             "--runner", runner, "--workers", str(workers), "--no-report",
@@ -101,6 +107,18 @@ def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list
     if proc.returncode:
         print(log_path.read_text("utf-8", "replace")[-2000:], file=sys.stderr)
     return secs, peak, proc.returncode
+
+
+def stage_summary(output: Path, stages: int = 4) -> str:
+    """The phases and the ``stages`` slowest stages from the log of a run with ``stage_times``."""
+    log = (output.parent / f"{output.name}.log").read_text("utf-8", "replace")
+    at = log.rfind("runner stages:")
+    if at < 0:
+        return "      (no runner stages: only the FnApiRunner is timed)"
+    lines = log[at:].splitlines()
+    phases = [ln for ln in lines[1:] if ln.lstrip().startswith("phase ")]
+    slowest = [ln for ln in lines[1:] if not ln.lstrip().startswith("phase ")][:stages]
+    return "\n".join("      " + ln.strip() for ln in [lines[0], *phases, *slowest])
 
 
 def counts(output: Path) -> str:
@@ -153,13 +171,16 @@ def compare(args, n: int) -> None:
             for name, code in codes.items():
                 out = args.work / f"out-{n}-{name}"
                 cpu0 = children_cpu()
-                secs, _, rc = run_corpus(crawl, out, workers, args.runner, args.corpus_args, code)
+                secs, _, rc = run_corpus(crawl, out, workers, args.runner, args.corpus_args, code,
+                                         args.stage_times)
                 cpu = children_cpu() - cpu0
                 if rc:
                     raise SystemExit(f"m6 corpus of {code} exited {rc}")
                 runs.setdefault((name, workers), []).append((secs, cpu))
                 print(f"{i + 1:>4} {name:>9} {workers:>7} {secs:8.1f} {cpu:8.1f} {n / cpu:12.0f}",
                       flush=True)
+                if args.stage_times:
+                    print(stage_summary(out), flush=True)
                 shutil.rmtree(out, ignore_errors=True)
 
     def med(name: str, workers: int, k: int) -> float:
@@ -198,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verify", action="store_true",
                     help="after each run print Table 1's kept passages, tokens and chars and the "
                          "duplicates an in-memory dedup still finds in the corpus (should be none)")
+    ap.add_argument("--stage-times", action="store_true",
+                    help="run m6 corpus under bench/runner_stages.py and print the seconds of "
+                         "each phase (per-document stages, dedup, images, writing) and the "
+                         "slowest of the runner's fused stages")
     ap.add_argument("corpus_args", nargs="*", help="more arguments for m6 corpus (after --)")
     args = ap.parse_args(argv)
     scales = [int(s) for s in args.scales.replace(",", " ").split()]
@@ -219,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = build(crawl, n, args.seed)
         out = args.work / f"out-{n}"
         secs, peak, rc = run_corpus(crawl, out, args.workers, args.runner, args.corpus_args,
-                                   args.code.resolve())
+                                   args.code.resolve(), args.stage_times)
         target = TARGET_GB.get(n)
         verdict = "" if target is None else (
             f"< {target:.0f} GB: {'holds' if peak < target * 1e9 else 'FAILS'}")
@@ -228,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:>10,} {meta['warc_bytes'] / 1e6:8.1f} {secs:8.1f} {n / secs:8.0f}"
               f" {n / secs / min(cores, max(1, args.workers)):7.0f} {peak / 1e9:8.2f}"
               f" {peak / 1024 / n:8.1f}  {verdict}", flush=True)
+        if args.stage_times and not rc:
+            print(stage_summary(out), flush=True)
         if args.verify and not rc:
             print(f"{'':>10} Table 1: {table1(out)}; duplicates left: "
                   f"{surviving_duplicates(out) or 'none'}", flush=True)
