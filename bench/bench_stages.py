@@ -10,10 +10,10 @@ adapter puts around it. The sum is the baseline the Beam pipeline is compared wi
 crawl through ``m6 corpus --no-dedup`` on the in-process runner (a subprocess, so
 the import and start-up cost are in it) gives what Beam and the writing of the shards add.
 
-Two more rows (``chained``) run the stages after reading as the pipeline's ``ChainDoFn`` does: a record at a
-time through all of them, and ``CHAIN_BATCH`` records at a time, a stage at a time (what the
-pipeline does). The same calls on the same records; the difference is what the CPU's caches
-keep between one call and the next (``pipelines/stage_dofn.py``).
+Two more rows (``chained``) run the stages after reading through the pipeline's own ``ChainDoFn``:
+a record at a time through all of them, and ``CHAIN_BATCH`` records at a time, a stage at a time
+(what the pipeline does). The same calls on the same records; the difference is what the CPU's
+caches keep between one call and the next (``pipelines/stage_dofn.py``).
 
 Run: ``.venv/bin/python bench/bench_stages.py`` (10,000 pages: about 10 s for the stages and 15 s
 for the Beam run on one idle core; the crawl is built once, about 10 s). Dedup is not here:
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,7 +41,7 @@ from corpus.config import CorpusConfig  # noqa: E402
 from corpus.extract.html import ExtractHTML  # noqa: E402
 from corpus.quality import quality_stages  # noqa: E402
 from corpus.readers import ReadCrawlFile, is_html_page  # noqa: E402
-from pipelines.stage_dofn import CHAIN_BATCH  # noqa: E402
+from pipelines.stage_dofn import CHAIN_BATCH, ChainDoFn, StageDoFn  # noqa: E402
 from schemas import RejectedRecord  # noqa: E402
 
 MODELS = ROOT / "out" / "models"
@@ -55,19 +56,23 @@ def config() -> CorpusConfig:
         f"quality.spam.model={MODELS / 'spam' / 'spam.bin'}"])
 
 
-def time_stages(files: list[str], cfg: CorpusConfig) -> tuple[list[tuple[str, float, int]], int]:
-    """``([(stage, seconds, records out kept)], pages)``: each stage over all records kept by the
-    stages before it, read included."""
+def _stages(cfg: CorpusConfig) -> list:
+    """The per-document stages after reading, in the pipeline's order."""
+    return [ExtractHTML(cfg.extract, cfg.budget), *clean_stages(cfg.clean),
+            *quality_stages(cfg.quality)]
+
+
+def time_stages(files: list[str], cfg: CorpusConfig
+                ) -> tuple[list[tuple[str, float, int]], list[Any]]:
+    """``([(stage, seconds, records out kept)], html pages)``: each stage over all records kept
+    by the stages before it, read included."""
     reader = BudgetedStage(ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse),
                            cfg.budget)
     t0 = time.perf_counter()
     records = [r for f in files for r in reader.process(f)]
     rows = [("read_crawl", time.perf_counter() - t0, len(records))]
-    records = [r for r in records if is_html_page(r)]
-    pages = len(records)
-    stages = [ExtractHTML(cfg.extract, cfg.budget), *clean_stages(cfg.clean),
-              *quality_stages(cfg.quality)]
-    for stage in stages:
+    records = pages = [r for r in records if is_html_page(r)]
+    for stage in _stages(cfg):
         budgeted = BudgetedStage(stage, cfg.budget)
         budgeted.setup()
         t0 = time.perf_counter()
@@ -79,26 +84,21 @@ def time_stages(files: list[str], cfg: CorpusConfig) -> tuple[list[tuple[str, fl
     return rows, pages
 
 
-def time_chain(files: list[str], cfg: CorpusConfig, batch: int) -> float:
-    """Seconds for all the stages after reading, run as ``pipelines.stage_dofn.ChainDoFn`` runs
-    them: ``batch`` records at a time, each batch through every stage in turn, a stage at a time
-    (``batch=1``: each record through all the stages before the next record)."""
-    reader = ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse)
-    pages = [r for f in files for r in reader.process(f) if is_html_page(r)]
-    stages = [BudgetedStage(s, cfg.budget) for s in
-              (ExtractHTML(cfg.extract, cfg.budget), *clean_stages(cfg.clean),
-               *quality_stages(cfg.quality))]
-    for stage in stages:
-        stage.setup()
+def time_chain(pages: list[Any], cfg: CorpusConfig, batch: int) -> float:
+    """Seconds for the pipeline's own ``ChainDoFn`` of all the stages after reading, run as one
+    bundle of ``pages`` with ``batch`` records a batch (1: each record through all the stages
+    before the next)."""
+    chain = ChainDoFn([StageDoFn(s, cfg.budget) for s in _stages(cfg)], batch)
+    chain.setup()
+    chain.start_bundle()
     t0 = time.perf_counter()
-    for i in range(0, len(pages), batch):
-        records = pages[i:i + batch]
-        for stage in stages:
-            records = [o for r in records for o in stage.process(r)
-                       if not isinstance(o, RejectedRecord)]
+    for page in pages:
+        for _ in chain.process(page):
+            pass
+    for _ in chain.finish_bundle():
+        pass
     secs = time.perf_counter() - t0
-    for stage in stages:
-        stage.teardown()
+    chain.teardown()
     return secs
 
 
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config()
     print(f"bench_stages: {args.pages:,} generated pages, load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; seconds per {PER:,} pages")
-    rows, pages = time_stages(files, cfg)
+    rows, html = time_stages(files, cfg)
+    pages = len(html)
     total = sum(s for _, s, _ in rows)
     scale = PER / pages
     print(f"  {'stage':24s} {'s/10k':>7s} {'share':>6s} {'kept':>7s}")
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:24s} {secs * scale:7.2f} {secs / total:6.1%} {kept:7,}")
     print(f"  {'all stages (plain loop)':24s} {total * scale:7.2f}  {pages / total:,.0f} pages/s")
     for batch in (1, CHAIN_BATCH):
-        secs = time_chain(files, cfg, batch)
+        secs = time_chain(html, cfg, batch)
         print(f"  {f'chained, {batch} at a time':24s} {secs * scale:7.2f}  "
               f"{pages / secs:,.0f} pages/s")
     if args.beam:

@@ -67,6 +67,11 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def log_of(output: Path) -> Path:
+    """The stderr of the ``m6 corpus`` run that writes ``output``, beside it."""
+    return output.parent / f"{output.name}.log"
+
+
 def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list[str],
                code: Path = ROOT, stage_times: bool = False) -> tuple[float, int, int]:
     """(seconds, peak tree RSS in bytes, exit code) of one ``m6 corpus`` run. With
@@ -84,7 +89,7 @@ def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list
     t = time.perf_counter()
     # stderr (progress lines, one block per batch) goes to a file: a pipe nobody reads fills up
     # and stalls the run
-    log_path = output.parent / f"{output.name}.log"
+    log_path = log_of(output)
     with open(log_path, "wb") as log:
         # from inside ``code``: ``python -m`` puts the working directory first on sys.path
         proc = subprocess.Popen(argv, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=log)
@@ -111,7 +116,7 @@ def run_corpus(crawl: Path, output: Path, workers: int, runner: str, extra: list
 
 def stage_summary(output: Path, stages: int = 4) -> str:
     """The phases and the ``stages`` slowest stages from the log of a run with ``stage_times``."""
-    log = (output.parent / f"{output.name}.log").read_text("utf-8", "replace")
+    log = log_of(output).read_text("utf-8", "replace")
     at = log.rfind("runner stages:")
     if at < 0:
         return "      (no runner stages: only the FnApiRunner is timed)"

@@ -213,8 +213,8 @@ class ChainDoFn(beam.DoFn):
     the first stage, the kept ones through the second, ...), the rest at the end of the bundle. Why
     (issue 17.2): a record's trip through twelve stages touches twelve stages' code and tables
     (lexbor, the n-gram counters, the fastText and kenlm models), and run a record at a time they
-    evicted each other from the CPU's caches: the stages of ``m6 corpus`` took 7.8 s per 10,000
-    pages that way and 5.6 s a hundred records at a time, the same code on the same records
+    evicted each other from the CPU's caches: the stages of ``m6 corpus`` took 9.2 s per 10,000
+    pages that way and 6.4 s a hundred records at a time, the same code on the same records
     (``bench/bench_stages.py``). Each record is still processed by the same stage calls, with its
     own budget and error isolation, so the rows out are the same; only their order within a bundle
     changes. ``ApplyStages`` turns it on only for globally windowed input on runners that deliver

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,12 @@ class Quality:
     lang_score: float | None = None
     dup_line_frac: float | None = None
     top_ngram_frac: float | None = None
+
+
+# Quality's fields, all plain values (floats, strings, None), and a getter of them in one C call:
+# ``TextRecord`` rows and the dedup's packed documents read them for every document
+QUALITY_FIELDS = tuple(f.name for f in dataclasses.fields(Quality))
+quality_values = operator.attrgetter(*QUALITY_FIELDS)
 
 
 @dataclass

@@ -18,19 +18,17 @@ import dataclasses
 import operator
 
 from corpus.document import Document, ImageRef
-from schemas.records import Quality
+from schemas.records import QUALITY_FIELDS, Quality, quality_values
 
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes})
 _DOC_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.init)
 _IMAGE_FIELDS = tuple(f.name for f in dataclasses.fields(ImageRef) if f.init)
-_QUALITY_FIELDS = tuple(f.name for f in dataclasses.fields(Quality) if f.init)
 _INDEX = {name: i for i, name in enumerate(_DOC_FIELDS)}
 _IMAGES = _INDEX["images"]
 _QUALITY = _INDEX["quality"]
 # one C call per object instead of a getattr per field: packing is on every document's path
 _DOC_GET = operator.attrgetter(*_DOC_FIELDS)
 _IMAGE_GET = operator.attrgetter(*_IMAGE_FIELDS)
-_QUALITY_GET = operator.attrgetter(*_QUALITY_FIELDS)
 _SCALAR_FIELDS = tuple(n for n in _DOC_FIELDS if n not in ("images", "quality"))
 _SCALAR_GET = operator.attrgetter(*_SCALAR_FIELDS)
 TEXT = _INDEX["text"]
@@ -56,7 +54,7 @@ def pack(doc: Document) -> Packed:
     values = list(_DOC_GET(doc))
     values[_IMAGES] = tuple(_check("Document.images.", _IMAGE_FIELDS, _IMAGE_GET(img))
                             for img in values[_IMAGES])
-    values[_QUALITY] = _check("Document.quality.", _QUALITY_FIELDS, _QUALITY_GET(values[_QUALITY]))
+    values[_QUALITY] = _check("Document.quality.", QUALITY_FIELDS, quality_values(values[_QUALITY]))
     _check("Document.", _SCALAR_FIELDS, _SCALAR_GET(doc))
     return tuple(values)
 
