@@ -14,8 +14,8 @@ Progress: one live line per stage on stderr (records in, kept, rejected, rate), 
 workers' reports on the runners that run here and from Beam's metrics on the others
 (``pipelines/progress.py``); ``-q`` turns it off, ``--json-progress`` writes JSON lines.
 
-Runners: ``DirectRunner`` with ``--workers 1`` runs in-process on Beam's FnApiRunner (no Prism
-download attempt); ``--workers N`` uses the multi-processing DirectRunner; ``PortableRunner``
+Runners: ``DirectRunner`` runs on Beam's FnApiRunner (no Prism download attempt), in-process
+with ``--workers 1``, in N worker processes with ``--workers N``; ``PortableRunner``
 defaults to the embedded job server with the LOOPBACK environment; ``DaskRunner`` needs
 ``--dask_client_address`` or starts a local cluster on 127.0.0.1 for the run; ``DataflowRunner``,
 ``SparkRunner``, ``FlinkRunner`` take their own flags (README, "Running on a cluster"). Every

@@ -3,9 +3,12 @@ flags the user passed through.
 
 Defaults that make each runner work out of the box here (README, "Running at scale"):
 
-- ``DirectRunner``, 1 worker: Beam's ``FnApiRunner`` in-process, handed over as an instance, so
-  Beam does not first try to download the Prism runner.
-- ``DirectRunner``, N workers: ``direct_running_mode=multi_processing``, ``direct_num_workers=N``.
+- ``DirectRunner``: Beam's ``FnApiRunner``, handed over as an instance. By name, Beam 2.77's
+  DirectRunner first tries the Prism runner: it downloads a Go binary (where there is a network,
+  the run then goes to another runner than the one the README describes; where there is none,
+  the attempt costs about a second and leaves two empty folders in the temp directory for each
+  run) and falls back to the ``FnApiRunner``. 1 worker runs in-process; N workers get
+  ``direct_running_mode=multi_processing``, ``direct_num_workers=N``.
 - ``PortableRunner``: ``--job_endpoint=embed --environment_type=LOOPBACK`` unless given.
 - ``DaskRunner``: ``--dask_client_address`` is required (``m6 corpus --runner DaskRunner``
   without one starts a local ``dask.distributed`` cluster, ``pipelines.dask_local``, and passes
@@ -32,15 +35,14 @@ def pipeline_runner_and_options(runner: str, workers: int,
     """The runner (a name or an instance) and options for ``beam.Pipeline``."""
     flags = list(beam_args)
     if runner in ("DirectRunner", "direct"):
-        if workers <= 1:
-            from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-            return FnApiRunner(), PipelineOptions(flags)
-        if not _has(flags, "direct_running_mode"):
-            flags.append("--direct_running_mode=multi_processing")
-        if not _has(flags, "direct_num_workers"):
-            flags.append(f"--direct_num_workers={workers}")
-        return "DirectRunner", PipelineOptions(flags)
+        if workers > 1:
+            if not _has(flags, "direct_running_mode"):
+                flags.append("--direct_running_mode=multi_processing")
+            if not _has(flags, "direct_num_workers"):
+                flags.append(f"--direct_num_workers={workers}")
+        return FnApiRunner(), PipelineOptions(flags)
     if runner == "PortableRunner":
         if not _has(flags, "job_endpoint"):
             flags.append("--job_endpoint=embed")
