@@ -119,7 +119,7 @@ def test_same_survivors_on_the_multiprocessing_direct_runner():
     docs = corpus_docs(60, seed=2)
     options = PipelineOptions(["--direct_running_mode=multi_processing",
                                "--direct_num_workers=2"])
-    run_text(docs, shards=2, runner="DirectRunner", options=options)
+    run_text(docs, shards=2, runner=FnApiRunner(), options=options)  # by name: Prism first
 
 
 def write_text_shard(folder: Path, docs: list[Document]) -> None:
