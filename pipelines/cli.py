@@ -41,6 +41,7 @@ from corpus.config import CorpusConfig, apply_overrides
 from corpus.inputs import InputPlan, plan_inputs
 from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
+from pipelines.dedup_spill import remove_spill
 from pipelines.options import pipeline_runner_and_options
 from pipelines.progress import (
     ProgressMonitor,
@@ -204,7 +205,16 @@ def _readers(cfg: CorpusConfig) -> dict[str, Any]:
 def _run_pipeline(runner, options, cfg: CorpusConfig, plan: InputPlan, output: str,
                   batch: BatchSpec | None, mode, local: bool) -> None:
     """Build and run one corpus pipeline (the whole input, or one batch of it) with its
-    progress lines."""
+    progress lines; dedup's spill folder is removed before and after it."""
+    remove_spill(output)  # of a killed run
+    try:
+        _run_one_pipeline(runner, options, cfg, plan, output, batch, mode, local)
+    finally:
+        remove_spill(output)
+
+
+def _run_one_pipeline(runner, options, cfg: CorpusConfig, plan: InputPlan, output: str,
+                      batch: BatchSpec | None, mode, local: bool) -> None:
     monitor = ProgressMonitor(mode) if mode else None
     p = beam.Pipeline(runner=runner, options=options)
     with (reporting_to(monitor.address) if monitor and local

@@ -37,6 +37,7 @@ from corpus.readers import (
 )
 from corpus.shards import num_buckets
 from corpus.stats import compute_stats
+from pipelines.dedup_spill import spill_folder
 from pipelines.sink import KINDS, WriteShards, finalize
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
@@ -118,8 +119,9 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
 
             docs, rej, shadows = docs | "DedupEarlier" >> DedupEarlier(cfg.dedup, batch.earlier)
             rejected.append(rej)
-        docs, rej = docs | "Dedup" >> DedupText(cfg.dedup, dedup_against=cfg.run.dedup_against,
-                                                existing=shadows, inputs=plan.files)
+        docs, rej = docs | "Dedup" >> DedupText(
+            cfg.dedup, dedup_against=cfg.run.dedup_against, existing=shadows, inputs=plan.files,
+            spill=spill_folder(output, None if batch is None else batch.index))
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 

@@ -25,6 +25,11 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
       Apply          CoGroupByKey(batch: documents, URL/exact verdicts, near verdicts)
                      -> kept | rejected
 
+With ``spill`` (what ``m6 corpus`` passes), ``Prepare`` writes each batch's documents and normal
+texts to a file (``pipelines.dedup_spill``) and the join and ``JoinEnds`` get its path: Beam's
+in-process runner copies every element of a ``Flatten`` before a ``GroupByKey``, and those were
+the documents and the texts.
+
 Why this shape (issue 17.2, ``docs/dedup.md``): on Beam's runners the cost of dedup was the
 per-element and per-pickled-document cost of five shuffles of whole documents (URL, exact,
 batching, text join, survivor join), not the dedup work, and the in-process runner holds every
@@ -79,6 +84,7 @@ from corpus.dedup.vertices import (
 from corpus.document import Document
 from pipelines.batches import Batches
 from pipelines.dedup_images import DedupImages
+from pipelines.dedup_spill import load, spill
 from pipelines.dedup_steps import KEPT, NAMESPACE, ConnectedComponents, GroupDedup, counter
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
@@ -163,11 +169,14 @@ class _Router:
 class _Prepare(beam.DoFn):
     """A batch of (node, documents in rank order) -> ``docs``: (batch id, [(vertex, document)]),
     and each document's record sent on (``_Router``). Each document's keys and signature depend on
-    that document only, not on the batch it came in; its normal form is computed once."""
+    that document only, not on the batch it came in; its normal form is computed once. With a
+    spill folder the documents and the normal texts go to a file each and the shuffles carry
+    its path (``pipelines.dedup_spill``)."""
 
-    def __init__(self, cfg: DedupConfig):
+    def __init__(self, cfg: DedupConfig, spill: str | None = None):
         self.cfg = cfg
         self.router = _Router(cfg)
+        self.spill = spill
 
     def setup(self):
         self.router.setup()
@@ -178,7 +187,7 @@ class _Prepare(beam.DoFn):
         batch_id = batch_name(node for node, _ in batch)
         docs = [(vertex(node, rank, batch_id), doc)
                 for node, group in batch for rank, doc in enumerate(group)]
-        yield tag(_JOIN, (batch_id, (_DOCS, docs)))
+        yield tag(_JOIN, (batch_id, (_DOCS, self._spilled(batch_id, _DOCS, docs))))
         # the normal form feeds the exact key and the signature: not needed for URLs alone
         normals = (normalise_texts([doc[TEXT] for _, doc in docs]) if cfg.exact or cfg.near
                    else [""] * len(docs))
@@ -189,13 +198,22 @@ class _Prepare(beam.DoFn):
         else:
             sig_bytes = [b""] * len(docs)
         if cfg.near and cfg.verify == "exact":
-            yield tag(_TEXTS, (batch_id, (_TEXTS, [(v, n, sig) for (v, _), n, sig
-                                                   in zip(docs, normals, sig_bytes) if n])))
+            texts = [(v, n, sig) for (v, _), n, sig in zip(docs, normals, sig_bytes) if n]
+            yield tag(_TEXTS, (batch_id, (_TEXTS, self._spilled(batch_id, _TEXTS, texts))))
         exact = ([exact_key_of(n) for n in normals] if cfg.exact else [None] * len(docs))
         urls = ([normalise_url(doc[URL]) if doc[URL] else None for _, doc in docs] if cfg.url
                 else [None] * len(docs))
         records = [(v, u, e, s) for (v, _), u, e, s in zip(docs, urls, exact, sig_bytes)]
         yield from self.router.to_url(records)
+
+    def _spilled(self, batch_id: str, kind: str, values: list) -> list | str:
+        """``values``, or the path of the file they were spilled to."""
+        return values if self.spill is None else spill(self.spill, batch_id, kind, values)
+
+
+def _unspilled(value: list | str) -> list:
+    """A list that ``_Prepare`` sent, read back from its file if it was spilled."""
+    return load(value) if isinstance(value, str) else value
 
 
 class _Resolve(beam.DoFn):
@@ -294,7 +312,7 @@ def _send_ends(kv):
     pairs: list[tuple[str, str]] = []
     for kind, value in kv[1]:
         if kind == _TEXTS:
-            signed.update((t[0], t) for t in value)
+            signed.update((t[0], t) for t in _unspilled(value))
         elif kind == _ENDS:
             wanted.update(value)
         else:
@@ -429,7 +447,7 @@ class _Apply(beam.DoFn):
         docs, verdicts, found = [], [], []
         for kind, value in kv[1]:
             if kind == _DOCS:
-                docs.extend(value)
+                docs.extend(_unspilled(value))
             elif kind == _VERDICTS:
                 verdicts.extend(value)
             else:
@@ -522,17 +540,22 @@ class DedupText(beam.PTransform):
     a document of this run in their group or component is dropped for them.
 
     ``kept``: the documents of this run that survive; ``rejected``: ``RejectedRecord`` rows with
-    reason ``url_duplicate``, ``exact_duplicate`` or ``near_duplicate`` and ``duplicate_of``."""
+    reason ``url_duplicate``, ``exact_duplicate`` or ``near_duplicate`` and ``duplicate_of``.
+
+    ``spill``: a folder for each batch's documents and normal texts, which the shuffles then
+    carry by name (``pipelines.dedup_spill``; the caller removes it after the run). Without it
+    they travel in the shuffles; the rows are the same."""
 
     def __init__(self, cfg: DedupConfig | None = None, dedup_against: Iterable[str] = (),
                  existing: beam.PCollection | None = None, label: str | None = None,
-                 inputs: Sequence[str] = ()):
+                 inputs: Sequence[str] = (), spill: str | None = None):
         super().__init__(label)
         self.cfg = cfg or DedupConfig()
         self.dedup_against = tuple(dedup_against)
         self.existing = existing  # more documents of tier 0: DedupEarlier's shadows
         # the run's input files in plan order: the first copy in the input survives
         self.ranks = file_ranks(inputs)
+        self.spill = spill  # a folder for the batches' documents and texts (dedup_spill)
 
     def expand(self, docs):
         cfg = self.cfg
@@ -554,7 +577,8 @@ class DedupText(beam.PTransform):
                     # also a plain list for any runner's coder
                     | "Rank" >> beam.Map(rank_group, self.ranks)
                     | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
-                    | "Prepare" >> ParDoTags(_Prepare(cfg), (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))
+                    | "Prepare" >> ParDoTags(_Prepare(cfg, self.spill),
+                                             (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))
         # the final group: documents, verdicts and near verdicts, tagged, per batch id;
         # ``last`` is the step whose output the next one reads (``_Router``: only one does)
         joined, last = [prepared[_JOIN]], prepared

@@ -26,8 +26,10 @@ from corpus.dedup.edits import near_copy
 from corpus.dedup.image_hash import image_sha256, phash_hex
 from corpus.dedup.images import dedup_images
 from corpus.dedup.local import dedup_text
+from corpus.dedup.packed import unpack
 from corpus.document import Document
 from pipelines.dedup import ConnectedComponents, DedupImages, DedupText, existing_shards
+from pipelines.dedup_spill import load, remove_spill
 from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
 from schemas.layout import Manifest
 
@@ -78,7 +80,7 @@ def expected(docs, cfg=CFG, existing=(), inputs=()):
 
 
 def run_text(docs, *, shards: int = 1, runner=None, options=None, cfg=CFG, against=(),
-             texts=False, inputs=()):
+             texts=False, inputs=(), spill=None):
     want_kept, want_rej = expected(docs, cfg, inputs=inputs)
     if texts:
         want_kept = [(d.id, d.text, d.input_file, d.offset)
@@ -87,7 +89,8 @@ def run_text(docs, *, shards: int = 1, runner=None, options=None, cfg=CFG, again
     with beam.Pipeline(runner=runner or FnApiRunner(), options=options) as p:
         parts = [p | f"Shard{i}" >> beam.Create(c, reshuffle=False) for i, c in enumerate(chunks)]
         pcoll = tuple(parts) | beam.Flatten() if shards > 1 else parts[0]
-        kept, rejected = pcoll | DedupText(cfg, dedup_against=against, inputs=inputs)
+        kept, rejected = pcoll | DedupText(cfg, dedup_against=against, inputs=inputs,
+                                           spill=spill)
         assert_that(summary_kept(kept, texts), equal_to(want_kept), label="Kept")
         assert_that(summary_rejected(rejected), equal_to(want_rej), label="Rejected")
     return want_kept, want_rej
@@ -115,11 +118,36 @@ def test_same_survivors_for_any_input_sharding(shards):
 
 
 @pytest.mark.slow
-def test_same_survivors_on_the_multiprocessing_direct_runner():
+def test_same_survivors_on_the_multiprocessing_direct_runner(tmp_path):
     docs = corpus_docs(60, seed=2)
     options = PipelineOptions(["--direct_running_mode=multi_processing",
                                "--direct_num_workers=2"])
     run_text(docs, shards=2, runner=FnApiRunner(), options=options)  # by name: Prism first
+    # as m6 corpus runs it: the batches' documents and texts spilled, read by other processes
+    run_text(docs, shards=2, runner=FnApiRunner(), options=options,
+             spill=str(tmp_path / "spill"))
+
+
+def test_spilled_batches_give_the_same_rows_and_hold_every_document(tmp_path):
+    docs = corpus_docs()
+    cfg = dataclasses.replace(CFG, minhash=dataclasses.replace(CFG.minhash, batch_size=16))
+    folder = tmp_path / "spill"
+    run_text(docs, cfg=cfg, texts=True, spill=str(folder))  # the reference's rows and texts
+    files = sorted(folder.glob("*.bin"))
+    docs_files = [f for f in files if "-docs-" in f.name]
+    texts_files = [f for f in files if "-texts-" in f.name]
+    assert len(docs_files) == len(texts_files) >= len(docs) // 16  # a file of each per batch
+    spilled = [packed for f in docs_files for _, packed in load(str(f))]
+    assert sorted(unpack(p).id for p in spilled) == sorted(d.id for d in docs)
+    texts = [t for f in texts_files for t in load(str(f))]
+    assert all(isinstance(v, str) and n and len(sig) == 4 * cfg.minhash.num_perm
+               for v, n, sig in texts)
+    assert remove_spill(str(tmp_path)) == 0  # not the output's _spill: nothing there
+    held = sum(f.stat().st_size for f in files)
+    (tmp_path / "_spill").mkdir()
+    folder.rename(tmp_path / "_spill" / "run")
+    assert remove_spill(str(tmp_path)) == held
+    assert not (tmp_path / "_spill").exists()
 
 
 def write_text_shard(folder: Path, docs: list[Document]) -> None:

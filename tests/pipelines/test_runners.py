@@ -80,6 +80,7 @@ def test_every_runner_gives_the_same_rows(tmp_path, monkeypatch):
             assert got[kind] == reference[kind], f"{name}: {kind} rows differ from DirectRunner"
         stats = json.loads((tmp_path / name / "stats.json").read_text())
         assert stats == json.loads((tmp_path / "direct" / "stats.json").read_text())
+        assert sorted(p.name for p in (tmp_path / name).glob("_*")) == []  # no _spill left
 
 
 @pytest.mark.slow
@@ -118,4 +119,5 @@ def test_killed_run_then_rerun_equals_uninterrupted(tmp_path):
     for kind in KINDS:
         assert list_shards(str(out), kind) == [f["path"] for f in manifest["files"][kind]]
     assert not (out / "_temporary").exists()
+    assert not (out / "_spill").exists()
     assert _rows(out) == _rows(tmp_path / "clean")
