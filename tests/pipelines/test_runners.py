@@ -113,6 +113,9 @@ def test_killed_run_then_rerun_equals_uninterrupted(tmp_path):
     else:
         pytest.fail("the corpus run finished every time before it could be killed")
     assert not (out / "manifest.json").exists(), "a killed run must not look complete"
+    leftover = out / "_spill" / "run" / "0123456789ab-docs-0123456789abcdef.bin"
+    leftover.parent.mkdir(parents=True, exist_ok=True)  # dedup's spill of the killed run
+    leftover.write_bytes(b"partial garbage")
 
     _run(inp, out, "DirectRunner")
     manifest = json.loads((out / "manifest.json").read_text())
