@@ -261,7 +261,7 @@ def _final_counts(result) -> dict[str, tuple[int, int]] | None:
 def _check_dedup_against(paths: tuple[str, ...], output: str) -> None:
     """Refuse a bad ``--dedup-against`` before ``start_run`` marks the output incomplete: an
     earlier output that is incomplete, or the output folder this run replaces."""
-    from pipelines.dedup import existing_shards
+    from pipelines.dedup_against import existing_shards
 
     for path in paths:
         if path.rstrip("/") == output:

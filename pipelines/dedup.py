@@ -7,6 +7,7 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
 
     DedupText
       ReadExisting   --dedup-against outputs: their text shards, as documents of tier 0
+                     (``pipelines/dedup_against.py``)
       ByNode         GroupByKey(node key) -> the node's documents in survivor order (rank)
       Batch          batches of nodes; a batch id names each batch, a vertex each document
       Prepare        per batch, once: normal form -> exact key; URL key; vectorised MinHash
@@ -58,8 +59,6 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from corpus.dedup.buckets import estimate_floor, normal_jaccard, packed_shingles
 from corpus.dedup.components import components_by_union_find
@@ -83,13 +82,12 @@ from corpus.dedup.vertices import (
 )
 from corpus.document import Document
 from pipelines.batches import Batches
+from pipelines.dedup_against import ReadExisting
 from pipelines.dedup_images import DedupImages
 from pipelines.dedup_spill import load, spill
 from pipelines.dedup_steps import KEPT, NAMESPACE, ConnectedComponents, GroupDedup, counter
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
-from schemas.layout import MANIFEST_FILE
-from schemas.listing import RERUN, corpus_folder
 
 _DOCS = "docs"
 _TEXTS = "texts"
@@ -466,60 +464,6 @@ def _node(group):
     return group[0]
 
 
-# ---------------------------------------------------------------- --dedup-against
-
-def existing_shards(paths: Sequence[str]) -> list[str]:
-    """Text shards of earlier outputs: those an output folder's ``manifest.json`` lists (an
-    incomplete folder is refused, ``schemas/listing.py``), or the files a glob or a ``.parquet``
-    path names. Raises ``ValueError`` naming a path with no shard."""
-    files: list[str] = []
-    for path in paths:
-        named = any(ch in path for ch in "*?[") or path.endswith(".parquet")
-        folder = None if named else corpus_folder(path)
-        if folder is not None:
-            matched = folder.shards("text", hint=RERUN + ", or name its text/*.parquet files")
-            pattern = f"{folder.url}/{MANIFEST_FILE}"
-        else:
-            pattern = path if named else FileSystems.join(path, "text", "*.parquet")
-            matched = sorted(m.path for r in FileSystems.match([pattern])
-                             for m in r.metadata_list)
-        if not matched:
-            raise ValueError(f"--dedup-against {path}: no text shards found (looked for "
-                             f"{pattern}); give an earlier output folder or a glob of its "
-                             "text/*.parquet files")
-        files += matched
-    return sorted(set(files))
-
-
-def read_existing(path: str) -> Iterator[Document]:
-    """The documents of one text shard (id, source, url, text)."""
-    with FileSystems.open(path) as f:
-        pf = pq.ParquetFile(f)
-        for batch in pf.iter_batches(columns=["id", "source", "url", "text"], batch_size=1024):
-            for row in batch.to_pylist():
-                yield Document(id=row["id"], source=row["source"], text=row["text"] or "",
-                               url=row["url"], input_file=path)
-
-
-class ReadExisting(beam.PTransform):
-    """Documents of earlier outputs, keyed as existing survivors and packed
-    (``corpus.dedup.packed``)."""
-
-    def __init__(self, paths: Sequence[str], cfg: DedupConfig, label: str | None = None):
-        super().__init__(label)
-        self.files = existing_shards(paths)
-        self.cfg = cfg
-
-    def expand(self, pbegin):
-        priority = self.cfg.source_priority
-        return (pbegin | "Files" >> beam.Create(self.files)
-                | "Spread" >> beam.Reshuffle()
-                | "Read" >> beam.FlatMap(read_existing)
-                | "Key" >> beam.Map(lambda d: (node_key(d.id, d.source, existing=True,
-                                                        source_priority=priority), pack(d))))
-
-
-
 # ---------------------------------------------------------------- the composite
 
 def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, tuple]:
@@ -603,5 +547,4 @@ class DedupText(beam.PTransform):
 
 
 __all__: list[Any] = ["BUCKET_PARTITIONS", "GROUP_PARTITIONS", "NAMESPACE", "ConnectedComponents",
-                      "DedupImages", "DedupText", "GroupDedup", "ReadExisting", "existing_shards",
-                      "read_existing"]
+                      "DedupImages", "DedupText", "GroupDedup"]

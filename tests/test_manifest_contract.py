@@ -21,7 +21,7 @@ import pytest
 
 from corpus.inspect import main as inspect_main
 from model.data.shards import find_shards
-from pipelines.dedup import existing_shards
+from pipelines.dedup_against import existing_shards
 from report.cli import main as report_main
 from schemas.listing import IncompleteCorpus
 

@@ -28,7 +28,8 @@ from corpus.dedup.images import dedup_images
 from corpus.dedup.local import dedup_text
 from corpus.dedup.packed import unpack
 from corpus.document import Document
-from pipelines.dedup import ConnectedComponents, DedupImages, DedupText, existing_shards
+from pipelines.dedup import ConnectedComponents, DedupImages, DedupText
+from pipelines.dedup_against import existing_shards
 from pipelines.dedup_spill import load, remove_spill
 from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
 from schemas.layout import Manifest
