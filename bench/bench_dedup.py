@@ -17,7 +17,8 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
 2. Signatures/s on the same documents: the project's batched MinHash (murmur3 and sha1 hash),
    datasketch's per-shingle ``update`` loop and ``MinHash.bulk`` (sha1, affine32, 128
    permutations), with ratios; the sha1 signatures are checked equal to datasketch's.
-3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` on Beam's
+3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` (with a
+   spill folder, as ``m6 corpus`` runs it: ``pipelines/dedup_spill.py``) on Beam's
    in-process runner over the same 10,000 documents (20% near copies) read from a JSON-lines
    file, documents per CPU second and per second, against a trivial Beam pipeline (Read, Map,
    GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory. The same
@@ -35,12 +36,15 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -246,6 +250,7 @@ def e2e_child(path: str, mode: str) -> None:
     # among it) is not dedup work
     from pipelines.dedup import DedupText
 
+    spill = _spill_kwargs(DedupText, tempfile.mkdtemp(prefix="m6-bench-spill-"))
     cpu, wall = time.process_time(), time.perf_counter()
     if mode == "local":
         _in_memory(Path(path))
@@ -253,7 +258,7 @@ def e2e_child(path: str, mode: str) -> None:
         with beam.Pipeline(runner=FnApiRunner()) as p:
             docs = p | beam.io.ReadFromText(path) | beam.Map(_parse)
             if mode == "beam":
-                docs = docs | DedupText(DedupConfig())
+                docs = docs | DedupText(DedupConfig(), **spill)
                 docs = docs[0]
             else:
                 docs = (docs | beam.Map(lambda d: (d.id[:3], d)) | beam.GroupByKey()
@@ -261,6 +266,14 @@ def e2e_child(path: str, mode: str) -> None:
             _ = docs | beam.combiners.Count.Globally()
     print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
                       "rss_peak_mb": peak_rss_mb()}))
+    shutil.rmtree(spill.get("spill", ""), ignore_errors=True)
+
+
+def _spill_kwargs(dedup_text_cls, folder: str) -> dict:
+    """``{"spill": folder}`` as ``m6 corpus`` runs ``DedupText`` (``pipelines/dedup_spill.py``),
+    or nothing for a ``--baseline`` checkout whose ``DedupText`` has no spill folder."""
+    return ({"spill": folder} if "spill" in inspect.signature(dedup_text_cls).parameters
+            else {})
 
 
 def _e2e_run(path: Path, mode: str, code: Path = ROOT) -> dict:
@@ -296,9 +309,10 @@ def _in_beam(path: Path, cfg: DedupConfig | None = None) -> None:
 
     from pipelines.dedup import DedupText
 
-    with beam.Pipeline(runner=FnApiRunner()) as p:
+    with tempfile.TemporaryDirectory(prefix="m6-bench-spill-") as spill, \
+            beam.Pipeline(runner=FnApiRunner()) as p:
         _ = (p | beam.io.ReadFromText(str(path)) | beam.Map(_parse)
-             | DedupText(cfg or DedupConfig()))
+             | DedupText(cfg or DedupConfig(), spill=spill))  # as m6 corpus runs it
 
 
 def larger_input(records: list[Document], small: tuple[int, float, float]) -> None:
@@ -306,8 +320,6 @@ def larger_input(records: list[Document], small: tuple[int, float, float]) -> No
     process; ``small`` is (documents, in memory CPU s, Beam CPU s) of the smaller run, for the
     cost per document between the two sizes, where the fixed cost of a Beam pipeline cancels
     out."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.jsonl"
         _jsonl(records, path)
@@ -331,8 +343,6 @@ def end_to_end(records: list[Document], baseline: Path | None = None
     pickle and compress them all into the pipeline, a cost no real job pays). Rates are given
     per CPU second of this process (the runner's threads included) as well as per wall second:
     CPU time is what a shared machine does not distort."""
-    import tempfile
-
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 

@@ -14,10 +14,11 @@ a candidate pair needs.
 Where: ``<output>/_spill/<run or batch>/`` (``spill_folder``), on the output's filesystem, which
 every worker already writes its shards to (a local path on a cluster gets the same warning as the
 output, ``pipelines.submit_paths``). A file is named by its batch id, its kind and a hash of its
-bytes, and written atomically (``sink.write_atomically``): a retried or duplicated bundle writes
-its own file, and the element it emits names exactly the bytes it wrote. ``m6 corpus`` removes
-the folder before and after each pipeline (``remove_spill``) and logs how much it held: one
-pipeline's (one batch's) documents and normal texts, about the size of their text.
+bytes, and written atomically (``sink.write_atomically``) unless it is there already: a retried
+or duplicated bundle writes its own file or finds its own bytes, and the element it emits names
+exactly those bytes. ``m6 corpus`` removes the folder before and after each pipeline
+(``remove_spill``) and logs how much it held: one pipeline's (one batch's) documents and normal
+texts, about twice the size of their text.
 
 Format: Beam's ``FastPrimitivesCoder`` over plain tuples (``corpus.dedup.packed``): compiled
 code, the same encoding the shuffle used.
@@ -50,7 +51,8 @@ def spill(folder: str, batch_id: str, kind: str, values: list[Any]) -> str:
     data = _CODER.encode(values)
     digest = hashlib.blake2b(data, digest_size=8).hexdigest()
     path = join(folder, f"{batch_id}-{kind}-{digest}.bin")
-    write_atomically(path, data, join(folder, "_tmp"))
+    if not FileSystems.exists(path):  # else a retried bundle wrote these bytes: leave them be
+        write_atomically(path, data, join(folder, "_tmp"))
     return path
 
 
@@ -65,7 +67,7 @@ def remove_spill(output: str) -> int:
     root = join(output, SPILL_DIR)
     if not FileSystems.exists(root):
         return 0
-    found = [m for m in FileSystems.match([join(root, "*", "*.bin")])[0].metadata_list]
+    found = FileSystems.match([join(root, "*", "*.bin")])[0].metadata_list
     held = sum(m.size_in_bytes for m in found)
     FileSystems.delete([root])
     log.info("dedup spill: %d files, %.1f MB, removed", len(found), held / 1e6)
