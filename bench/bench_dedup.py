@@ -41,7 +41,6 @@ import json
 import os
 import random
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -250,15 +249,15 @@ def e2e_child(path: str, mode: str) -> None:
     # among it) is not dedup work
     from pipelines.dedup import DedupText
 
-    spill = _spill_kwargs(DedupText, tempfile.mkdtemp(prefix="m6-bench-spill-"))
     cpu, wall = time.process_time(), time.perf_counter()
     if mode == "local":
         _in_memory(Path(path))
     else:
-        with beam.Pipeline(runner=FnApiRunner()) as p:
+        with tempfile.TemporaryDirectory(prefix="m6-bench-spill-") as folder, \
+                beam.Pipeline(runner=FnApiRunner()) as p:
             docs = p | beam.io.ReadFromText(path) | beam.Map(_parse)
             if mode == "beam":
-                docs = docs | DedupText(DedupConfig(), **spill)
+                docs = docs | DedupText(DedupConfig(), **_spill_kwargs(DedupText, folder))
                 docs = docs[0]
             else:
                 docs = (docs | beam.Map(lambda d: (d.id[:3], d)) | beam.GroupByKey()
@@ -266,7 +265,6 @@ def e2e_child(path: str, mode: str) -> None:
             _ = docs | beam.combiners.Count.Globally()
     print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
                       "rss_peak_mb": peak_rss_mb()}))
-    shutil.rmtree(spill.get("spill", ""), ignore_errors=True)
 
 
 def _spill_kwargs(dedup_text_cls, folder: str) -> dict:

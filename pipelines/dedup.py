@@ -171,10 +171,10 @@ class _Prepare(beam.DoFn):
     spill folder the documents and the normal texts go to a file each and the shuffles carry
     its path (``pipelines.dedup_spill``)."""
 
-    def __init__(self, cfg: DedupConfig, spill: str | None = None):
+    def __init__(self, cfg: DedupConfig, folder: str | None = None):
         self.cfg = cfg
         self.router = _Router(cfg)
-        self.spill = spill
+        self.folder = folder  # the spill folder, or None: the lists travel in the shuffles
 
     def setup(self):
         self.router.setup()
@@ -206,7 +206,7 @@ class _Prepare(beam.DoFn):
 
     def _spilled(self, batch_id: str, kind: str, values: list) -> list | str:
         """``values``, or the path of the file they were spilled to."""
-        return values if self.spill is None else spill(self.spill, batch_id, kind, values)
+        return values if self.folder is None else spill(self.folder, batch_id, kind, values)
 
 
 def _unspilled(value: list | str) -> list:
