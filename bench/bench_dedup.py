@@ -18,7 +18,7 @@ Run: ``.venv/bin/python bench/bench_dedup.py`` (``make bench``); about a minute 
    datasketch's per-shingle ``update`` loop and ``MinHash.bulk`` (sha1, affine32, 128
    permutations), with ratios; the sha1 signatures are checked equal to datasketch's.
 3. End to end: ``corpus.dedup.local.dedup_text`` and ``pipelines.dedup.DedupText`` (with a
-   spill folder, as ``m6 corpus`` runs it: ``pipelines/dedup_spill.py``) on Beam's
+   spill folder, as ``m6 corpus`` runs it: ``pipelines/spill.py``) on Beam's
    in-process runner over the same 10,000 documents (20% near copies) read from a JSON-lines
    file, documents per CPU second and per second, against a trivial Beam pipeline (Read, Map,
    GroupByKey) as the runner's floor. Issue 17.2 asks for Beam >= 0.7x of in memory. The same
@@ -268,7 +268,7 @@ def e2e_child(path: str, mode: str) -> None:
 
 
 def _spill_kwargs(dedup_text_cls, folder: str) -> dict:
-    """``{"spill": folder}`` as ``m6 corpus`` runs ``DedupText`` (``pipelines/dedup_spill.py``),
+    """``{"spill": folder}`` as ``m6 corpus`` runs ``DedupText`` (``pipelines/spill.py``),
     or nothing for a ``--baseline`` checkout whose ``DedupText`` has no spill folder."""
     return ({"spill": folder} if "spill" in inspect.signature(dedup_text_cls).parameters
             else {})

@@ -13,6 +13,13 @@ the same files on every runner and every rerun (docs/design.md, "Outputs and the
 - ``bucket_of(id, n)``: a row's bucket is its id (a hex digest) modulo the bucket count.
 - Inside a bucket rows are sorted by id and cut into files of at most ``target_bytes`` (the
   rows' uncompressed size estimate, ``estimate_row_bytes``), so a bucket usually is one file.
+- Rows reach a bucket as ``RowChunk``s (``row_chunks``): Arrow IPC bytes of a few hundred rows of
+  one bucket and their size estimates, built where the rows are made; ``merge_chunks`` sorts a
+  bucket's chunks into one table and ``part_bounds`` cuts it. Why (issue 17.2): a bucket is one
+  group of the runner's shuffle, and a few thousand rows as Python dicts cost the runner a
+  decode and an encode per field, and the one worker that writes the bucket a decode and the
+  conversion to Arrow, while the other workers wait; as chunks that work is spread over the
+  workers that make the rows, and the bytes written are the same (the sort is stable).
 - ``shard_name(kind, bucket, n, part)``: ``<kind>/part-BBBBB-of-NNNNN-PPP.parquet``.
 
 Shards are zstd-compressed Parquet with the project schema (and its version metadata) and a
@@ -26,7 +33,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas import schema_for, validate_table
@@ -73,20 +82,53 @@ def shard_name(kind: str, bucket: int, n: int, part: int, batch: int | None = No
     return f"{kind}/{prefix}{bucket:05d}-of-{n:05d}-{part:03d}{SHARD_SUFFIX}"
 
 
-def split_parts(rows: Iterable[dict[str, Any]], target_bytes: int) -> Iterator[list[dict]]:
-    """Sort rows by id and cut them into consecutive parts of at most ``target_bytes``."""
-    ordered = sorted(rows, key=lambda r: r["id"])
-    part: list[dict] = []
-    size = 0
-    for row in ordered:
-        b = estimate_row_bytes(row)
-        if part and size + b > target_bytes:
-            yield part
-            part, size = [], 0
-        part.append(row)
+RowChunk = tuple[bytes, bytes]  # (Arrow IPC stream of rows of one kind, their int64 size estimates)
+
+
+def encode_chunk(rows: list[dict[str, Any]], kind: str) -> RowChunk:
+    """Rows of ``kind`` (validated, ``rows_to_table``) as a ``RowChunk``."""
+    table = rows_to_table(rows, kind)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    sizes = np.fromiter((estimate_row_bytes(r) for r in rows), dtype="<i8", count=len(rows))
+    return sink.getvalue().to_pybytes(), sizes.tobytes()
+
+
+def row_chunks(rows: list[dict[str, Any]], kind: str, n_buckets: int
+               ) -> Iterator[tuple[int, RowChunk]]:
+    """``(bucket, chunk)`` for each bucket that ``rows`` fall in, the rows in their order."""
+    by_bucket: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_bucket.setdefault(bucket_of(row["id"], n_buckets), []).append(row)
+    for bucket in sorted(by_bucket):
+        yield bucket, encode_chunk(by_bucket[bucket], kind)
+
+
+def merge_chunks(chunks: Iterable[RowChunk]) -> tuple[pa.Table, np.ndarray]:
+    """One bucket's chunks -> (its rows as one table sorted by id, their size estimates in that
+    order). The sort is stable, as Python's ``sorted`` of the rows was."""
+    tables, sizes = [], []
+    for data, size in chunks:
+        tables.append(pa.ipc.open_stream(data).read_all())
+        sizes.append(np.frombuffer(size, dtype="<i8"))
+    table = pa.concat_tables(tables)
+    order = pc.sort_indices(table, sort_keys=[("id", "ascending")])
+    return table.take(order).combine_chunks(), np.concatenate(sizes)[order.to_numpy()]
+
+
+def part_bounds(sizes: np.ndarray, target_bytes: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]``: consecutive parts of rows of these sizes, each of at most
+    ``target_bytes`` unless one row alone is larger."""
+    bounds, start, size = [], 0, 0
+    for i, b in enumerate(sizes.tolist()):
+        if i > start and size + b > target_bytes:
+            bounds.append((start, i))
+            start, size = i, 0
         size += b
-    if part:
-        yield part
+    if len(sizes):
+        bounds.append((start, len(sizes)))
+    return bounds
 
 
 def rows_to_table(rows: list[dict[str, Any]], kind: str) -> pa.Table:

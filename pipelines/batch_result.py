@@ -13,7 +13,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.sink import write_atomically
+from pipelines.files import write_atomically
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ from corpus.dedup.survivor import node_key
 from corpus.inputs import InputPlan
 from corpus.stats import compute_stats, extract_output, merge_accumulators
 from pipelines.batch_result import BatchResult, merge_inputs, read_batch_result
-from pipelines.sink import finalize, join, write_atomically
+from pipelines.files import join, write_atomically
+from pipelines.sink import finalize
 from schemas.image_column import with_image_bytes
 from schemas.records import ImageTextRecord
 

@@ -41,7 +41,6 @@ from corpus.config import CorpusConfig, apply_overrides
 from corpus.inputs import InputPlan, plan_inputs
 from pipelines import corpus_pipeline
 from pipelines.dask_local import local_dask_cluster
-from pipelines.dedup_spill import remove_spill
 from pipelines.options import pipeline_runner_and_options
 from pipelines.progress import (
     ProgressMonitor,
@@ -53,6 +52,7 @@ from pipelines.progress import (
     workers_can_report,
 )
 from pipelines.sink import start_run
+from pipelines.spill import remove_spill
 from pipelines.submit_paths import absolute, absolute_config, remote_path_warnings
 from schemas.layout import STATS_FILE
 

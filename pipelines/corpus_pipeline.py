@@ -37,8 +37,8 @@ from corpus.readers import (
 )
 from corpus.shards import num_buckets
 from corpus.stats import compute_stats
-from pipelines.dedup_spill import spill_folder
 from pipelines.sink import KINDS, WriteShards, finalize
+from pipelines.spill import spill_folder
 from pipelines.stage_dofn import ApplyStage, ApplyStages
 from pipelines.stats import CorpusStats
 
@@ -70,6 +70,7 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     documents are first checked against the batches before it (``DedupEarlier``), its shards are
     named by batch, and instead of finalizing the output it writes its result for the driver."""
     rejected = []
+    spill = spill_folder(output, None if batch is None else batch.index)  # pipelines.spill
 
     crawl = _files(p, "Crawl", plan.crawl) | "ReadCrawl" >> ApplyStage(
         ReadCrawlFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True,
@@ -121,7 +122,7 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
             rejected.append(rej)
         docs, rej = docs | "Dedup" >> DedupText(
             cfg.dedup, dedup_against=cfg.run.dedup_against, existing=shadows, inputs=plan.files,
-            spill=spill_folder(output, None if batch is None else batch.index))
+            spill=spill)
         rejected.append(rej)
     text_rows = docs | "TextRows" >> beam.Map(text_row)
 
@@ -153,7 +154,7 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     n = num_buckets(plan.total_bytes, cfg.shards.target_bytes)
     rows = {"text": text_rows, "image_text": image_rows, "rejected": rejected_rows}
     written = [rows[k] | WriteShards(k, output, n, cfg.shards,
-                                     batch=None if batch is None else batch.index)
+                                     batch=None if batch is None else batch.index, spill=spill)
                for k in KINDS]
 
     stats = ({k: rows[k] for k in KINDS} | "Stats" >> CorpusStats(accumulator=batch is not None))

@@ -27,7 +27,7 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
                      -> kept | rejected
 
 With ``spill`` (what ``m6 corpus`` passes), ``Prepare`` writes each batch's documents and normal
-texts to a file (``pipelines.dedup_spill``) and the join and ``JoinEnds`` get its path: Beam's
+texts to a file (``pipelines.spill``) and the join and ``JoinEnds`` get its path: Beam's
 in-process runner copies every element of a ``Flatten`` before a ``GroupByKey``, and those were
 the documents and the texts.
 
@@ -84,8 +84,8 @@ from corpus.document import Document
 from pipelines.batches import Batches
 from pipelines.dedup_against import ReadExisting
 from pipelines.dedup_images import DedupImages
-from pipelines.dedup_spill import load, spill
 from pipelines.dedup_steps import KEPT, NAMESPACE, ConnectedComponents, GroupDedup, counter
+from pipelines.spill import load, spill
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
 
@@ -169,7 +169,7 @@ class _Prepare(beam.DoFn):
     and each document's record sent on (``_Router``). Each document's keys and signature depend on
     that document only, not on the batch it came in; its normal form is computed once. With a
     spill folder the documents and the normal texts go to a file each and the shuffles carry
-    its path (``pipelines.dedup_spill``)."""
+    its path (``pipelines.spill``)."""
 
     def __init__(self, cfg: DedupConfig, folder: str | None = None):
         self.cfg = cfg
@@ -487,7 +487,7 @@ class DedupText(beam.PTransform):
     reason ``url_duplicate``, ``exact_duplicate`` or ``near_duplicate`` and ``duplicate_of``.
 
     ``spill``: a folder for each batch's documents and normal texts, which the shuffles then
-    carry by name (``pipelines.dedup_spill``; the caller removes it after the run). Without it
+    carry by name (``pipelines.spill``; the caller removes it after the run). Without it
     they travel in the shuffles; the rows are the same."""
 
     def __init__(self, cfg: DedupConfig | None = None, dedup_against: Iterable[str] = (),
@@ -499,7 +499,7 @@ class DedupText(beam.PTransform):
         self.existing = existing  # more documents of tier 0: DedupEarlier's shadows
         # the run's input files in plan order: the first copy in the input survives
         self.ranks = file_ranks(inputs)
-        self.spill = spill  # a folder for the batches' documents and texts (dedup_spill)
+        self.spill = spill  # a folder for the batches' documents and texts (pipelines.spill)
 
     def expand(self, docs):
         cfg = self.cfg

@@ -3,9 +3,10 @@
 Beam's ``WriteToParquet`` is not used: it is broken on the DaskRunner in Beam 2.77 and names its
 shards by bundle, which differs between runners. Instead (cc_net's ``tmp`` + ``finalize``):
 
-1. ``WriteShards(kind)`` keys each row by its bucket (``corpus.shards.bucket_of``; the bucket count
-   is fixed by the driver from the input size, so no side input is needed), groups by bucket,
-   and each bucket is sorted by id, cut into parts and written to
+1. ``WriteShards(kind)`` encodes the rows as Arrow chunks per bucket where they are made
+   (``corpus.shards.row_chunks``; the bucket of a row is ``bucket_of`` its id, and the bucket
+   count is fixed by the driver from the input size, so no side input is needed), groups the
+   chunks by bucket, and each bucket is sorted by id, cut into parts and written to
    ``<output>/_temporary/<kind>/<name>`` then renamed to ``<output>/<kind>/<name>``. A retried
    bundle rewrites the same name with the same bytes.
 2. ``Finalize`` runs once after all kinds are written: it deletes shards of earlier runs that this
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,15 +32,19 @@ from apache_beam.io.filesystems import FileSystems
 from corpus.card import render_card
 from corpus.shards import (
     SHARD_PREFIX,
+    RowChunk,
     ShardConfig,
-    bucket_of,
     empty_shard_bytes,
-    rows_to_table,
+    merge_chunks,
+    part_bounds,
+    row_chunks,
     shard_name,
-    split_parts,
     table_to_parquet_bytes,
 )
 from corpus.stats import compute_stats
+from pipelines.batches import Batches
+from pipelines.files import join, write_atomically
+from pipelines.spill import load_bytes, spill_bytes
 from schemas.layout import (
     CARD_FILE,
     CONFIG_FILE,
@@ -57,57 +61,58 @@ from schemas.statistics import CorpusStats
 log = logging.getLogger(__name__)
 
 
-def join(*parts: str) -> str:
-    return FileSystems.join(*parts)
-
-
-def _ensure_dir(path: str) -> None:
-    if not FileSystems.exists(path):
-        try:
-            FileSystems.mkdirs(path)
-        except OSError:  # created by another worker in the meantime
-            pass
-
-
-def write_atomically(path: str, data: bytes, temp_root: str) -> None:
-    """Write ``data`` to a unique temporary file under ``temp_root``, then rename it to ``path``."""
-    tmp = join(temp_root, f"{uuid.uuid4().hex}.tmp")
-    _ensure_dir(temp_root)
-    with FileSystems.create(tmp) as f:
-        f.write(data)
-    _ensure_dir(path.rsplit("/", 1)[0])
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
-
-
-def write_bucket(item: tuple[int, Iterable[dict[str, Any]]], *, kind: str, output: str,
+def write_bucket(item: tuple[int, Iterable[RowChunk]], *, kind: str, output: str,
                  n_buckets: int, cfg: ShardConfig, batch: int | None = None
                  ) -> Iterator[tuple[str, int]]:
-    """Write one bucket's rows as one or more shards; yields ``(relative name, rows)``."""
-    bucket, rows = item
+    """Write one bucket's rows (``RowChunk``s, their Arrow bytes or the path they were spilled
+    to) as one or more shards; yields ``(relative name, rows)``."""
+    bucket, chunks = item
+    table, sizes = merge_chunks((load_bytes(data) if isinstance(data, str) else data, size)
+                                for data, size in chunks)
     temp_root = join(output, TEMP_DIR, kind)
-    for part, part_rows in enumerate(split_parts(rows, cfg.target_bytes)):
+    for part, (start, stop) in enumerate(part_bounds(sizes, cfg.target_bytes)):
         name = shard_name(kind, bucket, n_buckets, part, batch)
-        table = rows_to_table(part_rows, kind)
-        write_atomically(join(output, name), table_to_parquet_bytes(table, cfg), temp_root)
-        yield name, len(part_rows)
+        write_atomically(join(output, name),
+                         table_to_parquet_bytes(table.slice(start, stop - start), cfg), temp_root)
+        yield name, stop - start
+
+
+def spilled_chunks(rows: list[dict[str, Any]], *, kind: str, n_buckets: int,
+                   spill: str | None) -> Iterator[tuple[int, RowChunk]]:
+    """``corpus.shards.row_chunks``, each chunk's Arrow bytes spilled to a file of ``spill``
+    (``pipelines.spill``) and replaced by its path; without ``spill`` the bytes travel."""
+    for bucket, (data, sizes) in row_chunks(rows, kind, n_buckets):
+        if spill is not None:
+            data = spill_bytes(spill, f"{kind}-{bucket:05d}", data)
+        yield bucket, (data, sizes)
+
+
+# Rows per chunk: a chunk is held whole by the step that makes it (image rows carry their image)
+CHUNK_ROWS = {"image_text": 64}
+CHUNK_ROWS_DEFAULT = 512
 
 
 class WriteShards(beam.PTransform):
-    """Rows (dicts of the ``kind`` schema) -> shards; outputs ``(relative name, rows)`` pairs."""
+    """Rows (dicts of the ``kind`` schema) -> shards; outputs ``(relative name, rows)`` pairs.
+
+    Rows are encoded as Arrow chunks per bucket by the workers that make them
+    (``corpus.shards.row_chunks``) and only the chunks are shuffled to the bucket's writer; with
+    ``spill`` (a folder, what ``m6 corpus`` passes) only their paths (``pipelines.spill``)."""
 
     def __init__(self, kind: str, output: str, n_buckets: int, cfg: ShardConfig,
-                 batch: int | None = None):
+                 batch: int | None = None, spill: str | None = None):
         super().__init__(f"Write_{kind}")
         self.kind, self.output, self.n_buckets, self.cfg = kind, output, n_buckets, cfg
         self.batch = batch
+        self.spill = spill
 
     def expand(self, rows):
         n = self.n_buckets
         return (
             rows
-            | "Bucket" >> beam.Map(lambda r: (bucket_of(r["id"], n), r))
+            | "Rows" >> Batches(CHUNK_ROWS.get(self.kind, CHUNK_ROWS_DEFAULT))
+            | "Chunks" >> beam.FlatMap(spilled_chunks, kind=self.kind, n_buckets=n,
+                                       spill=self.spill)
             | "GroupByBucket" >> beam.GroupByKey()
             | "WriteBucket" >> beam.FlatMap(write_bucket, kind=self.kind, output=self.output,
                                             n_buckets=n, cfg=self.cfg, batch=self.batch)

@@ -12,8 +12,9 @@ manifest.
     OUT/manifest.json                               every shard of the run and its rows, last
     OUT/report.html                                 the HTML report (``m6 report``)
     OUT/_temporary/                                 half-written files, only during a run
-    OUT/_spill/                                     dedup's batches (``pipelines/dedup_spill.py``),
-                                                    only during a run
+    OUT/_spill/                                     dedup's batches and rows on their way to
+                                                    a shard (``pipelines/spill.py``), only
+                                                    during a run
 
 The manifest is the contract between the writer and every reader (cc_net's ``tmp`` + ``finalize``,
 datatrove's completion markers): it is removed before a run writes anything and written after

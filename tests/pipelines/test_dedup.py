@@ -30,7 +30,7 @@ from corpus.dedup.packed import unpack
 from corpus.document import Document
 from pipelines.dedup import ConnectedComponents, DedupImages, DedupText
 from pipelines.dedup_against import existing_shards
-from pipelines.dedup_spill import load, remove_spill
+from pipelines.spill import load, remove_spill
 from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
 from schemas.layout import Manifest
 

@@ -23,7 +23,7 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from corpus.card import front_matter  # noqa: E402
-from corpus.shards import ShardConfig  # noqa: E402
+from corpus.shards import ShardConfig, encode_chunk  # noqa: E402
 from corpus.stats import compute_stats  # noqa: E402
 from pipelines.sink import finalize, write_bucket  # noqa: E402
 from schemas import ImageTextRecord, RejectedRecord, TextRecord, make_id  # noqa: E402
@@ -65,7 +65,7 @@ def corpus(tmp_path_factory) -> Path:
     cfg = ShardConfig()
     rows = _rows()
     written = [w for kind, kind_rows in rows.items()
-               for w in write_bucket((0, kind_rows), kind=kind, output=str(out), n_buckets=1,
+               for w in write_bucket((0, [encode_chunk(kind_rows, kind)]), kind=kind, output=str(out), n_buckets=1,
                                      cfg=cfg)]
     stats = compute_stats([(k, r) for k in ("text", "image_text", "rejected") for r in rows[k]])
     config = {"run": {"quality": True, "dedup": True, "images": True, "dedup_against": []},

@@ -1,4 +1,4 @@
-"""pipelines.dedup_spill: a batch spilled and read back is the same values; the same bytes keep
+"""pipelines.spill: a batch spilled and read back is the same values; the same bytes keep
 one file (a retried bundle finds its own and leaves it be), other bytes get their own; the run's
 folder is named by run or batch and removed whole, with the bytes it held."""
 
@@ -8,7 +8,7 @@ import os
 
 from corpus.dedup.packed import pack, unpack
 from corpus.document import Document
-from pipelines.dedup_spill import load, remove_spill, spill, spill_folder
+from pipelines.spill import load, remove_spill, spill, spill_folder
 from schemas import make_id
 
 TEXTS = ["今天北京的天气很好，适合出去走走。", "上海明天有雨，出门记得带伞。"]
