@@ -85,6 +85,7 @@ from pipelines.batches import Batches
 from pipelines.dedup_against import ReadExisting
 from pipelines.dedup_images import DedupImages
 from pipelines.dedup_steps import KEPT, NAMESPACE, ConnectedComponents, GroupDedup, counter
+from pipelines.opaque import decode, encode
 from pipelines.spill import load, spill
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
@@ -149,7 +150,7 @@ class _Router:
             key = rec[field] if rec[field] is not None else rec[0]  # no key: its vertex's
             parts[partition(key, GROUP_PARTITIONS)].append(rec)
         for part, recs in parts.items():
-            yield tag(name, (part, recs))
+            yield tag(name, (part, encode(recs)))  # pipelines.opaque: bytes to the runner
 
     def to_bands(self, records: Sequence[Record]) -> Iterator[tuple[str, Any]]:
         if not self.cfg.near:
@@ -161,7 +162,7 @@ class _Router:
         sigs = np.frombuffer(b"".join(r[3] for r in signed), dtype="<u4").reshape(len(signed), -1)
         for part, chunk in chunks([r[0] for r in signed], sigs, self.bands, self.rows,
                                   BUCKET_PARTITIONS, signatures=self.cfg.verify != "exact"):
-            yield tag(_BANDS, (part, chunk))
+            yield tag(_BANDS, (part, encode(chunk)))
 
 
 class _Prepare(beam.DoFn):
@@ -229,7 +230,7 @@ class _Resolve(beam.DoFn):
         self._rejected = counter(self.reason)
 
     def process(self, group):
-        records = [rec for recs in group[1] for rec in recs]
+        records = [rec for recs in group[1] for rec in decode(recs)]
         survivors, verdicts = resolve([r for r in records if r[self.field] is not None],
                                       self.field, self.reason)
         survivors.extend(r for r in records if r[self.field] is None)  # no key: passes
@@ -255,12 +256,13 @@ class _Pairs(beam.DoFn):
 
     def process(self, group):
         cfg = self.cfg
+        chunks = (decode(chunk) for chunk in group[1])
         if cfg.verify == "exact":
             # a pair shares several bands, often in the same partition
-            yield from _route_pairs(set(candidate_pairs(group[1], rows=cfg.lsh_shape()[1],
+            yield from _route_pairs(set(candidate_pairs(chunks, rows=cfg.lsh_shape()[1],
                                                         max_pairs=cfg.max_bucket_pairs)))
             return
-        for a, b, est in partition_pairs(group[1], rows=cfg.lsh_shape()[1],
+        for a, b, est in partition_pairs(chunks, rows=cfg.lsh_shape()[1],
                                          num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
                                          verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
             yield ((a, b), est)
@@ -285,9 +287,9 @@ def _route_pairs(pairs: set[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
         to_check[target].append((a, b))
         wanted[batch_of(a)].add((a, target))
     for target, found in to_check.items():
-        yield (target, (_PAIRS, found))
+        yield (target, (_PAIRS, encode(found)))
     for source, requests in wanted.items():
-        yield (source, (_ENDS, sorted(requests)))
+        yield (source, (_ENDS, encode(sorted(requests))))
 
 
 def _send_ends(kv):
@@ -312,20 +314,20 @@ def _send_ends(kv):
         if kind == _TEXTS:
             signed.update((t[0], t) for t in _unspilled(value))
         elif kind == _ENDS:
-            wanted.update(value)
+            wanted.update(decode(value))
         else:
-            pairs.extend(value)
+            pairs.extend(decode(value))
     to_send: dict[str, list] = defaultdict(list)
     for a, target in sorted(wanted):
         end = signed.get(a)
         if end is not None:
             to_send[target].append(end)
     for target, ends in to_send.items():
-        yield (target, (_ANCHOR, ends))
+        yield (target, (_ANCHOR, encode(ends)))
     if pairs:
         own = sorted({b for _, b in pairs})
-        yield (kv[0], (_TEXTS, [signed[b] for b in own if b in signed]))
-        yield (kv[0], (_PAIRS, pairs))
+        yield (kv[0], (_TEXTS, encode([signed[b] for b in own if b in signed])))
+        yield (kv[0], (_PAIRS, encode(pairs)))
 
 
 class _CheckExact(beam.DoFn):
@@ -352,14 +354,11 @@ class _CheckExact(beam.DoFn):
         ends: dict[str, tuple] = {}
         pairs = []
         for kind, value in kv[1]:
-            if kind == _TEXTS:
-                for end in value:
+            if kind == _PAIRS:
+                pairs.extend(decode(value))
+            else:  # the batch's own ends (texts) or the anchors sent to it
+                for end in decode(value):
                     ends.setdefault(end[0], end)
-            elif kind == _ANCHOR:
-                for end in value:
-                    ends.setdefault(end[0], end)
-            else:
-                pairs.extend(value)
         ngram, threshold = self.cfg.minhash.ngram, self.cfg.threshold
         packed: dict[str, np.ndarray | None] = {}
         edges = []
@@ -466,12 +465,19 @@ def _node(group):
 
 # ---------------------------------------------------------------- the composite
 
-def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, tuple]:
-    return (node_key(doc.id, doc.source, source_priority=priority), pack(doc))
+def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, bytes]:
+    return (node_key(doc.id, doc.source, source_priority=priority), encode(pack(doc)))
 
 
-def _key_existing(doc: Document, priority: tuple[str, ...]) -> tuple[str, tuple]:
-    return (node_key(doc.id, doc.source, existing=True, source_priority=priority), pack(doc))
+def _key_existing(doc: Document, priority: tuple[str, ...]) -> tuple[str, bytes]:
+    return (node_key(doc.id, doc.source, existing=True, source_priority=priority),
+            encode(pack(doc)))
+
+
+def _rank(group: tuple[str, Iterable[bytes]], ranks) -> tuple[str, list[tuple]]:
+    """``vertices.rank_group`` of a node's documents as ``ByNode`` carries them: packed and
+    encoded (``pipelines.opaque``), so the runner buffers bytes, not their fields."""
+    return rank_group((group[0], [decode(doc) for doc in group[1]]), ranks)
 
 
 def _not_existing(item) -> bool:
@@ -514,12 +520,12 @@ class DedupText(beam.PTransform):
             items = (items, *old) | "WithExisting" >> beam.Flatten()
         if not (cfg.url or cfg.exact or cfg.near):
             kept = (items | "DropExisting" >> beam.Filter(_not_existing)
-                    | "Docs" >> beam.Map(lambda item: unpack(item[1])))
+                    | "Docs" >> beam.Map(lambda item: unpack(decode(item[1]))))
             return kept, docs.pipeline | "NoRejected" >> beam.Create([])
         prepared = (items
                     | "ByNode" >> beam.GroupByKey()
                     # also a plain list for any runner's coder
-                    | "Rank" >> beam.Map(rank_group, self.ranks)
+                    | "Rank" >> beam.Map(_rank, self.ranks)
                     | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
                     | "Prepare" >> ParDoTags(_Prepare(cfg, self.spill),
                                              (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))

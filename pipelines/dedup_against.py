@@ -18,6 +18,7 @@ from corpus.dedup.config import DedupConfig
 from corpus.dedup.packed import pack
 from corpus.dedup.survivor import node_key
 from corpus.document import Document
+from pipelines.opaque import encode
 from schemas.layout import MANIFEST_FILE
 from schemas.listing import RERUN, corpus_folder
 
@@ -56,8 +57,8 @@ def read_existing(path: str) -> Iterator[Document]:
 
 
 class ReadExisting(beam.PTransform):
-    """Documents of earlier outputs, keyed as existing survivors and packed
-    (``corpus.dedup.packed``)."""
+    """Documents of earlier outputs, keyed as existing survivors, packed
+    (``corpus.dedup.packed``) and encoded (``pipelines.opaque``), as ``DedupText`` keys its own."""
 
     def __init__(self, paths: Sequence[str], cfg: DedupConfig, label: str | None = None):
         super().__init__(label)
@@ -70,7 +71,8 @@ class ReadExisting(beam.PTransform):
                 | "Spread" >> beam.Reshuffle()
                 | "Read" >> beam.FlatMap(read_existing)
                 | "Key" >> beam.Map(lambda d: (node_key(d.id, d.source, existing=True,
-                                                        source_priority=priority), pack(d))))
+                                                        source_priority=priority),
+                                                    encode(pack(d)))))
 
 
 __all__ = ["ReadExisting", "existing_shards", "read_existing"]

@@ -26,9 +26,8 @@ names exactly those bytes. ``m6 corpus`` removes the folder before and after eac
 (``remove_spill``) and logs how much it held: one pipeline's (one batch's) documents, normal texts
 and rows, about three times the size of their text.
 
-Format: dedup's values with Beam's ``FastPrimitivesCoder`` over plain tuples
-(``corpus.dedup.packed``: compiled code, the same encoding the shuffle used); the rows' chunks as
-the Arrow bytes they are.
+Format: dedup's values as ``pipelines.opaque`` encodes them (Beam's ``FastPrimitivesCoder`` over
+plain tuples, ``corpus.dedup.packed``); the rows' chunks as the Arrow bytes they are.
 """
 
 from __future__ import annotations
@@ -37,14 +36,13 @@ import hashlib
 import logging
 from typing import Any
 
-from apache_beam.coders.coders import FastPrimitivesCoder
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.files import join, write_atomically
+from pipelines.opaque import decode, encode
 
 log = logging.getLogger(__name__)
 
-_CODER = FastPrimitivesCoder()
 SPILL_DIR = "_spill"
 
 
@@ -70,12 +68,12 @@ def load_bytes(path: str) -> bytes:
 
 def spill(folder: str, batch_id: str, kind: str, values: list[Any]) -> str:
     """Write ``values`` (plain tuples) to a file of ``folder``; returns its path."""
-    return spill_bytes(folder, f"{batch_id}-{kind}", _CODER.encode(values))
+    return spill_bytes(folder, f"{batch_id}-{kind}", encode(values))
 
 
 def load(path: str) -> list[Any]:
     """The values ``spill`` wrote to ``path``."""
-    return _CODER.decode(load_bytes(path))
+    return decode(load_bytes(path))
 
 
 def remove_spill(output: str) -> int:

@@ -85,8 +85,15 @@ def test_local_runner_defaults():
     assert (portable.job_endpoint, portable.environment_type) == ("embed", "LOOPBACK")
     runner, options = pipeline_runner_and_options("DirectRunner", 2, [])
     flags = options.get_all_options()
-    assert (flags["direct_running_mode"], flags["direct_num_workers"]) == ("multi_processing", 2)
+    assert flags["direct_num_workers"] == 2
     assert type(runner).__name__ == "FnApiRunner"  # by name, Beam would try Prism first
+    # N worker processes of pipelines.worker (tests/pipelines/test_worker.py runs them)
+    assert runner._default_environment.command_string.endswith(" -m pipelines.worker")
+    # a mode the user gives is Beam's own
+    runner, options = pipeline_runner_and_options(
+        "DirectRunner", 2, ["--direct_running_mode=multi_threading"])
+    assert options.get_all_options()["direct_running_mode"] == "multi_threading"
+    assert type(runner._default_environment).__name__ == "EmbeddedPythonEnvironment"
     runner, _ = pipeline_runner_and_options("DirectRunner", 1, [])
     assert type(runner).__name__ == "FnApiRunner"
     with pytest.raises(ValueError, match="dask_client_address"):
