@@ -17,6 +17,8 @@ Each part's on/off switch lives in that part: ``dedup.enabled``, ``quality.enabl
 ``FutureWarning`` naming the new one, until version ``MOVED_UNTIL``. A file of a newer version
 than this code knows is an error, not a guess. ``images.fetch`` moved to the top-level ``fetch``
 (one fetch configuration for the image download and ``m6 crawl``) and is read the same way.
+A setting that no longer exists (``DROPPED``: ``dedup.cc_rounds``) is read from an older file
+with a ``FutureWarning`` saying why, and ignored.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ from corpus.parse.warc import ParseConfig
 from corpus.quality.config import QualityConfig
 from corpus.shards import ShardConfig
 from schemas.config import apply_overrides as _apply_overrides
-from schemas.config import from_dict, move_keys, move_override
+from schemas.config import drop_keys, from_dict, move_keys, move_override
 from schemas.version import with_version
 
-__all__ = ["CONFIG_VERSION", "MOVED", "CorpusConfig", "RunConfig", "apply_overrides"]
+__all__ = ["CONFIG_VERSION", "DROPPED", "MOVED", "CorpusConfig", "RunConfig", "apply_overrides"]
 
 CONFIG_VERSION = 2
 # Settings moved in version 2: old dotted name -> new dotted name.
@@ -54,6 +56,12 @@ MOVED = {
     "images.fetch": "fetch",  # one fetch configuration for image download and `m6 crawl`
 }
 MOVED_UNTIL = 3  # the version from which the old names of MOVED are no longer read
+# Settings that no longer exist: read from older files with a FutureWarning saying why, and
+# ignored (``--set`` of one is an unknown setting).
+DROPPED = {
+    "dedup.cc_rounds": "image near-duplicates are joined by union-find over all their edges in "
+                       "one group, exactly, with no rounds to set (pipelines/dedup_steps.py)",
+}
 _MOVED_NOTE = f"the old name is read until config version {MOVED_UNTIL}"
 
 
@@ -109,7 +117,8 @@ class CorpusConfig:
                 raise ValueError(f"{where}: config version {version} is newer than this m6 "
                                  f"reads ({CONFIG_VERSION}); upgrade m6 or write the config "
                                  "again with this one")
-            data = {**move_keys(data, MOVED, where, _MOVED_NOTE), "version": CONFIG_VERSION}
+            data = drop_keys(move_keys(data, MOVED, where, _MOVED_NOTE), DROPPED, where)
+            data = {**data, "version": CONFIG_VERSION}
         return from_dict(cls, data)
 
     @classmethod

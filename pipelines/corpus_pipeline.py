@@ -47,13 +47,17 @@ def text_row(doc) -> dict:
     return doc.to_text_record().to_row()
 
 
+def _row(record) -> dict:
+    return record.to_row()
+
+
 @dataclass
 class Outputs:
     """The PCollections of one run, by name (for tests and for composing bigger pipelines)."""
 
     text: beam.PCollection
     image_text: beam.PCollection
-    rejected: beam.PCollection
+    rejected: tuple[beam.PCollection, ...]  # the rejected rows of each step that rejects
     manifest: beam.PCollection
 
 
@@ -144,12 +148,14 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
                 rejected.append(rej)
             pairs, rej = pairs | "DedupImages" >> DedupImages(cfg.dedup)
             rejected.append(rej)
-        image_rows = pairs | "ImageRows" >> beam.Map(lambda r: r.to_row())
+        image_rows = pairs | "ImageRows" >> beam.Map(_row)
     else:
         image_rows = p | "NoImages" >> beam.Create([])
 
-    rejected_rows = (tuple(rejected) | "AllRejected" >> beam.Flatten()
-                     | "RejectedRows" >> beam.Map(lambda r: r.to_row()))
+    # the rejected rows of each step go to the writer as they are (WriteShards chunks each
+    # where it is made): a Flatten of them all would be one more copy through the runner
+    rejected_rows = tuple(rej | f"RejectedRows{i}" >> beam.Map(_row)
+                          for i, rej in enumerate(rejected))
 
     n = num_buckets(plan.total_bytes, cfg.shards.target_bytes)
     rows = {"text": text_rows, "image_text": image_rows, "rejected": rejected_rows}

@@ -84,7 +84,7 @@ from corpus.document import Document
 from pipelines.batches import Batches
 from pipelines.dedup_against import ReadExisting
 from pipelines.dedup_images import DedupImages
-from pipelines.dedup_steps import KEPT, NAMESPACE, ConnectedComponents, GroupDedup, counter
+from pipelines.dedup_steps import KEPT, NAMESPACE, Components, GroupDedup, counter
 from pipelines.opaque import decode, encode
 from pipelines.spill import load, spill
 from pipelines.stage_dofn import REJECTED
@@ -387,10 +387,11 @@ class _Components(beam.DoFn):
 
     The whole edge list is one group (key 0): near-duplicate components are tiny (a page and its
     copies), so the edges are about one per rejected document (about 100 bytes each: 100 MB at
-    1,000,000 near duplicates) and union-find labels them exactly in one pass. The star rounds
-    of ``ConnectedComponents`` never hold the graph in one place, but cost two shuffles a round
-    and, after too few rounds, keep some duplicates; on the benchmark they were most of the
-    near-duplicate step's stages (``docs/dedup.md``)."""
+    1,000,000 near duplicates) and union-find labels them exactly in one pass. Star rounds
+    (``corpus.dedup.components``) would never hold the graph in one place, but cost two
+    shuffles a round and, after too few rounds, keep some duplicates; on the benchmark they were
+    most of the near-duplicate step's stages (``docs/dedup.md``). ``DedupImages`` labels its
+    edges the same way (``dedup_steps.Components``)."""
 
     def process(self, kv):
         best: dict[str, float] = {}
@@ -552,5 +553,5 @@ class DedupText(beam.PTransform):
         return out[KEPT], out[REJECTED]
 
 
-__all__: list[Any] = ["BUCKET_PARTITIONS", "GROUP_PARTITIONS", "NAMESPACE", "ConnectedComponents",
+__all__: list[Any] = ["BUCKET_PARTITIONS", "GROUP_PARTITIONS", "NAMESPACE", "Components",
                       "DedupImages", "DedupText", "GroupDedup"]

@@ -3,7 +3,7 @@
 Exact copies (SHA-256 of the image bytes) keep one row per group (``GroupDedup``); perceptual
 copies (64-bit DCT hashes within ``dedup.image_hamming`` bits) are found per hash block (a block
 is an LSH band with no false negatives, ``corpus/dedup/image_hash.py``), joined into components
-(``ConnectedComponents``) and reduced to their survivor: the largest image, then the smallest id
+(``Components``: union-find over every edge in one group) and reduced to their survivor: the largest image, then the smallest id
 (``corpus/dedup/images.py`` computes the same rows in memory; ``tests/pipelines/test_dedup.py``
 holds them together).
 """
@@ -15,7 +15,7 @@ import apache_beam as beam
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.image_hash import block_keys
 from corpus.dedup.images import hash_pairs, image_key, phash_int, sha256_of
-from pipelines.dedup_steps import ConnectedComponents, GroupDedup, apply_labels, counter
+from pipelines.dedup_steps import Components, GroupDedup, apply_labels, counter
 
 
 def _endpoints(edge_score):
@@ -69,7 +69,7 @@ class DedupImages(beam.PTransform):
                  | "Blocks" >> beam.GroupByKey()
                  | "Pairs" >> beam.ParDo(_HashPairs(cfg))
                  | "DistinctPairs" >> beam.CombinePerKey(min))
-        labels = edges | "Edges" >> beam.Keys() | "CC" >> ConnectedComponents(cfg.cc_rounds)
+        labels = edges | "Edges" >> beam.Keys() | "CC" >> Components()
         scores = (edges | "Endpoints" >> beam.FlatMap(_endpoints)
                   | "Closest" >> beam.CombinePerKey(min))
         kept, rej_near = apply_labels(items, labels, scores, "Apply")

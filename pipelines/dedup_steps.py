@@ -2,9 +2,8 @@
 to keyed records.
 
 ``GroupDedup`` keeps one ``(node, record)`` per group key (``DedupImages``' exact copies);
-``ConnectedComponents`` labels every node of an edge list with its component's smallest node in
-rounds of large-star and small-star (Kiveris et al., 2014), each a ``GroupByKey`` per node, so no
-worker holds the graph; ``apply_labels`` joins records with labels and scores
+``Components`` labels every node of an edge list with its component's smallest node by union-find
+over all the edges in one group (``DedupImages``' perceptual copies); ``apply_labels`` joins records with labels and scores
 (``DedupImages``' perceptual copies). ``pipelines/dedup.py`` (``DedupText``) uses the components
 and the counters. Rejected rows are counted with ``Metrics.counter("m6.dedup", reason)``.
 """
@@ -12,11 +11,12 @@ and the counters. Rejected rows are counted with ``Metrics.counter("m6.dedup", r
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from corpus.dedup.components import canonical, large_star, small_star
+from corpus.dedup.components import components_by_union_find
 from corpus.dedup.survivor import id_of, is_existing, member_order, reject, rejections, split_group
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
@@ -93,71 +93,30 @@ class GroupDedup(beam.PTransform):
 
 # ---------------------------------------------------------------- connected components
 
-def _both_ways(edge):
-    a, b = edge
-    yield (a, b)
-    yield (b, a)
+def _in_graph(edge):
+    return (0, edge)
 
 
-def _large(kv):
-    return large_star(kv[0], kv[1])
+def _labels(graph) -> Iterator[tuple[str, str]]:
+    for node, root in components_by_union_find(graph[1]).items():
+        if root != node:
+            yield (node, root)
 
 
-def _to_larger(edge):
-    lo, hi = canonical(*edge)
-    return (hi, lo)
-
-
-def _small(kv):
-    return small_star(kv[0], kv[1])
-
-
-class _CountUnconverged(beam.DoFn):
-    """Counts nodes that are labelled and also the label of another node: a chain left after the
-    last round, so some duplicates are kept. Warns once per worker."""
-
-    def setup(self):
-        self._unconverged = counter("cc_unconverged_nodes")
-        self._warned = False
-
-    def process(self, kv):
-        if len(set(kv[1])) == 2:
-            self._unconverged.inc()
-            if not self._warned:
-                self._warned = True
-                log.warning("dedup: connected components did not converge (node %s); some "
-                            "near-duplicates are kept. Raise dedup.cc_rounds.", kv[0])
-        return []
-
-
-def _roles(node_label):
-    node, label = node_label
-    yield (node, "child")
-    yield (label, "parent")
-
-
-class ConnectedComponents(beam.PTransform):
+class Components(beam.PTransform):
     """Edges (a, b) -> (node, smallest node of its component) for every node that is not the
-    smallest: ``rounds`` x (large-star, small-star), each step a GroupByKey per node."""
+    smallest: every edge in one group (key 0), labelled exactly by union-find in one pass.
 
-    def __init__(self, rounds: int, label: str | None = None):
-        super().__init__(label)
-        self.rounds = rounds
+    Why one group (issue 17.2): duplicate components are tiny (an image and its copies), so the
+    edges are about one per duplicate; the star rounds this replaced (Kiveris et al., 2014,
+    ``corpus.dedup.components``) never held the graph in one place but cost two shuffles a round,
+    16 of a run's 58 stages, and after too few rounds kept some duplicates. ``DedupText`` labels
+    its verified edges the same way (``pipelines/dedup.py``, ``_Components``)."""
 
     def expand(self, edges):
-        for i in range(self.rounds):
-            edges = (edges
-                     | f"Large{i}Emit" >> beam.FlatMap(_both_ways)
-                     | f"Large{i}Group" >> beam.GroupByKey()
-                     | f"Large{i}Star" >> beam.FlatMap(_large)
-                     | f"Small{i}Emit" >> beam.Map(_to_larger)
-                     | f"Small{i}Group" >> beam.GroupByKey()
-                     | f"Small{i}Star" >> beam.FlatMap(_small))
-        labels = (edges | "ToLarger" >> beam.Map(_to_larger)
-                  | "Label" >> beam.CombinePerKey(min))
-        _ = (labels | "Roles" >> beam.FlatMap(_roles) | "RolesGroup" >> beam.GroupByKey()
-             | "Unconverged" >> beam.ParDo(_CountUnconverged()))
-        return labels
+        return (edges | "InGraph" >> beam.Map(_in_graph)
+                | "Graph" >> beam.GroupByKey()
+                | "Label" >> beam.FlatMap(_labels))
 
 
 class _ApplyLabels(beam.DoFn):
@@ -196,4 +155,4 @@ def apply_labels(items, labels, scores, label: str):
     return out[KEPT], out[REJECTED]
 
 
-__all__ = ["KEPT", "NAMESPACE", "ConnectedComponents", "GroupDedup", "apply_labels", "counter"]
+__all__ = ["KEPT", "NAMESPACE", "Components", "GroupDedup", "apply_labels", "counter"]

@@ -93,7 +93,8 @@ CHUNK_ROWS_DEFAULT = 512
 
 
 class WriteShards(beam.PTransform):
-    """Rows (dicts of the ``kind`` schema) -> shards; outputs ``(relative name, rows)`` pairs.
+    """Rows (dicts of the ``kind`` schema; a PCollection, or a tuple of them) -> shards; outputs
+    ``(relative name, rows)`` pairs.
 
     Rows are encoded as Arrow chunks per bucket by the workers that make them
     (``corpus.shards.row_chunks``) and only the chunks are shuffled to the bucket's writer; with
@@ -108,11 +109,19 @@ class WriteShards(beam.PTransform):
 
     def expand(self, rows):
         n = self.n_buckets
+        size = CHUNK_ROWS.get(self.kind, CHUNK_ROWS_DEFAULT)
+        parts = rows if isinstance(rows, (tuple, list)) else (rows,)
+        # several inputs (the rejected rows of every step) are chunked each where it is made,
+        # and only their chunks are flattened: the runner copies a Flatten's input once more
+        chunks = [part
+                  | f"Rows{'' if len(parts) == 1 else i}" >> Batches(size)
+                  | f"Chunks{'' if len(parts) == 1 else i}" >> beam.FlatMap(
+                      spilled_chunks, kind=self.kind, n_buckets=n, spill=self.spill)
+                  for i, part in enumerate(parts)]
+        if len(chunks) > 1:
+            chunks = [tuple(chunks) | "AllChunks" >> beam.Flatten()]
         return (
-            rows
-            | "Rows" >> Batches(CHUNK_ROWS.get(self.kind, CHUNK_ROWS_DEFAULT))
-            | "Chunks" >> beam.FlatMap(spilled_chunks, kind=self.kind, n_buckets=n,
-                                       spill=self.spill)
+            chunks[0]
             | "GroupByBucket" >> beam.GroupByKey()
             | "WriteBucket" >> beam.FlatMap(write_bucket, kind=self.kind, output=self.output,
                                             n_buckets=n, cfg=self.cfg, batch=self.batch)

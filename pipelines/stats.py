@@ -26,18 +26,20 @@ class CorpusStatsAccumulatorFn(CorpusStatsFn):
 
 
 class CorpusStats(beam.PTransform):
-    """``{kind: PCollection of rows}`` -> PCollection with one stats dict (with
-    ``accumulator=True``: one ``corpus.stats`` accumulator)."""
+    """``{kind: PCollection of rows, or a tuple of them}`` -> PCollection with one stats dict
+    (with ``accumulator=True``: one ``corpus.stats`` accumulator)."""
 
     def __init__(self, accumulator: bool = False, label: str | None = None):
         super().__init__(label)
         self.accumulator = accumulator
 
     def expand(self, rows_by_kind):
-        items = [
-            pcoll | f"Project_{kind}" >> beam.Map(lambda row, k=kind: (0, stats_item(k, row)))
-            for kind, pcoll in rows_by_kind.items()
-        ]
+        items = []
+        for kind, rows in rows_by_kind.items():
+            parts = rows if isinstance(rows, (tuple, list)) else (rows,)
+            items += [pcoll | f"Project_{kind}{'' if len(parts) == 1 else i}" >> beam.Map(
+                          lambda row, k=kind: (0, stats_item(k, row)))
+                      for i, pcoll in enumerate(parts)]
         return (
             tuple(items) | "AllItems" >> beam.Flatten()
             | "Fold" >> beam.CombinePerKey(CorpusStatsAccumulatorFn() if self.accumulator

@@ -161,6 +161,21 @@ def move_keys(data: dict[str, Any], moved: Mapping[str, str], where: str,
     return out
 
 
+def drop_keys(data: dict[str, Any], dropped: Mapping[str, str], where: str) -> dict[str, Any]:
+    """A copy of the nested dict ``data`` without the settings named by the keys of ``dropped``
+    (dotted names of settings that no longer exist), with a ``FutureWarning`` each saying why: a
+    ``config.json`` written before keeps being read."""
+    out = copy.deepcopy(data)
+    for name, why in dropped.items():
+        *path, leaf = name.split(".")
+        parent = _part(out, path, create=False)
+        if parent is None or leaf not in parent:
+            continue
+        parent.pop(leaf)
+        warnings.warn(f"{where}: {name!r} is no longer read: {why}", FutureWarning, stacklevel=3)
+    return out
+
+
 def move_override(item: str, moved: Mapping[str, str], note: str = "") -> str:
     """``item`` (``part.field=value``) with a moved setting's name replaced by its new one; a
     moved part moves the settings inside it too (``images.fetch`` -> ``fetch`` turns

@@ -96,10 +96,6 @@ class DedupConfig:
     # with 64, and found 9,813 of 64's 9,822 near copies; on the labelled set of
     # bench/bench_dedup.py (small buckets) 8, 16 and 64 give the same precision and recall.
     max_bucket_pairs: int = 16
-    # Rounds of large-star + small-star for the connected components of image near-duplicates
-    # (corpus.dedup.components). Text near-duplicates use union-find over the verified edges in
-    # one group instead: exact, and two shuffles instead of 2 x cc_rounds (pipelines/dedup.py).
-    cc_rounds: int = 8
     # Sources listed here win a duplicate group before all others, in this order; then the
     # smallest id (corpus.dedup.survivor).
     source_priority: tuple[str, ...] = ()
@@ -122,8 +118,6 @@ class DedupConfig:
             raise ValueError(f"dedup.verify must be one of {VERIFY}, got {self.verify!r}")
         if self.max_bucket_pairs < 1:
             raise ValueError(f"dedup.max_bucket_pairs must be >= 1, got {self.max_bucket_pairs}")
-        if self.cc_rounds < 1:
-            raise ValueError(f"dedup.cc_rounds must be >= 1, got {self.cc_rounds}")
         if isinstance(self.source_priority, str):
             raise ValueError("dedup.source_priority must be a tuple of source names, got the "
                              f"string {self.source_priority!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.config import CONFIG_VERSION, MOVED, CorpusConfig, apply_overrides
+from corpus.config import CONFIG_VERSION, DROPPED, MOVED, CorpusConfig, apply_overrides
 
 V1 = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "corpus_config_v1.json"
 
@@ -60,8 +60,10 @@ def test_a_version_1_config_json_still_loads_with_a_warning_per_moved_key():
     with pytest.warns(FutureWarning) as caught:
         cfg = CorpusConfig.from_json(V1.read_text(), where="config.json")
     messages = sorted(str(w.message) for w in caught)
-    assert messages == sorted(f"config.json: {o!r} is now {n!r}; the old name is read until "
-                              "config version 3" for o, n in MOVED.items())
+    assert messages == sorted([f"config.json: {o!r} is now {n!r}; the old name is read until "
+                               "config version 3" for o, n in MOVED.items()]
+                              + [f"config.json: {d!r} is no longer read: {why}"
+                                 for d, why in DROPPED.items()])
     assert (cfg.version, cfg.dedup.enabled, cfg.quality.enabled, cfg.images.enabled) == (
         2, False, False, True)
     assert cfg.quality.perplexity.model == "out/models/lm/encyclopedia.char5.bin"
@@ -77,10 +79,30 @@ def test_a_version_1_config_json_still_loads_with_a_warning_per_moved_key():
         for name in path:
             part = part[name]
         part[leaf] = value
+    for name in DROPPED:
+        *path, leaf = name.split(".")
+        part = expected
+        for key in path:
+            part = part[key]
+        part.pop(leaf)
     expected["version"] = 2
     # parts and fields added since version 1 (budget, parse, dumps, fetch.allow_addresses, ...)
     # are absent from the old file and take their defaults
     assert json.loads(cfg.to_json()) == _overlay(json.loads(CorpusConfig().to_json()), expected)
+
+
+def test_a_dropped_setting_is_read_with_a_warning_and_refused_in_set():
+    """A config.json of version 2 written before ``dedup.cc_rounds`` went (the image components
+    have no rounds now) still loads, to the same config without it; ``--set`` of it is an
+    unknown setting."""
+    old = json.loads(CorpusConfig().to_json())
+    old["dedup"]["cc_rounds"] = 8
+    with pytest.warns(FutureWarning, match="'dedup.cc_rounds' is no longer read: image"):
+        cfg = CorpusConfig.from_json(json.dumps(old), where="config.json")
+    assert cfg == CorpusConfig()
+    assert "cc_rounds" not in json.loads(cfg.to_json())["dedup"]
+    with pytest.raises(ValueError, match="cc_rounds"):
+        apply_overrides(CorpusConfig(), ["dedup.cc_rounds=4"])
 
 
 def _overlay(defaults: dict, values: dict) -> dict:

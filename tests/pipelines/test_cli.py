@@ -49,7 +49,9 @@ def test_an_old_config_json_and_moved_set_names_still_work_and_say_so(capsys):
     assert (cfg["dedup"]["enabled"], cfg["quality"]["enabled"], cfg["images"]["enabled"]) == (
         False, False, False)
     lines = err.splitlines()
-    assert len(lines) == 8 and all(line.startswith("m6 corpus: deprecated: ") for line in lines)
+    assert len(lines) == 9 and all(line.startswith("m6 corpus: deprecated: ") for line in lines)
+    assert (f"m6 corpus: deprecated: {V1}: 'dedup.cc_rounds' is no longer read: image "
+            "near-duplicates are joined by union-find") in " ".join(lines)
     assert (f"m6 corpus: deprecated: {V1}: 'images.fetch' is now 'fetch'; the old name is "
             "read until config version 3") in lines
     assert (f"m6 corpus: deprecated: {V1}: 'run.dedup' is now 'dedup.enabled'; the old name is "

@@ -141,8 +141,7 @@ def test_text_dedup_on_dask_equals_the_in_memory_reference(address, tmp_path):
     docs += [Document(id=make_id("forum", f"p:{i}"), source="forum",  # equal once normalised
                       text=near_copy(t, rng, rate=0, punct=True).text)
              for i, t in enumerate(texts[30:36])]
-    cfg = DedupConfig(cc_rounds=3, minhash=dataclasses.replace(DedupConfig().minhash,
-                                                               batch_size=7))
+    cfg = DedupConfig(minhash=dataclasses.replace(DedupConfig().minhash, batch_size=7))
     want_kept, want_rejected = dedup_text(docs, cfg)
 
     def build(p):

@@ -28,14 +28,14 @@ from corpus.dedup.images import dedup_images
 from corpus.dedup.local import dedup_text
 from corpus.dedup.packed import unpack
 from corpus.document import Document
-from pipelines.dedup import ConnectedComponents, DedupImages, DedupText
+from pipelines.dedup import Components, DedupImages, DedupText
 from pipelines.dedup_against import existing_shards
 from pipelines.spill import load, remove_spill
 from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
 from schemas.layout import Manifest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CFG = DedupConfig(cc_rounds=4)  # the fixture's components are small; fewer stages, faster tests
+CFG = DedupConfig()
 
 
 def reviews() -> list[str]:
@@ -218,21 +218,13 @@ def path_edges(n: int) -> list[tuple[str, str]]:
     return [(keys[i], keys[i + 1]) for i in range(n - 1)]
 
 
-def test_connected_components_in_beam_rounds():
-    edges = path_edges(200) + [("x1", "x2"), ("x2", "x3")]
+def test_components_in_one_group_label_every_node_with_its_smallest():
+    edges = path_edges(200) + [("x1", "x2"), ("x3", "x2"), ("y", "x3")]
     truth = sorted((k, v) for k, v in components_by_union_find(edges).items() if k != v)
+    assert ("x2", "x1") in truth and ("y", "x1") in truth and len(truth) == 199 + 3
     with beam.Pipeline(runner=FnApiRunner()) as p:
-        labels = p | beam.Create(edges) | ConnectedComponents(rounds=9)
+        labels = p | beam.Create(edges) | Components()
         assert_that(labels, equal_to(truth))
-
-
-def test_too_few_rounds_are_counted():
-    p = beam.Pipeline(runner=FnApiRunner())
-    _ = p | beam.Create(path_edges(300)) | ConnectedComponents(rounds=1)
-    result = p.run()
-    result.wait_until_finish()
-    counters = result.metrics().query(MetricsFilter().with_name("cc_unconverged_nodes"))
-    assert sum(c.committed for c in counters["counters"]) > 0
 
 
 def test_reasons_are_counted():
@@ -336,7 +328,7 @@ def test_a_bucket_of_many_near_copies_across_batches_equals_the_reference():
                      text=near_copy(article, rng, rate=0.01).text) for i in range(150)]
     docs += corpus_docs(30, seed=13)
     rng.shuffle(docs)
-    cfg = DedupConfig(cc_rounds=4, minhash=dataclasses.replace(CFG.minhash, batch_size=16))
+    cfg = DedupConfig(minhash=dataclasses.replace(CFG.minhash, batch_size=16))
     kept, rejected = run_text(docs, shards=3, cfg=cfg)
     hub = {make_id("forum", f"hub:{i}") for i in range(150)}
     assert len(hub & set(kept)) == 1
@@ -349,7 +341,7 @@ def test_batches_whose_names_collide_only_share_their_final_group(monkeypatch):
     import pipelines.dedup
 
     monkeypatch.setattr(pipelines.dedup, "batch_name", lambda nodes: "000000000000")
-    cfg = DedupConfig(cc_rounds=4, minhash=dataclasses.replace(CFG.minhash, batch_size=16))
+    cfg = DedupConfig(minhash=dataclasses.replace(CFG.minhash, batch_size=16))
     kept, rejected = run_text(corpus_docs(60, seed=6), shards=2, cfg=cfg)
     assert {r[1] for r in rejected} == {"url_duplicate", "exact_duplicate", "near_duplicate"}
 

@@ -85,9 +85,11 @@ def test_a_version_1_config_json_still_draws(config):
     assert old["run"]["quality"] is False
     with pytest.warns(FutureWarning) as caught:
         th = thresholds(old)
-    # one warning per moved setting of version 1 (the switches, and images.fetch -> fetch)
-    assert len(caught) == 7 and any("'run.quality' is now 'quality.enabled'" in str(w.message)
+    # one warning per moved setting of version 1 (the switches, and images.fetch -> fetch) and
+    # one for the setting that is gone (dedup.cc_rounds)
+    assert len(caught) == 8 and any("'run.quality' is now 'quality.enabled'" in str(w.message)
                                     for w in caught)
+    assert any("'dedup.cc_rounds' is no longer read" in str(w.message) for w in caught)
     assert th.perplexity_note == "the perplexity filter was off in this run"
     assert [t.value for t in th.length["text"]] == [15]
 
