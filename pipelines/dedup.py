@@ -162,7 +162,7 @@ class _Router:
         sigs = np.frombuffer(b"".join(r[3] for r in signed), dtype="<u4").reshape(len(signed), -1)
         for part, chunk in chunks([r[0] for r in signed], sigs, self.bands, self.rows,
                                   BUCKET_PARTITIONS, signatures=self.cfg.verify != "exact"):
-            yield tag(_BANDS, (part, encode(chunk)))
+            yield tag(_BANDS, (part, encode(chunk, compress=True)))  # vertex names: half
 
 
 class _Prepare(beam.DoFn):
@@ -259,10 +259,10 @@ class _Pairs(beam.DoFn):
         chunks = (decode(chunk) for chunk in group[1])
         if cfg.verify == "exact":
             # a pair shares several bands, often in the same partition
-            yield from _route_pairs(set(candidate_pairs(chunks, rows=cfg.lsh_shape()[1],
+            yield from _route_pairs(set(candidate_pairs(chunks,
                                                         max_pairs=cfg.max_bucket_pairs)))
             return
-        for a, b, est in partition_pairs(chunks, rows=cfg.lsh_shape()[1],
+        for a, b, est in partition_pairs(chunks,
                                          num_perm=cfg.minhash.num_perm, threshold=cfg.threshold,
                                          verify=cfg.verify, max_pairs=cfg.max_bucket_pairs):
             yield ((a, b), est)
@@ -287,7 +287,7 @@ def _route_pairs(pairs: set[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
         to_check[target].append((a, b))
         wanted[batch_of(a)].add((a, target))
     for target, found in to_check.items():
-        yield (target, (_PAIRS, encode(found)))
+        yield (target, (_PAIRS, encode(found, compress=True)))
     for source, requests in wanted.items():
         yield (source, (_ENDS, encode(sorted(requests))))
 

@@ -11,14 +11,15 @@ one call per partition finds the buckets of all its keys at once with ``np.uniqu
 is whole in one group and ``buckets.bucket_pairs`` sees the same members as with a shuffle keyed
 by band key: the same candidate pairs, whatever the batches or their order.
 
-A chunk is ``(nodes, keys, signatures)``: the node keys (list of str), the band keys
-(``lsh.band_keys`` bytes, fixed width ``2 + 4 * rows``) concatenated, and the full signatures
-(``num_perm`` little-endian uint32 each) concatenated, one entry per (document, band). Only
-types every Beam coder handles natively (no pickled objects) cross the shuffle.
+A chunk is ``(nodes, keys, signatures)``: the node keys (list of str), the band keys named by
+``band_hashes`` (8 bytes each, little-endian uint64) concatenated, and the full signatures
+(``num_perm`` little-endian uint32 each, or nothing with exact verification) concatenated, one
+entry per (document, band). Only types every Beam coder handles natively (no pickled objects)
+cross the shuffle.
 
-Memory: a partition group holds ``bands * documents / parts`` entries of about
-``4 * num_perm + 2 + 4 * rows`` bytes plus the node key: with 128 permutations, 17 bands and 64
-partitions, about 150 MB per partition for 1,000,000 documents.
+Memory: a partition group holds ``bands * documents / parts`` entries of 8 bytes, plus
+``4 * num_perm`` with the signatures, plus the node key: with 17 bands and 64 partitions, about
+25 MB per partition for 1,000,000 documents (about 150 MB with 128-permutation signatures).
 """
 
 from __future__ import annotations
@@ -35,49 +36,55 @@ from corpus.dedup.minhash import fmix32
 Chunk = tuple[list[str], bytes, bytes]
 
 _GOLDEN = np.uint32(0x9E3779B1)
+_GOLDEN2 = np.uint32(0x85EBCA77)
+_SEED2 = np.uint32(0x27D4EB2F)
 
 
-def key_width(rows: int) -> int:
-    """Bytes of one band key: the band index (2, big-endian) and ``rows`` uint32 values."""
-    return 2 + 4 * rows
+def band_hashes(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(docs * bands,) uint64: entry ``d * bands + b`` names band key ``lsh.band_keys(sigs[d])[b]``
+    (its band index and its ``rows`` values) by two independent 32-bit hash chains: the same in
+    every process and on every platform (uint32 arithmetic, no salted ``hash()``). The high half
+    is the key's partition hash (``partition_of``).
 
-
-def band_key_matrix(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """(docs * bands, key_width) uint8: row ``d * bands + b`` is ``lsh.band_keys(sigs[d])[b]``."""
-    m = len(sigs)
-    block = np.ascontiguousarray(sigs[:, :bands * rows], dtype="<u4").reshape(m, bands, rows)
-    out = np.empty((m, bands, key_width(rows)), dtype=np.uint8)
-    out[:, :, :2] = np.arange(bands, dtype=">u2").view(np.uint8).reshape(bands, 2)[None]
-    out[:, :, 2:] = block.view(np.uint8).reshape(m, bands, 4 * rows)
-    return out.reshape(m * bands, key_width(rows))
-
-
-def partition_of(sigs: np.ndarray, bands: int, rows: int, parts: int) -> np.ndarray:
-    """(docs * bands,) partition of each band key: the same in every process and on every
-    platform (uint32 arithmetic, no salted ``hash()``)."""
+    Why not the key itself (2 + 4 * rows = 30 bytes): the chunks carry one entry per document and
+    band, and on Beam's runners every byte crosses the runner twice (issue 17.2). Two different
+    keys share a hash with probability about 2**-64 per pair; such a pair would only become a
+    candidate that verification then drops."""
     m = len(sigs)
     block = np.ascontiguousarray(sigs[:, :bands * rows], dtype=np.uint32).reshape(m, bands, rows)
     h = np.broadcast_to(np.arange(bands, dtype=np.uint32), (m, bands)).copy()
+    g = h ^ _SEED2
     for r in range(rows):
         h = fmix32(h * _GOLDEN + block[:, :, r])
-    return (h % np.uint32(parts)).ravel()
+        g = fmix32(g * _GOLDEN2 + block[:, :, r])
+    return ((h.astype(np.uint64) << np.uint64(32)) | g.astype(np.uint64)).ravel()
+
+
+def partition_of(sigs: np.ndarray, bands: int, rows: int, parts: int) -> np.ndarray:
+    """(docs * bands,) partition of each band key (the high half of ``band_hashes``)."""
+    return _partitions(band_hashes(sigs, bands, rows), parts)
+
+
+def _partitions(hashes: np.ndarray, parts: int) -> np.ndarray:
+    return ((hashes >> np.uint64(32)).astype(np.uint32) % np.uint32(parts))
 
 
 def chunks(nodes: Sequence[str], sigs: np.ndarray, bands: int, rows: int, parts: int, *,
            signatures: bool = True) -> Iterator[tuple[int, Chunk]]:
     """(partition, chunk) for the band keys of signed documents ``nodes`` with signatures
-    ``sigs`` (one row each), one chunk per partition that any of their keys falls in.
-    ``signatures=False`` leaves the signatures out of the chunks (``b""``): 17 copies of a
-    512-byte signature per document were 95% of the bytes of this shuffle, and with exact
-    verification the estimate can be taken later, once per candidate pair
-    (``candidate_pairs``)."""
+    ``sigs`` (one row each), one chunk per partition that any of their keys falls in; a chunk
+    names its keys by ``band_hashes`` (8 bytes each). ``signatures=False`` leaves the signatures
+    out of the chunks (``b""``): 17 copies of a 512-byte signature per document were 95% of the
+    bytes of this shuffle, and with exact verification the estimate can be taken later, once per
+    candidate pair (``candidate_pairs``)."""
     if not len(nodes):
         return
-    keys = band_key_matrix(sigs, bands, rows)
-    part = partition_of(sigs, bands, rows, parts)
+    keys = band_hashes(sigs, bands, rows)
+    part = _partitions(keys, parts)
     order = np.argsort(part, kind="stable")
     cuts = np.flatnonzero(np.diff(part[order])) + 1
     sig_bytes = np.ascontiguousarray(sigs, dtype="<u4")
+    keys = keys.astype("<u8")
     for sel in np.split(order, cuts):
         docs = sel // bands
         yield (int(part[sel[0]]),
@@ -85,7 +92,7 @@ def chunks(nodes: Sequence[str], sigs: np.ndarray, bands: int, rows: int, parts:
                 sig_bytes[docs].tobytes() if signatures else b""))
 
 
-def _buckets(group: Iterable[Chunk], rows: int
+def _buckets(group: Iterable[Chunk]
              ) -> tuple[list[str], list[bytes], np.ndarray, np.ndarray, np.ndarray]:
     """(nodes, signature bytes per chunk, entry order, bucket starts, bucket sizes) of the
     buckets with two or more entries in one partition's chunks."""
@@ -99,7 +106,7 @@ def _buckets(group: Iterable[Chunk], rows: int
     none = np.zeros(0, dtype=np.int64)
     if len(nodes) < 2:
         return nodes, sigs, none, none, none
-    key_arr = np.frombuffer(b"".join(keys), dtype=np.dtype((np.void, key_width(rows))))
+    key_arr = np.frombuffer(b"".join(keys), dtype="<u8")
     keys.clear()
     _, inverse, counts = np.unique(key_arr, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
@@ -112,12 +119,11 @@ def _buckets(group: Iterable[Chunk], rows: int
     return nodes, sigs, order, starts, sizes
 
 
-def candidate_pairs(group: Iterable[Chunk], *, rows: int, max_pairs: int
-                    ) -> Iterator[tuple[str, str]]:
+def candidate_pairs(group: Iterable[Chunk], *, max_pairs: int) -> Iterator[tuple[str, str]]:
     """The pairs (smaller, larger) that ``partition_pairs`` would compare, from chunks without
     signatures: in each bucket, every member with each anchor smaller than it (``bucket_pairs``
     before its estimate; a pair found in several buckets comes once per bucket)."""
-    nodes, _, order, starts, sizes = _buckets(group, rows)
+    nodes, _, order, starts, sizes = _buckets(group)
     for start, size in zip(starts.tolist(), sizes.tolist()):
         members = [nodes[i] for i in order[start:start + size].tolist()]
         anchors = sorted(set(heapq.nsmallest(max_pairs, members)))
@@ -128,11 +134,11 @@ def candidate_pairs(group: Iterable[Chunk], *, rows: int, max_pairs: int
                 yield (anchor, key)
 
 
-def partition_pairs(group: Iterable[Chunk], *, rows: int, num_perm: int, threshold: float,
-                    verify: str, max_pairs: int) -> Iterator[Edge]:
+def partition_pairs(group: Iterable[Chunk], *, num_perm: int, threshold: float, verify: str,
+                    max_pairs: int) -> Iterator[Edge]:
     """Candidate edges of every bucket with two or more entries in one partition's chunks
     (``bucket_pairs``; a pair found in several buckets comes once per bucket)."""
-    nodes, sigs, order, starts, sizes = _buckets(group, rows)
+    nodes, sigs, order, starts, sizes = _buckets(group)
     if not len(order):
         return
     sig_arr = np.frombuffer(b"".join(sigs), dtype="<u4").reshape(-1, num_perm)

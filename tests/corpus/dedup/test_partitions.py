@@ -14,7 +14,7 @@ from corpus.dedup.lsh import band_keys
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_text
 from corpus.dedup.partitions import (
-    band_key_matrix,
+    band_hashes,
     candidate_pairs,
     chunks,
     partition_of,
@@ -37,13 +37,20 @@ def signatures(items, cfg):
     return minhasher(cfg.minhash).signatures([t for _, t in items], normalised=True)
 
 
-def test_key_matrix_rows_are_the_band_keys(items):
+def test_band_hashes_are_equal_exactly_when_the_band_keys_are(items):
     cfg = DedupConfig()
     bands, rows = cfg.lsh_shape()
-    sigs = signatures(items[:5], cfg)
-    matrix = band_key_matrix(sigs, bands, rows)
-    assert matrix.shape == (5 * bands, 2 + 4 * rows)
-    assert [m.tobytes() for m in matrix] == [k for s in sigs for k in band_keys(s, bands, rows)]
+    sigs = signatures(items, cfg)
+    hashes = band_hashes(sigs, bands, rows)
+    keys = [k for s in sigs for k in band_keys(s, bands, rows)]
+    assert hashes.dtype == np.uint64 and len(hashes) == len(keys) == len(items) * bands
+    # the near copies share keys: equal keys give equal hashes, and no two keys share one
+    assert len(set(keys)) < len(keys)
+    by_key = dict(zip(keys, hashes.tolist()))
+    assert all(by_key[k] == h for k, h in zip(keys, hashes.tolist()))
+    assert len(set(by_key.values())) == len(by_key)
+    # a document's hashes do not depend on the others signed with it
+    assert np.array_equal(band_hashes(sigs[7:9], bands, rows), hashes[7 * bands:9 * bands])
 
 
 def test_partition_depends_on_the_key_only(items):
@@ -75,7 +82,7 @@ def test_partitioned_buckets_give_the_same_edges_as_band_keys(items, parts, batc
     assert len(groups) == parts
     got: dict[tuple[str, str], float] = {}
     for p in sorted(groups, reverse=True):
-        for a, b, est in partition_pairs(groups[p], rows=rows, num_perm=cfg.minhash.num_perm,
+        for a, b, est in partition_pairs(groups[p], num_perm=cfg.minhash.num_perm,
                                          threshold=cfg.threshold, verify=cfg.verify,
                                          max_pairs=cfg.max_bucket_pairs):
             got[(a, b)] = max(got.get((a, b), 0.0), est)
@@ -87,7 +94,7 @@ def test_no_documents_no_chunks():
     bands, rows = cfg.lsh_shape()
     empty = np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32)
     assert list(chunks([], empty, bands, rows, 64)) == []
-    assert list(partition_pairs([], rows=rows, num_perm=cfg.minhash.num_perm, threshold=0.8,
+    assert list(partition_pairs([], num_perm=cfg.minhash.num_perm, threshold=0.8,
                                 verify="exact", max_pairs=64)) == []
 
 
@@ -106,10 +113,10 @@ def test_chunks_without_signatures_give_the_same_pairs_before_the_estimate(items
     assert all(bare[p][2] == b"" and bare[p][:2] == full[p][:2] for p in full)
     want, got = [], []
     for p in sorted(full):
-        want += [(a, b) for a, b, _ in partition_pairs([full[p]], rows=rows,
+        want += [(a, b) for a, b, _ in partition_pairs([full[p]],
                                                        num_perm=cfg.minhash.num_perm,
                                                        threshold=cfg.threshold, verify="none",
                                                        max_pairs=max_pairs)]
-        got += list(candidate_pairs([bare[p]], rows=rows, max_pairs=max_pairs))
+        got += list(candidate_pairs([bare[p]], max_pairs=max_pairs))
     assert sorted(got) == sorted(want)
     assert len(set(got)) > 60 and all(a < b for a, b in got)
