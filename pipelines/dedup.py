@@ -66,7 +66,7 @@ from corpus.dedup.config import DedupConfig
 from corpus.dedup.minhash import minhasher
 from corpus.dedup.normalise import normalise_texts, normalise_url
 from corpus.dedup.packed import TEXT, URL, pack, unpack
-from corpus.dedup.partitions import candidate_pairs, chunks, partition_pairs
+from corpus.dedup.partitions import band_hashes, candidate_pairs, chunks, partition_pairs
 from corpus.dedup.survivor import file_ranks, is_existing, node_key
 from corpus.dedup.vertices import (
     Record,
@@ -159,9 +159,14 @@ class _Router:
         self._signed.inc(len(signed))
         if not signed:
             return
-        sigs = np.frombuffer(b"".join(r[3] for r in signed), dtype="<u4").reshape(len(signed), -1)
-        for part, chunk in chunks([r[0] for r in signed], sigs, self.bands, self.rows,
-                                  BUCKET_PARTITIONS, signatures=self.cfg.verify != "exact"):
+        packed = b"".join(r[3] for r in signed)
+        if self.cfg.verify == "exact":  # the records carry their band hashes (_Prepare)
+            keys, sigs = np.frombuffer(packed, dtype="<u8"), None
+        else:
+            sigs = np.frombuffer(packed, dtype="<u4").reshape(len(signed), -1)
+            keys = band_hashes(sigs, self.bands, self.rows)
+        for part, chunk in chunks([r[0] for r in signed], keys, self.bands, BUCKET_PARTITIONS,
+                                  sigs):
             yield tag(_BANDS, (part, encode(chunk, compress=True)))  # vertex names: half
 
 
@@ -194,15 +199,24 @@ class _Prepare(beam.DoFn):
             sigs = np.ascontiguousarray(self._hasher.signatures(normals, normalised=True),
                                         dtype="<u4")
             sig_bytes = [sigs[i].tobytes() if normals[i] else b"" for i in range(len(docs))]
+            # with exact verification the band steps need only the band keys (8 bytes each,
+            # not the 512-byte signature): the records cross three shuffles
+            if cfg.verify == "exact":
+                bands, rows = self.router.bands, self.router.rows
+                keys = band_hashes(sigs, bands, rows).astype("<u8").reshape(len(docs), bands)
+                band_bytes = [keys[i].tobytes() if normals[i] else b""
+                              for i in range(len(docs))]
+            else:
+                band_bytes = sig_bytes
         else:
-            sig_bytes = [b""] * len(docs)
+            sig_bytes = band_bytes = [b""] * len(docs)
         if cfg.near and cfg.verify == "exact":
             texts = [(v, n, sig) for (v, _), n, sig in zip(docs, normals, sig_bytes) if n]
             yield tag(_TEXTS, (batch_id, (_TEXTS, self._spilled(batch_id, _TEXTS, texts))))
         exact = ([exact_key_of(n) for n in normals] if cfg.exact else [None] * len(docs))
         urls = ([normalise_url(doc[URL]) if doc[URL] else None for _, doc in docs] if cfg.url
                 else [None] * len(docs))
-        records = [(v, u, e, s) for (v, _), u, e, s in zip(docs, urls, exact, sig_bytes)]
+        records = [(v, u, e, b) for (v, _), u, e, b in zip(docs, urls, exact, band_bytes)]
         yield from self.router.to_url(records)
 
     def _spilled(self, batch_id: str, kind: str, values: list) -> list | str:

@@ -69,27 +69,26 @@ def _partitions(hashes: np.ndarray, parts: int) -> np.ndarray:
     return ((hashes >> np.uint64(32)).astype(np.uint32) % np.uint32(parts))
 
 
-def chunks(nodes: Sequence[str], sigs: np.ndarray, bands: int, rows: int, parts: int, *,
-           signatures: bool = True) -> Iterator[tuple[int, Chunk]]:
-    """(partition, chunk) for the band keys of signed documents ``nodes`` with signatures
-    ``sigs`` (one row each), one chunk per partition that any of their keys falls in; a chunk
-    names its keys by ``band_hashes`` (8 bytes each). ``signatures=False`` leaves the signatures
-    out of the chunks (``b""``): 17 copies of a 512-byte signature per document were 95% of the
-    bytes of this shuffle, and with exact verification the estimate can be taken later, once per
-    candidate pair (``candidate_pairs``)."""
+def chunks(nodes: Sequence[str], keys: np.ndarray, bands: int, parts: int,
+           sigs: np.ndarray | None = None) -> Iterator[tuple[int, Chunk]]:
+    """(partition, chunk) for the band keys of signed documents ``nodes``, one chunk per
+    partition that any of their keys falls in. ``keys``: their ``band_hashes`` (``bands`` per
+    document, in document order); ``sigs``: their signatures (one row each), carried in the
+    chunks for an estimate per candidate pair (``partition_pairs``), or None: 17 copies of a
+    512-byte signature per document were 95% of the bytes of this shuffle, and with exact
+    verification the estimate is taken later, once per candidate pair (``candidate_pairs``)."""
     if not len(nodes):
         return
-    keys = band_hashes(sigs, bands, rows)
     part = _partitions(keys, parts)
     order = np.argsort(part, kind="stable")
     cuts = np.flatnonzero(np.diff(part[order])) + 1
-    sig_bytes = np.ascontiguousarray(sigs, dtype="<u4")
+    sig_bytes = None if sigs is None else np.ascontiguousarray(sigs, dtype="<u4")
     keys = keys.astype("<u8")
     for sel in np.split(order, cuts):
         docs = sel // bands
         yield (int(part[sel[0]]),
                ([nodes[d] for d in docs.tolist()], keys[sel].tobytes(),
-                sig_bytes[docs].tobytes() if signatures else b""))
+                b"" if sig_bytes is None else sig_bytes[docs].tobytes()))
 
 
 def _buckets(group: Iterable[Chunk]

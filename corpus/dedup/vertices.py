@@ -45,7 +45,8 @@ from corpus.dedup.survivor import first_placed, id_of, is_existing, reject
 SEP = "\x00"
 _RANK_DIGITS = 8
 
-# (vertex, url key or None, exact key or None, signature bytes: b"" when the text has no shingles)
+# (vertex, url key or None, exact key or None, signature bytes, or with exact verification its
+# band keys (``partitions.band_hashes``): b"" when the text has no shingles)
 Record = tuple[str, str | None, str | None, bytes]
 Verdict = tuple[str, str, str, float | None]
 

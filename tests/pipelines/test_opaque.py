@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from corpus.dedup.partitions import chunks
+from corpus.dedup.partitions import band_hashes, chunks
 from corpus.dedup.survivor import node_key
 from corpus.dedup.vertices import vertex
 from pipelines.opaque import decode, encode
@@ -18,7 +18,7 @@ def _chunk():
     nodes = [vertex(node_key(make_id("news", str(i)), "news"), 0, f"{i % 7:012x}")
              for i in range(200)]
     sigs = np.random.default_rng(3).integers(0, 2**32, size=(200, 128), dtype=np.uint32)
-    return next(iter(chunks(nodes, sigs, 17, 7, 1, signatures=False)))[1]
+    return next(iter(chunks(nodes, band_hashes(sigs, 17, 7), 17, 1)))[1]
 
 
 @pytest.mark.parametrize("value", [None, 3, "北京", b"\x00\x01", [("v", None, "k", b"s")],

@@ -77,7 +77,8 @@ def test_partitioned_buckets_give_the_same_edges_as_band_keys(items, parts, batc
     for start in range(0, len(items), batch):  # batches as a runner would cut them
         part_items = items[start:start + batch]
         sigs = signatures(part_items, cfg)
-        for p, chunk in chunks([k for k, _ in part_items], sigs, bands, rows, parts):
+        for p, chunk in chunks([k for k, _ in part_items], band_hashes(sigs, bands, rows), bands,
+                               parts, sigs):
             groups.setdefault(p, []).append(chunk)
     assert len(groups) == parts
     got: dict[tuple[str, str], float] = {}
@@ -93,7 +94,7 @@ def test_no_documents_no_chunks():
     cfg = DedupConfig()
     bands, rows = cfg.lsh_shape()
     empty = np.zeros((0, cfg.minhash.num_perm), dtype=np.uint32)
-    assert list(chunks([], empty, bands, rows, 64)) == []
+    assert list(chunks([], band_hashes(empty, bands, rows), bands, 64, empty)) == []
     assert list(partition_pairs([], num_perm=cfg.minhash.num_perm, threshold=0.8,
                                 verify="exact", max_pairs=64)) == []
 
@@ -107,8 +108,9 @@ def test_chunks_without_signatures_give_the_same_pairs_before_the_estimate(items
     bands, rows = cfg.lsh_shape()
     sigs = signatures(items, cfg)
     nodes = [k for k, _ in items]
-    full = dict(chunks(nodes, sigs, bands, rows, 16))
-    bare = dict(chunks(nodes, sigs, bands, rows, 16, signatures=False))
+    keys = band_hashes(sigs, bands, rows)
+    full = dict(chunks(nodes, keys, bands, 16, sigs))
+    bare = dict(chunks(nodes, keys, bands, 16))
     assert full.keys() == bare.keys()
     assert all(bare[p][2] == b"" and bare[p][:2] == full[p][:2] for p in full)
     want, got = [], []
