@@ -87,19 +87,19 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     web_docs, rej = html_pages | "Extract" >> ApplyStages(_extract_stages(cfg), budget=cfg.budget)
     rejected.append(rej)
 
-    dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(
-        ReadDumpFile(config=cfg.dumps, emit_counts=True), budget=cfg.budget)
-    rejected.append(dumps.rejected)
-    dump_docs = dumps.main | "DumpDocs" >> beam.Filter(is_not_file_counts)
-    counts = [crawl.main | "CrawlCounts" >> beam.Filter(is_file_counts),
-              dumps.main | "DumpCounts" >> beam.Filter(is_file_counts)]
-
-    # only the kinds of input the plan has: Beam's in-process runner copies every input of a
-    # multi-input Flatten once more before the next step reads it (``pipelines/dedup.py``,
-    # ``_Router``), so a crawl alone goes on as it is
-    doc_inputs = [docs for docs, files in ((web_docs, plan.crawl), (dump_docs, plan.dumps))
-                  if files]
-    if plan.wet:  # only then, so the graph of a run without WET files is unchanged
+    counts = [crawl.main | "CrawlCounts" >> beam.Filter(is_file_counts)]
+    # only the kinds of input the plan has (dumps, WET files, listings: no stages for a kind
+    # with no files, each a few stages of worker round trips); and Beam's in-process runner
+    # copies every input of a multi-input Flatten once more before the next step reads it
+    # (``pipelines/dedup.py``, ``_Router``), so a crawl alone goes on as it is
+    doc_inputs = [web_docs] if plan.crawl else []
+    if plan.dumps:
+        dumps = _files(p, "Dump", plan.dumps) | "ReadDumps" >> ApplyStage(
+            ReadDumpFile(config=cfg.dumps, emit_counts=True), budget=cfg.budget)
+        rejected.append(dumps.rejected)
+        doc_inputs.append(dumps.main | "DumpDocs" >> beam.Filter(is_not_file_counts))
+        counts.append(dumps.main | "DumpCounts" >> beam.Filter(is_file_counts))
+    if plan.wet:
         wet = _files(p, "Wet", plan.wet) | "ReadWet" >> ApplyStage(
             ReadWetFile(source=cfg.run.crawl_source, config=cfg.parse, emit_counts=True),
             budget=cfg.budget)
@@ -133,8 +133,10 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
     if cfg.images.enabled:
         from pipelines.images import ImagePairs
 
-        listings = _files(p, "Listing", plan.listings)
-        pairs, rej = (web_docs, image_pages, listings) | "Images" >> ImagePairs(
+        inputs = (web_docs, image_pages)
+        if plan.listings:
+            inputs += (_files(p, "Listing", plan.listings),)
+        pairs, rej = inputs | "Images" >> ImagePairs(
             cfg.images, rows=False, fetch=cfg.fetch)
         rejected.append(rej)
         if cfg.dedup.enabled:

@@ -70,7 +70,8 @@ def to_row(record: Any) -> dict[str, Any]:
 
 
 class ImagePairs(beam.PTransform):
-    """``(docs, image_pages, listing_paths)`` -> ``(image_text rows, rejected records)``."""
+    """``(docs, image_pages, listing_paths)`` -> ``(image_text rows, rejected records)``;
+    ``(docs, image_pages)``: no listings."""
 
     def __init__(self, cfg: ImageConfig | None = None, label: str | None = None, *,
                  rows: bool = True, fetch: FetchConfig | None = None):
@@ -83,15 +84,20 @@ class ImagePairs(beam.PTransform):
         self.rows = rows  # False: ImageTextRecord objects (e.g. for pipelines.dedup.DedupImages)
 
     def expand(self, inputs):
-        docs, image_pages, listing_paths = inputs
+        docs, image_pages, *listing_paths = inputs
+        listing_paths = listing_paths[0] if listing_paths else None
         cfg = self.cfg
         rejected = []
 
         mined = docs | "MinePairs" >> ApplyStage(MinePairs(cfg.pairs))
-        listed = listing_paths | "ReadListings" >> ApplyStage(ReadListingFile(cfg))
-        pairs = (mined.main, listed.main) | "AllPairs" >> beam.Flatten()
+        rejected.append(mined.rejected)
+        pairs = mined.main
+        if listing_paths is not None:  # none: the run has no listings (no stages for them)
+            listed = listing_paths | "ReadListings" >> ApplyStage(ReadListingFile(cfg))
+            pairs = (mined.main, listed.main) | "AllPairs" >> beam.Flatten()
+            rejected.append(listed.rejected)
         texts = pairs | "PairText" >> ApplyStage(PairText(cfg.text))
-        rejected += [mined.rejected, listed.rejected, texts.rejected]
+        rejected.append(texts.rejected)
 
         grouped = (
             {PAIRS: texts.main | "KeyPairs" >> beam.Map(keyed_pair),
