@@ -30,7 +30,7 @@ PHASES = (  # by the first step of a fused stage: what it reads
     ("per-document", ("CrawlSpread", "DumpSpread", "WetSpread")),
     ("dedup", ("Dedup/",)),
     ("images", ("Images", "DedupImages", "ListingSpread")),
-    ("writing", ("Write_", "AllRejected", "Stats", "Finalize", "AllWritten")),
+    ("writing", ("Write/", "Stats", "Finalize", "KeyWritten")),
 )
 _NAME = re.compile(r"ref_AppliedPTransform_([A-Za-z0-9_-]+?)(?:_\d+)?\)|\(([A-Za-z_]+/[^()+]+)\)")
 

@@ -161,9 +161,10 @@ def build(p: beam.Pipeline, cfg: CorpusConfig, plan: InputPlan, output: str,
 
     n = num_buckets(plan.total_bytes, cfg.shards.target_bytes)
     rows = {"text": text_rows, "image_text": image_rows, "rejected": rejected_rows}
-    written = [rows[k] | WriteShards(k, output, n, cfg.shards,
-                                     batch=None if batch is None else batch.index, spill=spill)
-               for k in KINDS]
+    # the largest first: keys go to the workers in the order they reach the group
+    written = ({k: rows[k] for k in ("text", "rejected", "image_text")}
+               | WriteShards(output, n, cfg.shards, batch=None if batch is None else batch.index,
+                             spill=spill))
 
     stats = ({k: rows[k] for k in KINDS} | "Stats" >> CorpusStats(accumulator=batch is not None))
     manifest = _finalize(p, written, stats, input_counts, cfg, output, batch)
@@ -180,8 +181,7 @@ def _finalize(p, written, stats, input_counts, cfg: CorpusConfig, output: str,
     A constant key and a GroupByKey (not a side input, not CombineGlobally's default) bring
     the written names and the stats to one place on every runner, even when an output is empty.
     """
-    names = (tuple(written) | "AllWritten" >> beam.Flatten()
-             | "KeyWritten" >> beam.Map(lambda nr: (0, ("file", nr))))
+    names = written | "KeyWritten" >> beam.Map(lambda nr: (0, ("file", nr)))
     keyed_stats = stats | "KeyStats" >> beam.Map(lambda s: (0, ("stats", s)))
     keyed_counts = input_counts | "KeyCounts" >> beam.Map(lambda c: (0, ("inputs", c)))
     tick = p | "FinalizeTick" >> beam.Create([(0, ("tick", None))])

@@ -3,10 +3,10 @@
 Beam's ``WriteToParquet`` is not used: it is broken on the DaskRunner in Beam 2.77 and names its
 shards by bundle, which differs between runners. Instead (cc_net's ``tmp`` + ``finalize``):
 
-1. ``WriteShards(kind)`` encodes the rows as Arrow chunks per bucket where they are made
+1. ``WriteShards`` encodes the rows of each kind as Arrow chunks per bucket where they are made
    (``corpus.shards.row_chunks``; the bucket of a row is ``bucket_of`` its id, and the bucket
    count is fixed by the driver from the input size, so no side input is needed), groups the
-   chunks by bucket, and each bucket is sorted by id, cut into parts and written to
+   chunks by kind and bucket, and each bucket is sorted by id, cut into parts and written to
    ``<output>/_temporary/<kind>/<name>`` then renamed to ``<output>/<kind>/<name>``. A retried
    bundle rewrites the same name with the same bytes.
 2. ``Finalize`` runs once after all kinds are written: it deletes shards of earlier runs that this
@@ -61,12 +61,12 @@ from schemas.statistics import CorpusStats
 log = logging.getLogger(__name__)
 
 
-def write_bucket(item: tuple[int, Iterable[RowChunk]], *, kind: str, output: str,
+def write_bucket(item: tuple[tuple[str, int], Iterable[RowChunk]], *, output: str,
                  n_buckets: int, cfg: ShardConfig, batch: int | None = None
                  ) -> Iterator[tuple[str, int]]:
-    """Write one bucket's rows (``RowChunk``s, their Arrow bytes or the path they were spilled
-    to) as one or more shards; yields ``(relative name, rows)``."""
-    bucket, chunks = item
+    """Write one bucket of one kind (its ``RowChunk``s: their Arrow bytes or the path they were
+    spilled to) as one or more shards; yields ``(relative name, rows)``."""
+    (kind, bucket), chunks = item
     table, sizes = merge_chunks((load_bytes(data) if isinstance(data, str) else data, size)
                                 for data, size in chunks)
     temp_root = join(output, TEMP_DIR, kind)
@@ -78,13 +78,14 @@ def write_bucket(item: tuple[int, Iterable[RowChunk]], *, kind: str, output: str
 
 
 def spilled_chunks(rows: list[dict[str, Any]], *, kind: str, n_buckets: int,
-                   spill: str | None) -> Iterator[tuple[int, RowChunk]]:
-    """``corpus.shards.row_chunks``, each chunk's Arrow bytes spilled to a file of ``spill``
-    (``pipelines.spill``) and replaced by its path; without ``spill`` the bytes travel."""
+                   spill: str | None) -> Iterator[tuple[tuple[str, int], RowChunk]]:
+    """``((kind, bucket), chunk)`` of ``corpus.shards.row_chunks``, each chunk's Arrow bytes
+    spilled to a file of ``spill`` (``pipelines.spill``) and replaced by its path; without
+    ``spill`` the bytes travel."""
     for bucket, (data, sizes) in row_chunks(rows, kind, n_buckets):
         if spill is not None:
             data = spill_bytes(spill, f"{kind}-{bucket:05d}", data)
-        yield bucket, (data, sizes)
+        yield (kind, bucket), (data, sizes)
 
 
 # Rows per chunk: a chunk is held whole by the step that makes it (image rows carry their image)
@@ -93,38 +94,42 @@ CHUNK_ROWS_DEFAULT = 512
 
 
 class WriteShards(beam.PTransform):
-    """Rows (dicts of the ``kind`` schema; a PCollection, or a tuple of them) -> shards; outputs
-    ``(relative name, rows)`` pairs.
+    """``{kind: rows}`` (dicts of the kind's schema; a PCollection, or a tuple of them) -> the
+    shards of every kind; outputs ``(relative name, rows)`` pairs.
 
     Rows are encoded as Arrow chunks per bucket by the workers that make them
     (``corpus.shards.row_chunks``) and only the chunks are shuffled to the bucket's writer; with
-    ``spill`` (a folder, what ``m6 corpus`` passes) only their paths (``pipelines.spill``)."""
+    ``spill`` (a folder, what ``m6 corpus`` passes) only their paths (``pipelines.spill``). All
+    kinds share one group, keyed by (kind, bucket), so with several workers the text and the
+    rejected rows of a small input (a bucket each) are written at the same time, not one stage
+    after the other with a worker idle."""
 
-    def __init__(self, kind: str, output: str, n_buckets: int, cfg: ShardConfig,
-                 batch: int | None = None, spill: str | None = None):
-        super().__init__(f"Write_{kind}")
-        self.kind, self.output, self.n_buckets, self.cfg = kind, output, n_buckets, cfg
+    def __init__(self, output: str, n_buckets: int, cfg: ShardConfig,
+                 batch: int | None = None, spill: str | None = None, label: str = "Write"):
+        super().__init__(label)
+        self.output, self.n_buckets, self.cfg = output, n_buckets, cfg
         self.batch = batch
         self.spill = spill
 
-    def expand(self, rows):
+    def expand(self, rows_by_kind):
         n = self.n_buckets
-        size = CHUNK_ROWS.get(self.kind, CHUNK_ROWS_DEFAULT)
-        parts = rows if isinstance(rows, (tuple, list)) else (rows,)
-        # several inputs (the rejected rows of every step) are chunked each where it is made,
-        # and only their chunks are flattened: the runner copies a Flatten's input once more
-        chunks = [part
-                  | f"Rows{'' if len(parts) == 1 else i}" >> Batches(size)
-                  | f"Chunks{'' if len(parts) == 1 else i}" >> beam.FlatMap(
-                      spilled_chunks, kind=self.kind, n_buckets=n, spill=self.spill)
-                  for i, part in enumerate(parts)]
+        chunks = []
+        for kind, rows in rows_by_kind.items():
+            parts = rows if isinstance(rows, (tuple, list)) else (rows,)
+            # several inputs (the rejected rows of every step) are chunked each where it is
+            # made, and only the chunks are flattened: the runner copies a Flatten's inputs
+            chunks += [part
+                       | f"Rows_{kind}{i}" >> Batches(CHUNK_ROWS.get(kind, CHUNK_ROWS_DEFAULT))
+                       | f"Chunks_{kind}{i}" >> beam.FlatMap(
+                           spilled_chunks, kind=kind, n_buckets=n, spill=self.spill)
+                       for i, part in enumerate(parts)]
         if len(chunks) > 1:
             chunks = [tuple(chunks) | "AllChunks" >> beam.Flatten()]
         return (
             chunks[0]
             | "GroupByBucket" >> beam.GroupByKey()
-            | "WriteBucket" >> beam.FlatMap(write_bucket, kind=self.kind, output=self.output,
-                                            n_buckets=n, cfg=self.cfg, batch=self.batch)
+            | "WriteBucket" >> beam.FlatMap(write_bucket, output=self.output, n_buckets=n,
+                                            cfg=self.cfg, batch=self.batch)
         )
 
 

@@ -38,10 +38,10 @@ def test_a_run_prints_its_phases_and_slowest_stages(tmp_path):
 
 def test_a_stage_is_named_and_placed_by_its_first_step():
     stage = ("(((Dedup/Join/Read)+(ref_AppliedPTransform_Dedup-Apply-Run_99))"
-             "+(ref_AppliedPTransform_Write_text-Bucket_101))+(Write_text/GroupByBucket/Write)")
+             "+(ref_AppliedPTransform_Write-Chunks_text0_101))+(Write/AllChunks/Write/0)")
     assert short_name(stage, 2) == "Dedup/Join/Read + Dedup-Apply-Run +2"
     assert phase_of(stage) == "dedup"  # not "writing", though it writes the shards' input
-    assert phase_of("((Write_text/GroupByBucket/Read)+(ref_AppliedPTransform_Write_text-"
-                    "WriteBucket_255))+(AllWritten/Write/0)") == "writing"
+    assert phase_of("((Write/GroupByBucket/Read)+(ref_AppliedPTransform_Write-"
+                    "WriteBucket_255))+(ref_AppliedPTransform_KeyWritten_256)") == "writing"
     assert phase_of("((ref_AppliedPTransform_CrawlFiles-Impulse_3)+(ref_AppliedPTransform_"
                     "CrawlFiles-FlatMap-lambda-at-core-py-4094-_4))") == "other"

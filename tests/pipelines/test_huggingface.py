@@ -65,7 +65,7 @@ def corpus(tmp_path_factory) -> Path:
     cfg = ShardConfig()
     rows = _rows()
     written = [w for kind, kind_rows in rows.items()
-               for w in write_bucket((0, [encode_chunk(kind_rows, kind)]), kind=kind, output=str(out), n_buckets=1,
+               for w in write_bucket(((kind, 0), [encode_chunk(kind_rows, kind)]), output=str(out), n_buckets=1,
                                      cfg=cfg)]
     stats = compute_stats([(k, r) for k in ("text", "image_text", "rejected") for r in rows[k]])
     config = {"run": {"quality": True, "dedup": True, "images": True, "dedup_against": []},

@@ -92,7 +92,7 @@ def run(tmp: Path, cfg: ImageConfig, out: Path) -> None:
             p | "Pages" >> beam.Create(crawl_images()),
             p | "Listings" >> beam.Create([listing_path]),
         ) | ImagePairs(cfg)
-        rows | WriteShards("image_text", str(out), 2, ShardConfig())
+        {"image_text": rows} | WriteShards(str(out), 2, ShardConfig())
         (rejected
          | beam.Map(lambda r: f"{r.kind}|{r.stage}|{r.reason}|{r.image_url.rsplit('/', 1)[-1]}")
          | beam.combiners.ToList()

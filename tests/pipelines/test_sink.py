@@ -33,10 +33,12 @@ SMALL = ShardConfig(target_bytes=2000, row_group_rows=7)
 def _run(tmp: Path, text_rows, n_buckets, cfg=SMALL):
     out = str(tmp)
     with beam.Pipeline(runner=FnApiRunner()) as p:
-        written = (p | beam.Create(text_rows) | WriteShards("text", out, n_buckets, cfg))
+        written = ({"text": p | beam.Create(text_rows)}
+                   | "WriteText" >> WriteShards(out, n_buckets, cfg))
         rej = [RejectedRecord(id="r1", source="forum", kind="text", stage="clean",
                               reason="text_too_short", text="短").to_row()]
-        written_rej = p | "R" >> beam.Create(rej) | WriteShards("rejected", out, 1, cfg)
+        written_rej = ({"rejected": p | "R" >> beam.Create(rej)}
+                       | "WriteRejected" >> WriteShards(out, 1, cfg))
         (
             (written, written_rej) | beam.Flatten()
             | beam.Map(lambda nr: (0, nr)) | beam.GroupByKey()
