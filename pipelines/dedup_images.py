@@ -3,8 +3,8 @@
 Exact copies (SHA-256 of the image bytes) keep one row per group (``GroupDedup``); perceptual
 copies (64-bit DCT hashes within ``dedup.image_hamming`` bits) are found per hash block (a block
 is an LSH band with no false negatives, ``corpus/dedup/image_hash.py``), joined into components
-(``Components``: union-find over every edge in one group) and reduced to their survivor: the largest image, then the smallest id
-(``corpus/dedup/images.py`` computes the same rows in memory; ``tests/pipelines/test_dedup.py``
+(``Components``: union-find over every edge in one group) and reduced to their survivor: the
+largest image, then the smallest id (``corpus/dedup/images.py`` computes the same rows in memory; ``tests/pipelines/test_dedup.py``
 holds them together).
 """
 

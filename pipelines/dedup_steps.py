@@ -2,15 +2,14 @@
 to keyed records.
 
 ``GroupDedup`` keeps one ``(node, record)`` per group key (``DedupImages``' exact copies);
-``Components`` labels every node of an edge list with its component's smallest node by union-find
-over all the edges in one group (``DedupImages``' perceptual copies); ``apply_labels`` joins records with labels and scores
+``Components`` labels every node of an edge list with its component's smallest node by
+union-find over all the edges in one group; ``apply_labels`` joins records with labels and scores
 (``DedupImages``' perceptual copies). ``pipelines/dedup.py`` (``DedupText``) uses the components
 and the counters. Rejected rows are counted with ``Metrics.counter("m6.dedup", reason)``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -20,8 +19,6 @@ from corpus.dedup.components import components_by_union_find
 from corpus.dedup.survivor import id_of, is_existing, member_order, reject, rejections, split_group
 from pipelines.stage_dofn import REJECTED
 from pipelines.tagged import ParDoTags, tag
-
-log = logging.getLogger(__name__)
 
 NAMESPACE = "m6.dedup"
 NOKEY = "nokey"

@@ -88,6 +88,12 @@ def spilled_chunks(rows: list[dict[str, Any]], *, kind: str, n_buckets: int,
         yield (kind, bucket), (data, sizes)
 
 
+def pcollections(rows) -> tuple:
+    """``rows`` as a tuple of PCollections: one, or the tuple given (the rejected rows of every
+    step, written and counted without a ``Flatten`` of them)."""
+    return tuple(rows) if isinstance(rows, (tuple, list)) else (rows,)
+
+
 # Rows per chunk: a chunk is held whole by the step that makes it (image rows carry their image)
 CHUNK_ROWS = {"image_text": 64}
 CHUNK_ROWS_DEFAULT = 512
@@ -115,7 +121,7 @@ class WriteShards(beam.PTransform):
         n = self.n_buckets
         chunks = []
         for kind, rows in rows_by_kind.items():
-            parts = rows if isinstance(rows, (tuple, list)) else (rows,)
+            parts = pcollections(rows)
             # several inputs (the rejected rows of every step) are chunked each where it is
             # made, and only the chunks are flattened: the runner copies a Flatten's inputs
             chunks += [part

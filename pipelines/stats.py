@@ -11,6 +11,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from corpus.stats import CorpusStatsCombiner, stats_item
+from pipelines.sink import pcollections
 
 
 class CorpusStatsFn(CorpusStatsCombiner, beam.CombineFn):
@@ -36,7 +37,7 @@ class CorpusStats(beam.PTransform):
     def expand(self, rows_by_kind):
         items = []
         for kind, rows in rows_by_kind.items():
-            parts = rows if isinstance(rows, (tuple, list)) else (rows,)
+            parts = pcollections(rows)
             items += [pcoll | f"Project_{kind}{'' if len(parts) == 1 else i}" >> beam.Map(
                           lambda row, k=kind: (0, stats_item(k, row)))
                       for i, pcoll in enumerate(parts)]

@@ -60,13 +60,9 @@ def band_hashes(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return ((h.astype(np.uint64) << np.uint64(32)) | g.astype(np.uint64)).ravel()
 
 
-def partition_of(sigs: np.ndarray, bands: int, rows: int, parts: int) -> np.ndarray:
-    """(docs * bands,) partition of each band key (the high half of ``band_hashes``)."""
-    return _partitions(band_hashes(sigs, bands, rows), parts)
-
-
-def _partitions(hashes: np.ndarray, parts: int) -> np.ndarray:
-    return ((hashes >> np.uint64(32)).astype(np.uint32) % np.uint32(parts))
+def partition_of(keys: np.ndarray, parts: int) -> np.ndarray:
+    """The partition of each band key named by ``band_hashes``: its high half modulo ``parts``."""
+    return (keys >> np.uint64(32)).astype(np.uint32) % np.uint32(parts)
 
 
 def chunks(nodes: Sequence[str], keys: np.ndarray, bands: int, parts: int,
@@ -79,11 +75,11 @@ def chunks(nodes: Sequence[str], keys: np.ndarray, bands: int, parts: int,
     verification the estimate is taken later, once per candidate pair (``candidate_pairs``)."""
     if not len(nodes):
         return
-    part = _partitions(keys, parts)
+    part = partition_of(keys, parts)
     order = np.argsort(part, kind="stable")
     cuts = np.flatnonzero(np.diff(part[order])) + 1
     sig_bytes = None if sigs is None else np.ascontiguousarray(sigs, dtype="<u4")
-    keys = keys.astype("<u8")
+    keys = np.asarray(keys, dtype="<u8")  # the records' bytes already are
     for sel in np.split(order, cuts):
         docs = sel // bands
         yield (int(part[sel[0]]),

@@ -57,13 +57,14 @@ def test_partition_depends_on_the_key_only(items):
     cfg = DedupConfig()
     bands, rows = cfg.lsh_shape()
     sigs = signatures(items, cfg)
-    whole = partition_of(sigs, bands, rows, 64)
-    assert np.array_equal(partition_of(sigs[7:9], bands, rows, 64), whole[7 * bands:9 * bands])
+    whole = partition_of(band_hashes(sigs, bands, rows), 64)
+    assert np.array_equal(partition_of(band_hashes(sigs[7:9], bands, rows), 64),
+                          whole[7 * bands:9 * bands])
     assert whole.min() >= 0 and whole.max() < 64
     assert len(set(whole.tolist())) == 64  # 6,120 keys spread over every partition
     # equal keys, equal partitions: a document and its exact copy
-    assert np.array_equal(partition_of(sigs[[3, 3]], bands, rows, 64)[:bands],
-                          partition_of(sigs[[3]], bands, rows, 64))
+    assert np.array_equal(partition_of(band_hashes(sigs[[3, 3]], bands, rows), 64)[:bands],
+                          partition_of(band_hashes(sigs[[3]], bands, rows), 64))
 
 
 @pytest.mark.parametrize("parts,batch,verify", [(1, 1000, "exact"), (7, 50, "signature"),
