@@ -48,6 +48,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("model.apps.eval_cli", "evaluate an application and print its metric"),
 }
 
+# name -> a light module whose ``prestart(argv)`` runs before the command's module is imported:
+# ``m6 corpus --workers N`` starts its worker processes there, so that their start-up overlaps
+# the import of Beam and the building of the pipeline (``pipelines/warm_workers.py``)
+PRESTART: dict[str, str] = {
+    "corpus": "pipelines.warm_workers",
+}
+
 # group -> its subcommands, each name -> (module, one-line help). Both crawls share the fetch
 # configuration (corpus/fetch/config.py) and the egress policy (corpus/fetch/egress.py).
 GROUPS: dict[str, dict[str, tuple[str, str]]] = {
@@ -104,6 +111,8 @@ def _dispatch(prog: str, table: dict[str, tuple[str, str]], argv: list[str]) -> 
     module_name = table[name][0]
     try:
         module = importlib.import_module(module_name)
+        if prog == "m6" and name in PRESTART:
+            importlib.import_module(PRESTART[name]).prestart(rest)
         # a command may import an extra only on the path that needs it (poem --check does not)
         return int(module.main(rest) or 0)
     except ModuleNotFoundError as e:

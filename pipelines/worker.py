@@ -10,7 +10,10 @@ and the runner has said so), the logs are flushed and the process exits without 
 A worker that fails still raises, and exits with Beam's error.
 
 ``pipelines.options`` starts it as Beam's ``SubprocessSDKEnvironment``, the environment that
-``multi_processing`` mode would have given with Beam's module in place of this one.
+``multi_processing`` mode would have given with Beam's module in place of this one. When ``m6
+corpus`` started warm workers before it built the pipeline (``pipelines.warm_workers``), this
+process hands itself to one of them and exits with its status; ``--warm PATH`` is the warm
+process itself.
 """
 
 from __future__ import annotations
@@ -21,6 +24,15 @@ import sys
 
 
 def main() -> None:
+    from pipelines import warm_workers
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--warm":
+        warm_workers.serve(sys.argv[2])  # never returns
+    rc = warm_workers.run_claimed()
+    if rc is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
     from apache_beam.runners.worker import sdk_worker_main
 
     sdk_worker_main.main(sys.argv)
