@@ -31,6 +31,8 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.warm_workers import uses_worker_processes
+
 
 def _has(flags: list[str], name: str) -> bool:
     return any(f == f"--{name}" or f.startswith(f"--{name}=") for f in flags)
@@ -68,7 +70,7 @@ def pipeline_runner_and_options(runner: str, workers: int,
 
         if workers > 1 and not _has(flags, "direct_num_workers"):
             flags.append(f"--direct_num_workers={workers}")
-        if workers > 1 and not _has(flags, "direct_running_mode"):
+        if uses_worker_processes(runner, workers, flags):
             # multi_processing mode, with pipelines.worker in place of Beam's worker module
             _quiet_mode_warning()
             return FnApiRunner(default_environment=worker_environment()), PipelineOptions(flags)

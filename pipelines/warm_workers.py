@@ -49,7 +49,6 @@ import signal
 import socket
 import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 
@@ -71,11 +70,10 @@ log = logging.getLogger(__name__)
 
 
 def uses_worker_processes(runner: str, workers: int, beam_args: list[str]) -> bool:
-    """Whether ``m6 corpus`` runs its stages in ``workers`` processes of ``pipelines.worker``:
-    the DirectRunner with ``--workers`` above 1 and no running mode or worker count of Beam's
-    own (``pipelines.options``)."""
-    own = any(a.split("=", 1)[0] in ("--direct_running_mode", "--direct_num_workers")
-              for a in beam_args)
+    """Whether ``m6 corpus`` runs its stages in ``workers`` processes of ``pipelines.worker``
+    (``pipelines.options`` decides by this): the DirectRunner with ``--workers`` above 1 and no
+    ``--direct_running_mode`` of Beam's own."""
+    own = any(a.split("=", 1)[0] == "--direct_running_mode" for a in beam_args)
     return runner in ("DirectRunner", "direct") and workers > 1 and not own
 
 
@@ -86,10 +84,9 @@ class WarmPool:
     def __init__(self, folder: str):
         self.folder = folder
         self.pids: list[int] = []
-        self.codes: dict[int, int] = {}  # exit statuses of those that have ended
 
     def start(self, n: int) -> None:
-        """Fork ``n`` more processes (see the module's docstring for why a fork)."""
+        """Fork ``n`` processes (see the module's docstring for why a fork)."""
         for _ in range(n):
             base = os.path.join(self.folder, str(len(self.pids)))
             pid = os.fork()
@@ -100,27 +97,18 @@ class WarmPool:
                     os._exit(1)  # serve never returns; nothing of the driver's runs here
             self.pids.append(pid)
 
-    def alive(self, i: int) -> bool:
-        """Whether process ``i`` is still running (reaped once it has ended)."""
-        if self.codes.get(i) is not None:
-            return False
-        pid, status = os.waitpid(self.pids[i], os.WNOHANG)
-        if pid == 0:
-            return True
-        self.codes[i] = status
-        return False
-
     def claimed(self) -> int:
         """How many processes a worker has claimed."""
         return len(list(Path(self.folder).glob("*.claimed")))
 
     def close(self) -> None:
-        """Stop every process still alive (unclaimed ones wait for nothing else; claimed ones
-        have finished by the time the runner returns) and remove the folder."""
+        """Stop every process still running (unclaimed ones wait for nothing else; claimed ones
+        have finished by the time the runner returns), reap them all and remove the folder."""
         claimed = self.claimed()
-        for i, pid in enumerate(self.pids):
-            if self.alive(i):
-                os.kill(pid, signal.SIGKILL)
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError):  # ended and reaped already
+                os.kill(pid, signal.SIGKILL)  # an ended one is a zombie until reaped: no-op
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         shutil.rmtree(self.folder, ignore_errors=True)
         if os.environ.get(ENV) == self.folder:
@@ -190,8 +178,6 @@ def serve(base: str) -> None:
             conn, _ = listener.accept()
             break
         except TimeoutError:
-            if not os.path.exists(base + ".sock"):
-                os._exit(0)  # the pool was closed
             if os.getppid() != parent:  # the driver is gone: leave no files behind
                 for path in (base + ".sock", base + ".ready"):
                     with contextlib.suppress(OSError):
@@ -215,13 +201,12 @@ def serve(base: str) -> None:
     except BaseException:  # noqa: BLE001 - reported as the worker's failure, as Beam's would be
         traceback.print_exc()
         rc = 1
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
         conn.sendall(bytes([rc & 0xFF]))
     finally:
-        os._exit(rc)
+        from pipelines.worker import exit_flushed
+
+        exit_flushed(rc)
 
 
 def _read_all(conn: socket.socket) -> bytes:
@@ -261,16 +246,3 @@ def run_claimed() -> int | None:
             return 1
         return status[0]
     return None
-
-
-def wait_ready(timeout: float = 30.0) -> int:
-    """How many of the pool's unclaimed processes are ready, after waiting up to ``timeout`` s
-    for all of them (for tests)."""
-    if _pool is None:
-        return 0
-    deadline = time.monotonic() + timeout
-    while True:
-        ready = len(list(Path(_pool.folder).glob("*.ready")))
-        if ready >= len(_pool.pids) - _pool.claimed() or time.monotonic() > deadline:
-            return ready
-        time.sleep(0.05)

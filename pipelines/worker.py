@@ -12,8 +12,7 @@ A worker that fails still raises, and exits with Beam's error.
 ``pipelines.options`` starts it as Beam's ``SubprocessSDKEnvironment``, the environment that
 ``multi_processing`` mode would have given with Beam's module in place of this one. When ``m6
 corpus`` started warm workers before it built the pipeline (``pipelines.warm_workers``), this
-process hands itself to one of them and exits with its status; ``--warm PATH`` is the warm
-process itself.
+process hands itself to one of them and exits with its status (``exit_flushed`` ends both).
 """
 
 from __future__ import annotations
@@ -23,23 +22,24 @@ import os
 import sys
 
 
-def main() -> None:
-    from pipelines import warm_workers
-
-    if len(sys.argv) == 3 and sys.argv[1] == "--warm":
-        warm_workers.serve(sys.argv[2])  # never returns
-    rc = warm_workers.run_claimed()
-    if rc is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(rc)
-    from apache_beam.runners.worker import sdk_worker_main
-
-    sdk_worker_main.main(sys.argv)
+def exit_flushed(rc: int) -> None:
+    """End this worker process with status ``rc``: logs and output flushed, no teardown."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(rc)
+
+
+def main() -> None:
+    from pipelines import warm_workers
+
+    rc = warm_workers.run_claimed()
+    if rc is not None:
+        exit_flushed(rc)
+    from apache_beam.runners.worker import sdk_worker_main
+
+    sdk_worker_main.main(sys.argv)
+    exit_flushed(0)
 
 
 if __name__ == "__main__":

@@ -62,10 +62,15 @@ def test_two_forked_workers_run_the_pipeline_and_write_the_same_shards(tmp_path)
 
 
 _POOL = """
-import os, sys
+import os, sys, time
+from pathlib import Path
 from pipelines import warm_workers as w
 w.prestart(["--input", "x", "--workers", "2"])
-print(w.wait_ready(), w._pool.folder, *w._pool.pids, flush=True)
+deadline = time.monotonic() + 30
+while len(list(Path(w._pool.folder).glob("*.ready"))) < 2 and time.monotonic() < deadline:
+    time.sleep(0.05)
+ready = len(list(Path(w._pool.folder).glob("*.ready")))
+print(ready, w._pool.folder, *w._pool.pids, flush=True)
 if sys.argv[1] == "close":
     w.close()
     print("closed", flush=True)
