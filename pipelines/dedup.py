@@ -26,10 +26,12 @@ one per near duplicate, ``_Components``), and nothing uses side inputs:
       Apply          CoGroupByKey(batch: documents, URL/exact verdicts, near verdicts)
                      -> kept | rejected
 
-With ``spill`` (what ``m6 corpus`` passes), ``Prepare`` writes each batch's documents and normal
-texts to a file (``pipelines.spill``) and the join and ``JoinEnds`` get its path: Beam's
-in-process runner copies every element of a ``Flatten`` before a ``GroupByKey``, and those were
-the documents and the texts.
+With ``spill`` (what ``m6 corpus`` passes), ``Key`` writes the documents to files where they are
+made and ``ByNode`` groups references to them (``pipelines.dedup_refs``, on runners that deliver
+``finish_bundle`` output), and ``Prepare`` writes each batch's documents and normal texts to a
+file (``pipelines.spill``) and the join and ``JoinEnds`` get its path: Beam's in-process runner
+holds every group in its one process and copies every element of a ``Flatten`` before a
+``GroupByKey``, and those were the documents and the texts.
 
 Why this shape (issue 17.2, ``docs/dedup.md``): on Beam's runners the cost of dedup was the
 per-element and per-pickled-document cost of five shuffles of whole documents (URL, exact,
@@ -76,14 +78,14 @@ from corpus.dedup.vertices import (
     by_batch,
     exact_key_of,
     partition,
-    rank_group,
     resolve,
     vertex,
 )
 from corpus.document import Document
-from pipelines.batches import Batches
+from pipelines.batches import Batches, delivers_finish_bundle
 from pipelines.dedup_against import ReadExisting
 from pipelines.dedup_images import DedupImages
+from pipelines.dedup_refs import KeySpilled, rank_refs, resolve_docs
 from pipelines.dedup_steps import KEPT, NAMESPACE, Components, GroupDedup, counter
 from pipelines.opaque import decode, encode
 from pipelines.spill import load, spill
@@ -175,7 +177,8 @@ class _Prepare(beam.DoFn):
     and each document's record sent on (``_Router``). Each document's keys and signature depend on
     that document only, not on the batch it came in; its normal form is computed once. With a
     spill folder the documents and the normal texts go to a file each and the shuffles carry
-    its path (``pipelines.spill``)."""
+    its path (``pipelines.spill``); a document that came as a reference (``ByNode``,
+    ``pipelines.dedup_refs``) goes on as that reference."""
 
     def __init__(self, cfg: DedupConfig, folder: str | None = None):
         self.cfg = cfg
@@ -189,9 +192,14 @@ class _Prepare(beam.DoFn):
     def process(self, batch):
         cfg = self.cfg
         batch_id = batch_name(node for node, _ in batch)
-        docs = [(vertex(node, rank, batch_id), doc)
-                for node, group in batch for rank, doc in enumerate(group)]
-        yield tag(_JOIN, (batch_id, (_DOCS, self._spilled(batch_id, _DOCS, docs))))
+        vertices = [vertex(node, rank, batch_id)
+                    for node, group in batch for rank in range(len(group))]
+        items = [doc for _, group in batch for doc in group]
+        # the join gets the references as they are (``Apply`` reads them, ``resolve_docs``): a
+        # document is written to a spill file once
+        yield tag(_JOIN, (batch_id, (_DOCS, self._spilled(batch_id, _DOCS,
+                                                           list(zip(vertices, items))))))
+        docs = list(zip(vertices, resolve_docs(items)))
         # the normal form feeds the exact key and the signature: not needed for URLs alone
         normals = (normalise_texts([doc[TEXT] for _, doc in docs]) if cfg.exact or cfg.near
                    else [""] * len(docs))
@@ -446,8 +454,8 @@ def _near_edges(bands, texts, cfg: DedupConfig):
 # ---------------------------------------------------------------- the survivors
 
 class _Apply(beam.DoFn):
-    """(batch, tagged [documents, URL and exact verdicts, near verdicts]) -> ``kept`` documents
-    and ``rejected`` rows (``vertices.apply_verdicts``)."""
+    """(batch, tagged [documents or their references, URL and exact verdicts, near verdicts])
+    -> ``kept`` documents and ``rejected`` rows (``vertices.apply_verdicts``)."""
 
     def __init__(self, cfg: DedupConfig):
         self.near = cfg.near
@@ -459,13 +467,14 @@ class _Apply(beam.DoFn):
         docs, verdicts, found = [], [], []
         for kind, value in kv[1]:
             if kind == _DOCS:
-                docs.extend(_unspilled(value))
+                docs.extend(_unspilled(value))  # (vertex, document or Ref)
             elif kind == _VERDICTS:
                 verdicts.extend(value)
             else:
                 found.extend(value)
         if not docs:
             return
+        docs = list(zip([v for v, _ in docs], resolve_docs([d for _, d in docs])))
         kept, rejected, near = apply_verdicts(docs, verdicts, found if self.near else None)
         self._near.inc(near)
         for doc in kept:
@@ -487,12 +496,6 @@ def _key_new(doc: Document, priority: tuple[str, ...]) -> tuple[str, bytes]:
 def _key_existing(doc: Document, priority: tuple[str, ...]) -> tuple[str, bytes]:
     return (node_key(doc.id, doc.source, existing=True, source_priority=priority),
             encode(pack(doc)))
-
-
-def _rank(group: tuple[str, Iterable[bytes]], ranks) -> tuple[str, list[tuple]]:
-    """``vertices.rank_group`` of a node's documents as ``ByNode`` carries them: packed and
-    encoded (``pipelines.opaque``), so the runner buffers bytes, not their fields."""
-    return rank_group((group[0], [decode(doc) for doc in group[1]]), ranks)
 
 
 def _not_existing(item) -> bool:
@@ -524,7 +527,11 @@ class DedupText(beam.PTransform):
 
     def expand(self, docs):
         cfg = self.cfg
-        items = docs | "Key" >> beam.Map(_key_new, cfg.source_priority)
+        if self.spill is not None and delivers_finish_bundle(docs.pipeline):
+            # the documents to files where they are made, ByNode groups references
+            items = docs | "Key" >> beam.ParDo(KeySpilled(cfg.source_priority, self.spill))
+        else:
+            items = docs | "Key" >> beam.Map(_key_new, cfg.source_priority)
         old = []
         if self.dedup_against:
             old.append(docs.pipeline | "ReadExisting" >> ReadExisting(self.dedup_against, cfg))
@@ -539,8 +546,10 @@ class DedupText(beam.PTransform):
             return kept, docs.pipeline | "NoRejected" >> beam.Create([])
         prepared = (items
                     | "ByNode" >> beam.GroupByKey()
-                    # also a plain list for any runner's coder
-                    | "Rank" >> beam.Map(_rank, self.ranks)
+                    # ByNode carries encoded documents (pipelines.opaque: the runner buffers
+                    # bytes, not their fields) or references to them (pipelines.dedup_refs);
+                    # a plain list for any runner's coder
+                    | "Rank" >> beam.Map(rank_refs, self.ranks)
                     | "Batch" >> Batches(cfg.minhash.batch_size, key=_node)
                     | "Prepare" >> ParDoTags(_Prepare(cfg, self.spill),
                                              (_JOIN, _TEXTS, _URL, _EXACT, _BANDS)))

@@ -22,6 +22,7 @@ from schemas.records import QUALITY_FIELDS, Quality, quality_values
 
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes})
 _DOC_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.init)
+DOC_FIELDS = _DOC_FIELDS  # a packed document's width: len(DOC_FIELDS)
 _IMAGE_FIELDS = tuple(f.name for f in dataclasses.fields(ImageRef) if f.init)
 _INDEX = {name: i for i, name in enumerate(_DOC_FIELDS)}
 _IMAGES = _INDEX["images"]
@@ -74,4 +75,4 @@ def member_order(key: str, packed: Packed) -> tuple:
             packed[OFFSET] or -1)
 
 
-__all__ = ["Packed", "TEXT", "URL", "member_order", "pack", "unpack"]
+__all__ = ["DOC_FIELDS", "Packed", "TEXT", "URL", "member_order", "pack", "unpack"]

@@ -30,6 +30,7 @@ from corpus.dedup.packed import unpack
 from corpus.document import Document
 from pipelines.dedup import Components, DedupImages, DedupText
 from pipelines.dedup_against import existing_shards
+from pipelines.dedup_refs import is_ref, resolve_docs
 from pipelines.spill import load, remove_spill
 from schemas import TEXT_SCHEMA, ImageTextRecord, make_id
 from schemas.layout import Manifest
@@ -138,8 +139,12 @@ def test_spilled_batches_give_the_same_rows_and_hold_every_document(tmp_path):
     docs_files = [f for f in files if "-docs-" in f.name]
     texts_files = [f for f in files if "-texts-" in f.name]
     assert len(docs_files) == len(texts_files) >= len(docs) // 16  # a file of each per batch
-    spilled = [packed for f in docs_files for _, packed in load(str(f))]
-    assert sorted(unpack(p).id for p in spilled) == sorted(d.id for d in docs)
+    # the documents were written once, where they were made (Key); the batches' files name them
+    # (pipelines.dedup_refs), and reading the names back gives every document
+    items = [item for f in docs_files for _, item in load(str(f))]
+    assert len(items) == len(docs) and all(is_ref(item) for item in items)
+    assert {item[0] for item in items} == {str(f) for f in files if f.name.startswith("bynode-")}
+    assert sorted(unpack(p).id for p in resolve_docs(items)) == sorted(d.id for d in docs)
     texts = [t for f in texts_files for t in load(str(f))]
     assert all(isinstance(v, str) and n and len(sig) == 4 * cfg.minhash.num_perm
                for v, n, sig in texts)
@@ -273,10 +278,12 @@ def test_dedup_images_equals_the_reference():
 
 
 
-def test_the_same_id_twice_keeps_the_copy_the_reference_keeps():
+@pytest.mark.parametrize("spilled", [False, True])
+def test_the_same_id_twice_keeps_the_copy_the_reference_keeps(tmp_path, spilled):
     """A page crawled twice (same source and URL, so the same id) with different text, a page
     with no URL read twice, and their near copies under other ids: DedupText ranks equal ids by
-    text, URL, file and offset as the reference does, on every step."""
+    text, URL, file and offset as the reference does, on every step; spilled too, where a node
+    of several references is read to be ranked (``dedup_refs.rank_refs``)."""
     texts = reviews()
     url = "http://news.example.com/a/1"
     page = [Document(id=make_id("common_crawl", url), source="common_crawl", text=t, url=url,
@@ -291,17 +298,20 @@ def test_the_same_id_twice_keeps_the_copy_the_reference_keeps():
                     text=texts[301] + texts[302][:-2])
     docs = page + twice + others + [near]
     random.Random(3).shuffle(docs)
-    kept, rejected = run_text(docs, shards=3, texts=True)
+    kept, rejected = run_text(docs, shards=3, texts=True,
+                              spill=str(tmp_path / "spill") if spilled else None)
     reasons = sorted(r[1] for r in rejected)
     assert reasons == ["duplicate_id", "near_duplicate", "url_duplicate", "url_duplicate"]
     survivor = min(page, key=lambda d: (d.text, d.url, d.input_file, d.offset))
     assert (survivor.id, survivor.text, survivor.input_file, survivor.offset) in kept
 
 
-def test_the_first_copy_in_the_input_survives():
+@pytest.mark.parametrize("spilled", [False, True])
+def test_the_first_copy_in_the_input_survives(tmp_path, spilled):
     """With the run's input files (plan order, not name order), every copy points to a copy
     earlier in the input, in Beam as in the reference; without them the smallest id wins, so
-    the rule is what changed the survivors (issue 17.1: batches keep one pipeline's copies)."""
+    the rule is what changed the survivors (issue 17.1: batches keep one pipeline's copies).
+    Spilled, a node of one document is placed by the file and offset its reference carries."""
     docs = corpus_docs(80, seed=4)
     inputs = ("z-first.warc.gz", "a-second.warc.gz", "m-third.warc.gz")
     rng = random.Random(8)
@@ -310,7 +320,8 @@ def test_the_first_copy_in_the_input_survives():
               for d in docs]
     where = {d.id: (inputs.index(d.input_file), d.offset) for d in placed}
     rng.shuffle(placed)
-    kept, rejected = run_text(placed, shards=3, inputs=inputs)
+    kept, rejected = run_text(placed, shards=3, inputs=inputs,
+                              spill=str(tmp_path / "spill") if spilled else None)
     assert {r[1] for r in rejected} == {"url_duplicate", "exact_duplicate", "near_duplicate"}
     for rid, _, dup_of, _ in rejected:
         assert where[dup_of] < where[rid], (rid, dup_of)
