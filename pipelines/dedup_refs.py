@@ -47,8 +47,8 @@ FLUSH_BYTES = 4 << 20
 # (spill file, start, length, input file, offset): where a packed, encoded document lies
 Ref = tuple
 REF_FIELDS = 5
-# a packed document is a tuple too, of every Document field: never as short as a Ref
-assert len(DOC_FIELDS) != REF_FIELDS
+if len(DOC_FIELDS) == REF_FIELDS:  # a packed document is a tuple too, of every Document field
+    raise ImportError("a packed document must not be as wide as a Ref: widen Ref")
 
 
 def is_ref(value: Any) -> bool:

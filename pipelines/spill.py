@@ -6,13 +6,15 @@ Why: on Beam's FnApiRunner (the DirectRunner, with one worker or several) a ``Fl
 (``translations.sink_flattens``: "always materialize"), and with several workers every shuffle
 passes through the runner's one process over gRPC, where each element is decoded, buffered and
 encoded again. Spilled, a value is written once by the worker that made it and read once by the
-worker that needs it. Two steps spill:
+worker that needs it. These steps spill:
 
+* ``DedupText``'s ``Key`` (``pipelines/dedup_refs.py``): the documents, where they are made, so
+  that ``ByNode`` groups references to them and never holds their bytes in the runner.
 * ``DedupText`` (``pipelines/dedup.py``): a batch's documents went from ``Prepare`` through two
   such steps to ``Apply`` (the ``ToJoin`` copy and the ``Join`` group), and its normal texts
   through two more (``TextsAndPairs`` and ``JoinEnds``): on the 50,000-page crawl 375 of the
   770 MB the runner moved. The texts are read only by ``SendEnds``, which sends on the few that a
-  candidate pair needs.
+  candidate pair needs. (The batch's documents are now the references ``ByNode`` carried.)
 * ``WriteShards`` (``pipelines/sink.py``): each chunk of rows, as Arrow IPC bytes
   (``corpus.shards.row_chunks``). A bucket's rows are one group, so with a few buckets one worker
   received all the text rows through the runner while the others waited.
