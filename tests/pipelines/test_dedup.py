@@ -165,7 +165,10 @@ def write_text_shard(folder: Path, docs: list[Document]) -> None:
     (folder / "manifest.json").write_text(manifest.to_json())
 
 
-def test_dedup_against_an_earlier_output(tmp_path):
+@pytest.mark.parametrize("spilled", [False, True])
+def test_dedup_against_an_earlier_output(tmp_path, spilled):
+    """Spilled, the earlier output's documents (encoded, read by ``ReadExisting``) and this
+    run's references (``pipelines.dedup_refs``) meet in ``ByNode`` and the batches."""
     texts = reviews()
     old = [Document(id=make_id("forum", f"old:{i}"), source="forum", text=t,
                     url=f"http://old.example.com/{i}") for i, t in enumerate(texts[200:230])]
@@ -186,7 +189,8 @@ def test_dedup_against_an_earlier_output(tmp_path):
         (new[2].id, "url_duplicate", old[2].id)])
     with beam.Pipeline(runner=FnApiRunner()) as p:
         kept, rejected = (p | beam.Create(new)
-                          | DedupText(CFG, dedup_against=[str(tmp_path / "previous")]))
+                          | DedupText(CFG, dedup_against=[str(tmp_path / "previous")],
+                                      spill=str(tmp_path / "spill") if spilled else None))
         assert_that(summary_kept(kept), equal_to(want_kept), label="Kept")
         assert_that(summary_rejected(rejected), equal_to(want_rej), label="Rejected")
 
