@@ -137,4 +137,5 @@ def resolve_docs(items: Sequence[Ref | Packed]) -> list[Packed]:
     return out
 
 
-__all__ = ["FLUSH_BYTES", "REF_FIELDS", "KeySpilled", "Ref", "is_ref", "load_docs", "rank_refs", "resolve_docs"]
+__all__ = ["FLUSH_BYTES", "REF_FIELDS", "KeySpilled", "Ref", "is_ref", "load_docs", "rank_refs",
+           "resolve_docs"]
